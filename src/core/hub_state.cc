@@ -1,0 +1,850 @@
+#include "core/hub_state.h"
+
+#include <algorithm>
+
+#include "core/validate.h"
+
+namespace hub::core {
+namespace {
+
+bool SortedContains(const std::vector<std::string>& sorted, const std::string& id) {
+  return std::binary_search(sorted.begin(), sorted.end(), id);
+}
+
+void AppendOnce(std::vector<std::string>& list, const std::string& id) {
+  if (std::find(list.begin(), list.end(), id) == list.end()) list.push_back(id);
+}
+
+void Remove(std::vector<std::string>& list, const std::string& id) {
+  list.erase(std::remove(list.begin(), list.end(), id), list.end());
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> ids) {
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// Fills missing = expected - seen and unexpected = seen - expected; `expected`
+// must be sorted.
+void Difference(const std::vector<std::string>& expected,
+                const std::vector<std::string>& seen_in_order,
+                v1::ExceptionCase* c) {
+  std::vector<std::string> seen = Sorted(seen_in_order);
+  std::set_difference(expected.begin(), expected.end(), seen.begin(), seen.end(),
+                      google::protobuf::RepeatedFieldBackInserter(c->mutable_missing_ids()));
+  std::set_difference(seen.begin(), seen.end(), expected.begin(), expected.end(),
+                      google::protobuf::RepeatedFieldBackInserter(c->mutable_unexpected_ids()));
+}
+
+template <typename Map>
+std::vector<typename Map::const_pointer> SortedEntries(const Map& map) {
+  std::vector<typename Map::const_pointer> out;
+  out.reserve(map.size());
+  for (const auto& kv : map) out.push_back(&kv);
+  std::sort(out.begin(), out.end(), [](auto a, auto b) { return a->first < b->first; });
+  return out;
+}
+
+}  // namespace
+
+void ApplyResult::Clear() {
+  outcome = Outcome::kApplied;
+  hub_seq = 0;
+  reject_code = v1::REJECT_NONE;
+  reject_reason.clear();
+  raised.clear();
+  has_decision = false;
+  decision.Clear();
+  transition.reset();
+  retired.clear();
+}
+
+HubState::HubState() = default;
+
+uint64_t HubState::ScannerMark(const std::string& scanner_id) const {
+  auto it = scanners_.find(scanner_id);
+  return it == scanners_.end() ? 0 : it->second;
+}
+
+// ---------------------------------------------------------------------------
+// Entry points
+
+void HubState::Apply(const v1::LogRecord& rec, ApplyResult* result) {
+  switch (rec.body_case()) {
+    case v1::LogRecord::kEvent: ApplyEvent(rec.event(), result); break;
+    case v1::LogRecord::kReference: ApplyReference(rec.reference(), result); break;
+    case v1::LogRecord::kCaseAction: ApplyCaseAction(rec.case_action(), result); break;
+    case v1::LogRecord::BODY_NOT_SET:
+      result->Clear();
+      result->outcome = ApplyResult::Outcome::kRejected;
+      result->reject_code = v1::REJECT_UNKNOWN_KIND;
+      result->reject_reason = "log record has no body";
+      return;
+  }
+  if (rec.hub_seq() != 0 && result->outcome == ApplyResult::Outcome::kApplied &&
+      result->hub_seq != rec.hub_seq()) {
+    // The log and the state disagree; surface it rather than hide it.
+    result->outcome = ApplyResult::Outcome::kRejected;
+    result->reject_code = v1::REJECT_BAD_SEQ;
+    result->reject_reason = "log record hub_seq " + std::to_string(rec.hub_seq()) +
+                            " replayed as " + std::to_string(result->hub_seq);
+  }
+}
+
+void HubState::ApplyEvent(const v1::ScanEvent& e, ApplyResult* result) {
+  result->Clear();
+  result->reject_code = ValidateEvent(e, &result->reject_reason);
+  if (result->reject_code != v1::REJECT_NONE) {
+    result->outcome = ApplyResult::Outcome::kRejected;
+    return;
+  }
+  uint64_t& mark = scanners_[e.scanner_id()];
+  if (e.seq() <= mark) {
+    result->outcome = ApplyResult::Outcome::kDuplicate;
+    return;
+  }
+  mark = e.seq();
+  result->hub_seq = ++last_hub_seq_;
+  ctx_ = Context{&e, result};
+
+  using E = v1::ScanEvent;
+  switch (e.body_case()) {
+    case E::kVehicleArrived: OnVehicleArrived(e.vehicle_arrived()); break;
+    case E::kBagUnloaded: OnBagUnloaded(e.bag_unloaded()); break;
+    case E::kVehicleUnloaded: OnVehicleUnloaded(e.vehicle_unloaded()); break;
+    case E::kBagOpened: OnBagOpened(e.bag_opened()); break;
+    case E::kParcelUnbagged: OnParcelUnbagged(e.parcel_unbagged()); break;
+    case E::kBagEmptied: OnBagEmptied(e.bag_emptied()); break;
+    case E::kParcelSorted: OnParcelSorted(e.parcel_sorted()); break;
+    case E::kBagCreated: OnBagCreated(e.bag_created()); break;
+    case E::kParcelBagged: OnParcelBagged(e.parcel_bagged()); break;
+    case E::kBagClosed: OnBagClosed(e.bag_closed()); break;
+    case E::kLoadOpened: OnLoadOpened(e.load_opened()); break;
+    case E::kBagLoaded: OnBagLoaded(e.bag_loaded()); break;
+    case E::kLoadDeparted: OnLoadDeparted(e.load_departed()); break;
+    case E::kHoldPlaced:
+      OnHoldPlaced(e.hold_placed().parcel_id(), e.hold_placed().reason(), e.hold_placed().note());
+      break;
+    case E::kHoldReleased: OnHoldReleased(e.hold_released().parcel_id()); break;
+    case E::kParcelDamaged: OnParcelDamaged(e.parcel_damaged()); break;
+    case E::BODY_NOT_SET: break;  // rejected by ValidateEvent
+  }
+  ctx_ = Context{};
+}
+
+void HubState::ApplyReference(const v1::ReferenceChange& change, ApplyResult* result) {
+  result->Clear();
+  if (!ValidateReference(change, &result->reject_reason)) {
+    result->outcome = ApplyResult::Outcome::kRejected;
+    result->reject_code = v1::REJECT_MISSING_ID;
+    return;
+  }
+  result->hub_seq = ++last_hub_seq_;
+  auto put_route = [this](const v1::RouteEntry& r) {
+    routes_[r.destination()] = Route{r.route_code(), r.chute(), r.load_id()};
+  };
+  using R = v1::ReferenceChange;
+  switch (change.body_case()) {
+    case R::kReplaceRoutes:
+      routes_.clear();
+      for (const auto& r : change.replace_routes().entries()) put_route(r);
+      break;
+    case R::kUpsertRoute: put_route(change.upsert_route()); break;
+    case R::kVehicleAdvice: {
+      const auto& a = change.vehicle_advice();
+      auto& advice = vehicle_advices_[a.vehicle_id()];
+      for (const auto& b : advice.bags) advised_vehicle_of_bag_.erase(b);
+      advice = VehicleAdvice{a.route_code(), a.seal_id(),
+                             Sorted({a.bag_ids().begin(), a.bag_ids().end()})};
+      for (const auto& b : advice.bags) advised_vehicle_of_bag_[b] = a.vehicle_id();
+      break;
+    }
+    case R::kBagAdvice: {
+      const auto& a = change.bag_advice();
+      bag_advices_[a.bag_id()] = Sorted({a.parcel_ids().begin(), a.parcel_ids().end()});
+      break;
+    }
+    case R::kAddHold:
+      OnHoldPlaced(change.add_hold().parcel_id(), change.add_hold().reason(),
+                   change.add_hold().note());
+      break;
+    case R::kRemoveHold: OnHoldReleased(change.remove_hold()); break;
+    case R::BODY_NOT_SET: break;  // rejected by ValidateReference
+  }
+}
+
+void HubState::ApplyCaseAction(const v1::CaseAction& action, ApplyResult* result) {
+  result->Clear();
+  auto reject = [result](v1::RejectCode code, std::string reason) {
+    result->outcome = ApplyResult::Outcome::kRejected;
+    result->reject_code = code;
+    result->reject_reason = std::move(reason);
+  };
+  if (!ValidateCaseAction(action, &result->reject_reason)) {
+    return reject(v1::REJECT_MISSING_ID, result->reject_reason);
+  }
+  const uint64_t id = action.case_id();
+  auto it = open_cases_.find(id);
+  if (it == open_cases_.end()) {
+    if (id >= next_case_id_) return reject(v1::REJECT_MISSING_ID, "no case " + std::to_string(id));
+    return reject(v1::REJECT_BAD_SEQ, "case " + std::to_string(id) + " is already RESOLVED");
+  }
+  if (action.to() == v1::ACKNOWLEDGED && it->second != v1::OPEN) {
+    return reject(v1::REJECT_BAD_SEQ,
+                  "case " + std::to_string(id) + " is already ACKNOWLEDGED");
+  }
+  result->hub_seq = ++last_hub_seq_;
+  result->transition = ApplyResult::Transition{id, it->second, action};
+  if (action.to() == v1::RESOLVED) {
+    open_cases_.erase(it);
+  } else {
+    it->second = action.to();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+v1::ExceptionCase& HubState::Raise(v1::ExceptionType type) {
+  const v1::ScanEvent& e = *ctx_.event;
+  v1::ExceptionCase& c = ctx_.result->raised.emplace_back();
+  c.set_id(next_case_id_++);
+  c.set_type(type);
+  c.set_status(v1::OPEN);
+  c.set_hub_seq(last_hub_seq_);
+  c.set_event_time_ms(e.event_time_ms());
+  c.set_scanner_id(e.scanner_id());
+  c.set_station(e.station());
+  open_cases_.emplace(c.id(), v1::OPEN);
+  return c;
+}
+
+bool HubState::RaiseIfHeld(const std::string& parcel_id, const char* where) {
+  auto it = holds_.find(parcel_id);
+  if (it == holds_.end()) return false;
+  auto& c = Raise(v1::HELD_PARCEL);
+  c.set_parcel_id(parcel_id);
+  c.set_detail(std::string("held (") + v1::HoldReason_Name(it->second.reason) + ") parcel " +
+               where + (it->second.note.empty() ? "" : ": " + it->second.note));
+  return true;
+}
+
+HubState::Parcel& HubState::TouchParcel(const std::string& parcel_id) {
+  Parcel& p = parcels_[parcel_id];
+  p.last_hub_seq = last_hub_seq_;
+  return p;
+}
+
+HubState::InboundBag& HubState::TouchInboundBag(const std::string& bag_id) {
+  auto [it, created] = inbound_bags_.try_emplace(bag_id);
+  if (created) {
+    // First seen without its unload scan: a bag the sending hub advised on a
+    // vehicle counts as present on that vehicle, so the unload reconciliation
+    // does not report it missing.
+    auto adv = advised_vehicle_of_bag_.find(bag_id);
+    if (adv != advised_vehicle_of_bag_.end()) {
+      it->second.vehicle_id = adv->second;
+      AttachBagToVehicle(bag_id, adv->second);
+    }
+  }
+  return it->second;
+}
+
+HubState::OutboundBag& HubState::TouchOutboundBag(const std::string& bag_id) {
+  return outbound_bags_[bag_id];
+}
+
+HubState::Load& HubState::TouchLoad(const std::string& load_id) { return loads_[load_id]; }
+
+HubState::Vehicle& HubState::TouchVehicle(const std::string& vehicle_id) {
+  return vehicles_[vehicle_id];
+}
+
+void HubState::AttachBagToVehicle(const std::string& bag_id, const std::string& vehicle_id) {
+  AppendOnce(TouchVehicle(vehicle_id).bags, bag_id);
+}
+
+void HubState::Unroute(const std::string& parcel_id, Parcel& p) {
+  if (p.load_id.empty()) return;
+  auto it = loads_.find(p.load_id);
+  if (it != loads_.end()) it->second.routed.erase(parcel_id);
+  p.load_id.clear();
+}
+
+void HubState::CheckMissort(const std::string& parcel_id, const Parcel& p,
+                            const std::string& bag_id, const OutboundBag& bag) {
+  if (!p.sorted || p.route_code.empty() || bag.destination.empty() ||
+      p.route_code == bag.destination)
+    return;
+  auto& c = Raise(v1::MISSORT);
+  c.set_parcel_id(parcel_id);
+  c.set_bag_id(bag_id);
+  c.set_load_id(p.load_id);
+  c.set_detail("parcel routed to " + p.route_code + ", bag is for " + bag.destination);
+}
+
+void HubState::CheckMisload(const std::string& bag_id, const OutboundBag& bag,
+                            const std::string& load_id, const Load& load) {
+  if (bag.destination.empty() || load.route_code.empty() ||
+      bag.destination == load.route_code)
+    return;
+  auto& c = Raise(v1::MISLOAD);
+  c.set_bag_id(bag_id);
+  c.set_load_id(load_id);
+  c.set_vehicle_id(load.vehicle_id);
+  c.set_detail("bag is for " + bag.destination + ", load serves " + load.route_code);
+}
+
+v1::ArchivedEntity& HubState::Retired() {
+  v1::ArchivedEntity& a = ctx_.result->retired.emplace_back();
+  a.set_retired_at_hub_seq(last_hub_seq_);
+  return a;
+}
+
+void HubState::RetireParcel(const std::string& parcel_id, const std::string& load_id) {
+  auto it = parcels_.find(parcel_id);
+  if (it == parcels_.end()) return;
+  Unroute(parcel_id, it->second);
+  it->second.load_id = load_id;  // the load it actually left on
+  ToState(parcel_id, it->second, Retired().mutable_parcel());
+  parcels_.erase(it);
+}
+
+void HubState::RetireOutboundBag(const std::string& bag_id) {
+  auto it = outbound_bags_.find(bag_id);
+  if (it == outbound_bags_.end()) return;
+  for (const auto& pid : it->second.parcels) {
+    auto p = parcels_.find(pid);
+    // A parcel later bagged elsewhere (a duplicate label) stays live there.
+    if (p != parcels_.end() && p->second.outbound_bag == bag_id)
+      RetireParcel(pid, it->second.load_id);
+  }
+  ToState(bag_id, it->second, Retired().mutable_bag());
+  outbound_bags_.erase(it);
+}
+
+// ---------------------------------------------------------------------------
+// Inbound: vehicles, unloading, unbagging
+
+void HubState::OnVehicleArrived(const v1::VehicleArrived& e) {
+  Vehicle& v = TouchVehicle(e.vehicle_id());
+  v.arrived = true;
+  v.route_code = e.route_code();
+  v.seal_id = e.seal_id();
+  v.seal_intact = e.seal_intact();
+  v.gross_weight_g = e.gross_weight_g();
+  if (e.has_advised_bag_count()) v.advised_bag_count = e.advised_bag_count();
+  if (!e.seal_intact()) {
+    auto& c = Raise(v1::SEAL_BROKEN);
+    c.set_vehicle_id(e.vehicle_id());
+    c.set_detail("seal " + e.seal_id() + " not intact");
+  }
+  auto adv = vehicle_advices_.find(e.vehicle_id());
+  if (adv != vehicle_advices_.end() && !adv->second.seal_id.empty() &&
+      adv->second.seal_id != e.seal_id()) {
+    auto& c = Raise(v1::SEAL_MISMATCH);
+    c.set_vehicle_id(e.vehicle_id());
+    c.set_detail("advised seal " + adv->second.seal_id + ", scanned " + e.seal_id());
+  }
+}
+
+void HubState::OnBagUnloaded(const v1::BagUnloaded& e) {
+  InboundBag& b = TouchInboundBag(e.bag_id());
+  if (b.vehicle_id != e.vehicle_id()) {
+    // The scan names the vehicle the bag really came off.
+    if (!b.vehicle_id.empty()) {
+      auto old = vehicles_.find(b.vehicle_id);
+      if (old != vehicles_.end()) Remove(old->second.bags, e.bag_id());
+    }
+    b.vehicle_id = e.vehicle_id();
+  }
+  b.unloaded = true;
+  if (e.has_label_count()) b.label_count = e.label_count();
+  AttachBagToVehicle(e.bag_id(), e.vehicle_id());
+}
+
+void HubState::OnVehicleUnloaded(const v1::VehicleUnloaded& e) {
+  const std::string& vid = e.vehicle_id();
+  Vehicle& v = TouchVehicle(vid);
+  auto adv = vehicle_advices_.find(vid);
+  const bool advised_ids = adv != vehicle_advices_.end() && !adv->second.bags.empty();
+  std::optional<uint32_t> expected = v.advised_bag_count;
+  if (advised_ids) expected = static_cast<uint32_t>(adv->second.bags.size());
+  const auto actual = static_cast<uint32_t>(v.bags.size());
+
+  if (expected) {
+    v1::ExceptionCase diff;
+    if (advised_ids) Difference(adv->second.bags, v.bags, &diff);
+    const bool missing = advised_ids ? diff.missing_ids_size() > 0 : actual < *expected;
+    const bool extra = advised_ids ? diff.unexpected_ids_size() > 0 : actual > *expected;
+    auto fill = [&](v1::ExceptionType type) {
+      auto& c = Raise(type);
+      c.set_vehicle_id(vid);
+      c.set_expected_count(*expected);
+      c.set_actual_count(actual);
+      if (type == v1::BAGS_MISSING) *c.mutable_missing_ids() = diff.missing_ids();
+      if (type == v1::BAGS_EXTRA) *c.mutable_unexpected_ids() = diff.unexpected_ids();
+    };
+    if (missing) fill(v1::BAGS_MISSING);
+    if (extra) fill(v1::BAGS_EXTRA);
+  }
+  // The vehicle's inbound life is over.
+  ToState(vid, v, Retired().mutable_vehicle());
+  if (adv != vehicle_advices_.end()) {
+    for (const auto& b : adv->second.bags) {
+      auto r = advised_vehicle_of_bag_.find(b);
+      if (r != advised_vehicle_of_bag_.end() && r->second == vid) advised_vehicle_of_bag_.erase(r);
+    }
+    vehicle_advices_.erase(adv);
+  }
+  vehicles_.erase(vid);
+}
+
+void HubState::OnBagOpened(const v1::BagOpened& e) {
+  TouchInboundBag(e.bag_id()).opened = true;
+}
+
+void HubState::OnParcelUnbagged(const v1::ParcelUnbagged& e) {
+  const std::string& pid = e.parcel_id();
+  InboundBag& b = TouchInboundBag(e.bag_id());
+  AppendOnce(b.parcels, pid);
+  auto adv = bag_advices_.find(e.bag_id());
+  if (adv != bag_advices_.end() && !SortedContains(adv->second, pid)) {
+    auto& c = Raise(v1::MISBAGGED);
+    c.set_parcel_id(pid);
+    c.set_bag_id(e.bag_id());
+    c.set_vehicle_id(b.vehicle_id);
+    c.set_detail("parcel not on the advice of bag " + e.bag_id());
+  }
+  Parcel& p = TouchParcel(pid);
+  if (!p.inbound_bag.empty() && p.inbound_bag != e.bag_id()) {
+    auto& c = Raise(v1::DUPLICATE_PARCEL);
+    c.set_parcel_id(pid);
+    c.set_bag_id(e.bag_id());
+    c.set_detail("already unbagged from bag " + p.inbound_bag);
+  }
+  p.inbound_bag = e.bag_id();
+  RaiseIfHeld(pid, "unbagged");
+}
+
+void HubState::OnBagEmptied(const v1::BagEmptied& e) {
+  const std::string& bid = e.bag_id();
+  InboundBag& b = TouchInboundBag(bid);
+  auto adv = bag_advices_.find(bid);
+  std::optional<uint32_t> expected = b.label_count;
+  if (!expected && adv != bag_advices_.end())
+    expected = static_cast<uint32_t>(adv->second.size());
+  const auto actual = static_cast<uint32_t>(b.parcels.size());
+  if (expected && actual != *expected) {
+    auto& c = Raise(actual < *expected ? v1::BAG_SHORT : v1::BAG_OVER);
+    c.set_bag_id(bid);
+    c.set_vehicle_id(b.vehicle_id);
+    c.set_expected_count(*expected);
+    c.set_actual_count(actual);
+    if (adv != bag_advices_.end()) Difference(adv->second, b.parcels, &c);
+  }
+  v1::ArchivedEntity& a = Retired();
+  ToState(bid, b, a.mutable_bag());
+  a.mutable_bag()->set_emptied(true);
+  if (adv != bag_advices_.end()) bag_advices_.erase(adv);
+  inbound_bags_.erase(bid);
+}
+
+// ---------------------------------------------------------------------------
+// Sort
+
+void HubState::OnParcelSorted(const v1::ParcelSorted& e) {
+  const std::string& pid = e.parcel_id();
+  v1::SortDecision& d = ctx_.result->decision;
+  ctx_.result->has_decision = true;
+  d.set_seq(ctx_.event->seq());
+  d.set_parcel_id(pid);
+  if (pid.empty()) {
+    d.set_divert(v1::DIVERT_NO_READ);
+    Raise(v1::NO_READ).set_detail("no readable label; destination read: " +
+                                  (e.destination().empty() ? "none" : e.destination()));
+    return;
+  }
+  Parcel& p = TouchParcel(pid);
+  if (RaiseIfHeld(pid, "on the sorter")) {
+    d.set_divert(v1::DIVERT_HELD);
+    return;
+  }
+  auto route = routes_.find(e.destination());
+  if (e.destination().empty() || route == routes_.end()) {
+    d.set_divert(v1::DIVERT_NO_ROUTE);
+    auto& c = Raise(v1::NO_ROUTE);
+    c.set_parcel_id(pid);
+    c.set_detail(e.destination().empty() ? "destination unreadable"
+                                         : "no route for destination " + e.destination());
+    Unroute(pid, p);
+    p.destination = e.destination();
+    p.route_code.clear();
+    p.sorted = false;
+    return;
+  }
+  const Route& r = route->second;
+  d.set_route_code(r.route_code);
+  d.set_chute(r.chute);
+  d.set_load_id(r.load_id);
+  if (p.load_id != r.load_id) {
+    Unroute(pid, p);
+    if (!r.load_id.empty()) TouchLoad(r.load_id).routed.insert(pid);
+  }
+  p.destination = e.destination();
+  p.route_code = r.route_code;
+  p.load_id = r.load_id;
+  p.sorted = true;
+  // Bagged before its sort scan arrived: check the bag now.
+  if (!p.outbound_bag.empty()) {
+    auto bag = outbound_bags_.find(p.outbound_bag);
+    if (bag != outbound_bags_.end()) CheckMissort(pid, p, bag->first, bag->second);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Outbound: bagging and loading
+
+void HubState::OnBagCreated(const v1::BagCreated& e) {
+  OutboundBag& b = TouchOutboundBag(e.bag_id());
+  b.destination = e.destination();
+  // Parcels bagged (or the bag loaded) before the bag's creation arrived.
+  for (const auto& pid : b.parcels) {
+    auto p = parcels_.find(pid);
+    if (p != parcels_.end()) CheckMissort(pid, p->second, e.bag_id(), b);
+  }
+  if (!b.load_id.empty()) {
+    auto load = loads_.find(b.load_id);
+    if (load != loads_.end()) CheckMisload(e.bag_id(), b, load->first, load->second);
+  }
+}
+
+void HubState::OnParcelBagged(const v1::ParcelBagged& e) {
+  const std::string& pid = e.parcel_id();
+  const std::string& bid = e.bag_id();
+  OutboundBag& b = TouchOutboundBag(bid);
+  Parcel& p = TouchParcel(pid);
+  RaiseIfHeld(pid, "bagged");
+  if (!p.outbound_bag.empty() && p.outbound_bag != bid) {
+    auto old = outbound_bags_.find(p.outbound_bag);
+    if (old != outbound_bags_.end() && old->second.closed) {
+      auto& c = Raise(v1::DUPLICATE_PARCEL);
+      c.set_parcel_id(pid);
+      c.set_bag_id(bid);
+      c.set_detail("already in closed bag " + p.outbound_bag);
+    } else if (old != outbound_bags_.end()) {
+      Remove(old->second.parcels, pid);  // moved between open bags
+    }
+  }
+  p.outbound_bag = bid;
+  const bool added = std::find(b.parcels.begin(), b.parcels.end(), pid) == b.parcels.end();
+  if (added) b.parcels.push_back(pid);
+  CheckMissort(pid, p, bid, b);
+  if (added && b.closed) {
+    auto& c = Raise(v1::BAG_LABEL_MISMATCH);
+    c.set_bag_id(bid);
+    c.set_parcel_id(pid);
+    c.set_expected_count(b.written_count);
+    c.set_actual_count(static_cast<uint32_t>(b.parcels.size()));
+    c.set_detail("parcel bagged after the bag was closed");
+  }
+}
+
+void HubState::OnBagClosed(const v1::BagClosed& e) {
+  OutboundBag& b = TouchOutboundBag(e.bag_id());
+  b.closed = true;
+  b.written_count = e.label_count();
+  if (b.written_count != b.parcels.size()) {
+    auto& c = Raise(v1::BAG_LABEL_MISMATCH);
+    c.set_bag_id(e.bag_id());
+    c.set_load_id(b.load_id);
+    c.set_expected_count(b.written_count);
+    c.set_actual_count(static_cast<uint32_t>(b.parcels.size()));
+    c.set_detail("label says " + std::to_string(b.written_count) + ", " +
+                 std::to_string(b.parcels.size()) + " parcels bagged");
+  }
+}
+
+void HubState::OnLoadOpened(const v1::LoadOpened& e) {
+  Load& l = TouchLoad(e.load_id());
+  l.opened = true;
+  l.vehicle_id = e.vehicle_id();
+  l.route_code = e.route_code();
+  // Bags loaded before the load's opening arrived.
+  for (const auto& bid : l.bags) {
+    auto b = outbound_bags_.find(bid);
+    if (b != outbound_bags_.end()) CheckMisload(bid, b->second, e.load_id(), l);
+  }
+}
+
+void HubState::OnBagLoaded(const v1::BagLoaded& e) {
+  const std::string& bid = e.bag_id();
+  OutboundBag& b = TouchOutboundBag(bid);
+  Load& l = TouchLoad(e.load_id());
+  if (!b.load_id.empty() && b.load_id != e.load_id()) {
+    auto old = loads_.find(b.load_id);
+    if (old != loads_.end()) Remove(old->second.bags, bid);
+  }
+  b.load_id = e.load_id();
+  AppendOnce(l.bags, bid);
+  if (!b.closed) {
+    auto& c = Raise(v1::UNCLOSED_BAG_LOADED);
+    c.set_bag_id(bid);
+    c.set_load_id(e.load_id());
+    c.set_vehicle_id(l.vehicle_id);
+  }
+  CheckMisload(bid, b, e.load_id(), l);
+  // A hold placed after bagging stops the parcel at the bag's next scan.
+  for (const auto& pid : b.parcels) {
+    if (RaiseIfHeld(pid, "in a bag being loaded")) {
+      auto& c = ctx_.result->raised.back();
+      c.set_bag_id(bid);
+      c.set_load_id(e.load_id());
+    }
+  }
+}
+
+void HubState::OnLoadDeparted(const v1::LoadDeparted& e) {
+  const std::string& lid = e.load_id();
+  Load& l = TouchLoad(lid);
+  l.seal_id = e.seal_id();
+  // Parcels routed here that are not in a bag on this load stay behind.
+  std::unordered_set<std::string> on_load;
+  for (const auto& bid : l.bags) {
+    auto b = outbound_bags_.find(bid);
+    if (b == outbound_bags_.end()) continue;
+    on_load.insert(b->second.parcels.begin(), b->second.parcels.end());
+  }
+  std::vector<std::string> behind;
+  for (const auto& pid : l.routed)
+    if (!on_load.count(pid)) behind.push_back(pid);
+  std::sort(behind.begin(), behind.end());
+  for (const auto& pid : behind) {
+    auto& c = Raise(v1::LEFT_BEHIND);
+    c.set_parcel_id(pid);
+    c.set_load_id(lid);
+    c.set_vehicle_id(l.vehicle_id);
+    auto p = parcels_.find(pid);
+    if (p != parcels_.end()) {
+      c.set_bag_id(p->second.outbound_bag);
+      p->second.load_id.clear();  // must be routed again
+    }
+  }
+  l.routed.clear();
+  // The load, its bags and their parcels have left the hub.
+  std::vector<std::string> bags = l.bags;
+  for (const auto& bid : bags) RetireOutboundBag(bid);
+  auto it = loads_.find(lid);
+  v1::LoadState* s = Retired().mutable_load();
+  ToState(lid, it->second, s);
+  s->set_departed(true);
+  loads_.erase(it);
+}
+
+// ---------------------------------------------------------------------------
+// Holds and problem parcels
+
+void HubState::OnHoldPlaced(const std::string& parcel_id, v1::HoldReason reason,
+                            const std::string& note) {
+  holds_[parcel_id] = Hold{reason, note};
+  // A held parcel is not expected on its load: it must not count as left
+  // behind, and it needs a new sort once released.
+  auto p = parcels_.find(parcel_id);
+  if (p != parcels_.end()) Unroute(parcel_id, p->second);
+}
+
+void HubState::OnHoldReleased(const std::string& parcel_id) { holds_.erase(parcel_id); }
+
+void HubState::OnParcelDamaged(const v1::ParcelDamaged& e) {
+  Parcel& p = TouchParcel(e.parcel_id());
+  p.damaged = true;
+  auto& c = Raise(v1::DAMAGED);
+  c.set_parcel_id(e.parcel_id());
+  c.set_bag_id(p.outbound_bag.empty() ? p.inbound_bag : p.outbound_bag);
+  c.set_detail("weighed " + std::to_string(e.weight_g()) + " g" +
+               (e.note().empty() ? "" : ": " + e.note()));
+}
+
+// ---------------------------------------------------------------------------
+// Snapshot
+
+void HubState::ToState(const std::string& id, const Parcel& p, v1::ParcelState* s) {
+  s->set_parcel_id(id);
+  s->set_destination(p.destination);
+  s->set_route_code(p.route_code);
+  s->set_load_id(p.load_id);
+  s->set_inbound_bag(p.inbound_bag);
+  s->set_outbound_bag(p.outbound_bag);
+  s->set_sorted(p.sorted);
+  s->set_damaged(p.damaged);
+  s->set_last_hub_seq(p.last_hub_seq);
+}
+
+void HubState::ToState(const std::string& id, const InboundBag& b, v1::BagState* s) {
+  s->set_bag_id(id);
+  s->set_outbound(false);
+  s->set_vehicle_id(b.vehicle_id);
+  if (b.label_count) s->set_label_count(*b.label_count);
+  s->set_opened(b.opened);
+  s->set_unloaded(b.unloaded);
+  s->mutable_parcel_ids()->Add(b.parcels.begin(), b.parcels.end());
+}
+
+void HubState::ToState(const std::string& id, const OutboundBag& b, v1::BagState* s) {
+  s->set_bag_id(id);
+  s->set_outbound(true);
+  s->set_destination(b.destination);
+  s->set_closed(b.closed);
+  if (b.closed) s->set_label_count(b.written_count);
+  s->set_load_id(b.load_id);
+  s->mutable_parcel_ids()->Add(b.parcels.begin(), b.parcels.end());
+}
+
+void HubState::ToState(const std::string& id, const Load& l, v1::LoadState* s) {
+  s->set_load_id(id);
+  s->set_vehicle_id(l.vehicle_id);
+  s->set_route_code(l.route_code);
+  s->set_opened(l.opened);
+  s->set_seal_id(l.seal_id);
+  s->mutable_bag_ids()->Add(l.bags.begin(), l.bags.end());
+  std::vector<std::string> routed(l.routed.begin(), l.routed.end());
+  std::sort(routed.begin(), routed.end());
+  s->mutable_routed_parcels()->Add(routed.begin(), routed.end());
+}
+
+void HubState::ToState(const std::string& id, const Vehicle& v, v1::VehicleState* s) {
+  s->set_vehicle_id(id);
+  s->set_route_code(v.route_code);
+  s->set_seal_id(v.seal_id);
+  s->set_arrived(v.arrived);
+  s->set_seal_intact(v.seal_intact);
+  if (v.advised_bag_count) s->set_advised_bag_count(*v.advised_bag_count);
+  s->set_gross_weight_g(v.gross_weight_g);
+  s->mutable_bag_ids()->Add(v.bags.begin(), v.bags.end());
+}
+
+v1::HubSnapshot HubState::Snapshot() const {
+  v1::HubSnapshot s;
+  s.set_last_hub_seq(last_hub_seq_);
+  s.set_next_case_id(next_case_id_);
+  for (auto* kv : SortedEntries(scanners_)) {
+    auto* m = s.add_scanners();
+    m->set_scanner_id(kv->first);
+    m->set_seq(kv->second);
+  }
+  for (auto* kv : SortedEntries(routes_)) {
+    auto* r = s.add_routes();
+    r->set_destination(kv->first);
+    r->set_route_code(kv->second.route_code);
+    r->set_chute(kv->second.chute);
+    r->set_load_id(kv->second.load_id);
+  }
+  for (auto* kv : SortedEntries(vehicle_advices_)) {
+    auto* a = s.add_vehicle_advices();
+    a->set_vehicle_id(kv->first);
+    a->set_route_code(kv->second.route_code);
+    a->set_seal_id(kv->second.seal_id);
+    a->mutable_bag_ids()->Add(kv->second.bags.begin(), kv->second.bags.end());
+  }
+  for (auto* kv : SortedEntries(bag_advices_)) {
+    auto* a = s.add_bag_advices();
+    a->set_bag_id(kv->first);
+    a->mutable_parcel_ids()->Add(kv->second.begin(), kv->second.end());
+  }
+  for (auto* kv : SortedEntries(holds_)) {
+    auto* h = s.add_holds();
+    h->set_parcel_id(kv->first);
+    h->set_reason(kv->second.reason);
+    h->set_note(kv->second.note);
+  }
+  for (auto* kv : SortedEntries(vehicles_)) ToState(kv->first, kv->second, s.add_vehicles());
+  // Bags: inbound ones first, then outbound, each sorted by id.
+  for (auto* kv : SortedEntries(inbound_bags_)) ToState(kv->first, kv->second, s.add_bags());
+  for (auto* kv : SortedEntries(outbound_bags_)) ToState(kv->first, kv->second, s.add_bags());
+  for (auto* kv : SortedEntries(parcels_)) ToState(kv->first, kv->second, s.add_parcels());
+  for (auto* kv : SortedEntries(loads_)) ToState(kv->first, kv->second, s.add_loads());
+  for (const auto& [id, status] : open_cases_) {
+    auto* c = s.add_open_cases();
+    c->set_case_id(id);
+    c->set_status(status);
+  }
+  return s;
+}
+
+void HubState::Restore(const v1::HubSnapshot& s) {
+  last_hub_seq_ = s.last_hub_seq();
+  next_case_id_ = s.next_case_id();
+  scanners_.clear();
+  for (const auto& m : s.scanners()) scanners_[m.scanner_id()] = m.seq();
+  routes_.clear();
+  for (const auto& r : s.routes())
+    routes_[r.destination()] = Route{r.route_code(), r.chute(), r.load_id()};
+  vehicle_advices_.clear();
+  advised_vehicle_of_bag_.clear();
+  for (const auto& a : s.vehicle_advices()) {
+    vehicle_advices_[a.vehicle_id()] =
+        VehicleAdvice{a.route_code(), a.seal_id(), {a.bag_ids().begin(), a.bag_ids().end()}};
+    for (const auto& b : a.bag_ids()) advised_vehicle_of_bag_[b] = a.vehicle_id();
+  }
+  bag_advices_.clear();
+  for (const auto& a : s.bag_advices())
+    bag_advices_[a.bag_id()] = {a.parcel_ids().begin(), a.parcel_ids().end()};
+  holds_.clear();
+  for (const auto& h : s.holds()) holds_[h.parcel_id()] = Hold{h.reason(), h.note()};
+  vehicles_.clear();
+  for (const auto& v : s.vehicles()) {
+    Vehicle& x = vehicles_[v.vehicle_id()];
+    x.route_code = v.route_code();
+    x.seal_id = v.seal_id();
+    x.arrived = v.arrived();
+    x.seal_intact = v.seal_intact();
+    if (v.has_advised_bag_count()) x.advised_bag_count = v.advised_bag_count();
+    x.gross_weight_g = v.gross_weight_g();
+    x.bags.assign(v.bag_ids().begin(), v.bag_ids().end());
+  }
+  inbound_bags_.clear();
+  outbound_bags_.clear();
+  for (const auto& b : s.bags()) {
+    if (b.outbound()) {
+      OutboundBag& x = outbound_bags_[b.bag_id()];
+      x.destination = b.destination();
+      x.closed = b.closed();
+      x.written_count = b.closed() ? b.label_count() : 0;
+      x.load_id = b.load_id();
+      x.parcels.assign(b.parcel_ids().begin(), b.parcel_ids().end());
+    } else {
+      InboundBag& x = inbound_bags_[b.bag_id()];
+      x.vehicle_id = b.vehicle_id();
+      if (b.has_label_count()) x.label_count = b.label_count();
+      x.opened = b.opened();
+      x.unloaded = b.unloaded();
+      x.parcels.assign(b.parcel_ids().begin(), b.parcel_ids().end());
+    }
+  }
+  parcels_.clear();
+  for (const auto& p : s.parcels()) {
+    Parcel& x = parcels_[p.parcel_id()];
+    x.destination = p.destination();
+    x.route_code = p.route_code();
+    x.load_id = p.load_id();
+    x.inbound_bag = p.inbound_bag();
+    x.outbound_bag = p.outbound_bag();
+    x.sorted = p.sorted();
+    x.damaged = p.damaged();
+    x.last_hub_seq = p.last_hub_seq();
+  }
+  loads_.clear();
+  for (const auto& l : s.loads()) {
+    Load& x = loads_[l.load_id()];
+    x.vehicle_id = l.vehicle_id();
+    x.route_code = l.route_code();
+    x.seal_id = l.seal_id();
+    x.opened = l.opened();
+    x.bags.assign(l.bag_ids().begin(), l.bag_ids().end());
+    x.routed.insert(l.routed_parcels().begin(), l.routed_parcels().end());
+  }
+  open_cases_.clear();
+  for (const auto& c : s.open_cases()) open_cases_[c.case_id()] = c.status();
+}
+
+}  // namespace hub::core

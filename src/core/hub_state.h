@@ -1,0 +1,212 @@
+#pragma once
+
+// The hub's domain core: a deterministic state machine over the event log.
+//
+//   LogRecord (scan event | reference change | case action)
+//        |
+//        v
+//   HubState::Apply(record, &result)
+//        |-- result.hub_seq      hub-wide sequence number given to the record
+//        |-- result.raised       exception cases raised (ids assigned in order)
+//        |-- result.decision     for a sort scan: route/chute/load or divert
+//        |-- result.transition   for a case action: the status change
+//        `-- result.retired      entities that left the hub (for the archive)
+//
+// No sockets, threads, clocks or disk: the same sequence of records always
+// produces the same results and the same Snapshot() bytes. Entities that
+// leave the hub (a departed load with its bags and parcels, an emptied
+// inbound bag, an unloaded vehicle) are dropped from memory and handed out in
+// result.retired so the store can keep them queryable.
+//
+// Thread safety: none. A HubState belongs to one thread (the sequencer);
+// callers must serialise every call.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "hub/v1/event.pb.h"
+#include "hub/v1/exception.pb.h"
+#include "hub/v1/record.pb.h"
+#include "hub/v1/reference.pb.h"
+#include "hub/v1/session.pb.h"
+
+namespace hub::core {
+
+// What applying one record did. Reused across calls: Apply() clears it first,
+// keeping vector capacity.
+struct ApplyResult {
+  enum class Outcome {
+    kApplied,    // changed the state; hub_seq assigned; must be logged
+    kDuplicate,  // a re-sent scan (seq <= the scanner's mark); no effect
+    kRejected,   // invalid, or a case action the life cycle forbids; no effect
+  };
+  Outcome outcome = Outcome::kApplied;
+  uint64_t hub_seq = 0;
+  v1::RejectCode reject_code = v1::REJECT_NONE;
+  std::string reject_reason;
+  std::vector<v1::ExceptionCase> raised;
+  bool has_decision = false;
+  v1::SortDecision decision;
+  // For an applied case action: the case, its status before, and the action.
+  struct Transition {
+    uint64_t case_id = 0;
+    v1::ExceptionStatus from = v1::EXCEPTION_STATUS_UNSPECIFIED;
+    v1::CaseAction action;
+  };
+  std::optional<Transition> transition;
+  std::vector<v1::ArchivedEntity> retired;
+
+  void Clear();
+};
+
+class HubState {
+ public:
+  HubState();
+  HubState(const HubState&) = delete;
+  HubState& operator=(const HubState&) = delete;
+
+  // Applies one record. For live ingest leave rec.hub_seq() at 0: the next
+  // hub sequence number is assigned. When replaying the log, rec.hub_seq()
+  // must equal the number that will be assigned; a different one is reported
+  // as kRejected with REJECT_BAD_SEQ (the log and the state disagree).
+  void Apply(const v1::LogRecord& rec, ApplyResult* result);
+  // Shorthands for the three record kinds.
+  void ApplyEvent(const v1::ScanEvent& event, ApplyResult* result);
+  void ApplyReference(const v1::ReferenceChange& change, ApplyResult* result);
+  void ApplyCaseAction(const v1::CaseAction& action, ApplyResult* result);
+
+  uint64_t last_hub_seq() const { return last_hub_seq_; }
+  // Highest seq applied for `scanner_id`; 0 when never seen.
+  uint64_t ScannerMark(const std::string& scanner_id) const;
+
+  // The complete state, every list sorted by id: equal states give equal
+  // bytes. Restore() replaces this state with a snapshot's.
+  v1::HubSnapshot Snapshot() const;
+  void Restore(const v1::HubSnapshot& snapshot);
+
+  // Live entity counts (for tests, metrics and the bounded-memory check).
+  size_t live_parcels() const { return parcels_.size(); }
+  size_t live_bags() const { return inbound_bags_.size() + outbound_bags_.size(); }
+  size_t live_loads() const { return loads_.size(); }
+  size_t live_vehicles() const { return vehicles_.size(); }
+  size_t open_cases() const { return open_cases_.size(); }
+
+ private:
+  struct Parcel {
+    std::string destination, route_code, load_id, inbound_bag, outbound_bag;
+    bool sorted = false;
+    bool damaged = false;
+    uint64_t last_hub_seq = 0;
+  };
+  struct InboundBag {
+    std::string vehicle_id;
+    std::optional<uint32_t> label_count;
+    bool unloaded = false, opened = false;
+    std::vector<std::string> parcels;  // scan order, no repeats
+  };
+  struct OutboundBag {
+    std::string destination, load_id;
+    bool closed = false;
+    uint32_t written_count = 0;
+    std::vector<std::string> parcels;  // bagging order, no repeats
+  };
+  struct Load {
+    std::string vehicle_id, route_code, seal_id;
+    bool opened = false;
+    std::vector<std::string> bags;               // load order
+    std::unordered_set<std::string> routed;      // sorted here, still in hub
+  };
+  struct Vehicle {
+    std::string route_code, seal_id;
+    bool arrived = false, seal_intact = true;
+    std::optional<uint32_t> advised_bag_count;
+    uint64_t gross_weight_g = 0;
+    std::vector<std::string> bags;  // seen for this vehicle, scan order
+  };
+  struct Route {
+    std::string route_code, chute, load_id;
+  };
+  struct VehicleAdvice {
+    std::string route_code, seal_id;
+    std::vector<std::string> bags;  // sorted
+  };
+  struct Hold {
+    v1::HoldReason reason = v1::HOLD_REASON_UNSPECIFIED;
+    std::string note;
+  };
+  // The event being applied: copied into every case it raises.
+  struct Context {
+    const v1::ScanEvent* event = nullptr;
+    ApplyResult* result = nullptr;
+  };
+
+  // Event handlers, one per kind.
+  void OnVehicleArrived(const v1::VehicleArrived& e);
+  void OnBagUnloaded(const v1::BagUnloaded& e);
+  void OnVehicleUnloaded(const v1::VehicleUnloaded& e);
+  void OnBagOpened(const v1::BagOpened& e);
+  void OnParcelUnbagged(const v1::ParcelUnbagged& e);
+  void OnBagEmptied(const v1::BagEmptied& e);
+  void OnParcelSorted(const v1::ParcelSorted& e);
+  void OnBagCreated(const v1::BagCreated& e);
+  void OnParcelBagged(const v1::ParcelBagged& e);
+  void OnBagClosed(const v1::BagClosed& e);
+  void OnLoadOpened(const v1::LoadOpened& e);
+  void OnBagLoaded(const v1::BagLoaded& e);
+  void OnLoadDeparted(const v1::LoadDeparted& e);
+  void OnHoldPlaced(const std::string& parcel_id, v1::HoldReason reason,
+                    const std::string& note);
+  void OnHoldReleased(const std::string& parcel_id);
+  void OnParcelDamaged(const v1::ParcelDamaged& e);
+
+  // Helpers.
+  v1::ExceptionCase& Raise(v1::ExceptionType type);
+  bool RaiseIfHeld(const std::string& parcel_id, const char* where);
+  Parcel& TouchParcel(const std::string& parcel_id);
+  InboundBag& TouchInboundBag(const std::string& bag_id);
+  OutboundBag& TouchOutboundBag(const std::string& bag_id);
+  Load& TouchLoad(const std::string& load_id);
+  Vehicle& TouchVehicle(const std::string& vehicle_id);
+  void AttachBagToVehicle(const std::string& bag_id, const std::string& vehicle_id);
+  void Unroute(const std::string& parcel_id, Parcel& p);
+  void CheckMissort(const std::string& parcel_id, const Parcel& p,
+                    const std::string& bag_id, const OutboundBag& bag);
+  void CheckMisload(const std::string& bag_id, const OutboundBag& bag,
+                    const std::string& load_id, const Load& load);
+  void RetireParcel(const std::string& parcel_id, const std::string& load_id);
+  void RetireOutboundBag(const std::string& bag_id);
+  v1::ArchivedEntity& Retired();
+
+  // Conversions to and from the snapshot/archive records.
+  static void ToState(const std::string& id, const Parcel& p, v1::ParcelState* s);
+  static void ToState(const std::string& id, const InboundBag& b, v1::BagState* s);
+  static void ToState(const std::string& id, const OutboundBag& b, v1::BagState* s);
+  static void ToState(const std::string& id, const Load& l, v1::LoadState* s);
+  static void ToState(const std::string& id, const Vehicle& v, v1::VehicleState* s);
+
+  uint64_t last_hub_seq_ = 0;
+  uint64_t next_case_id_ = 1;
+  Context ctx_;
+
+  std::unordered_map<std::string, uint64_t> scanners_;
+  std::unordered_map<std::string, Route> routes_;
+  std::unordered_map<std::string, VehicleAdvice> vehicle_advices_;
+  std::unordered_map<std::string, std::string> advised_vehicle_of_bag_;
+  std::unordered_map<std::string, std::vector<std::string>> bag_advices_;  // sorted
+  std::unordered_map<std::string, Hold> holds_;
+  std::unordered_map<std::string, Vehicle> vehicles_;
+  std::unordered_map<std::string, InboundBag> inbound_bags_;
+  std::unordered_map<std::string, OutboundBag> outbound_bags_;
+  std::unordered_map<std::string, Parcel> parcels_;
+  std::unordered_map<std::string, Load> loads_;
+  // Cases not yet RESOLVED, by id, with their status (the life cycle needs
+  // it; resolved cases live only in the store).
+  std::map<uint64_t, v1::ExceptionStatus> open_cases_;
+};
+
+}  // namespace hub::core

@@ -1,0 +1,208 @@
+#include "core/validate.h"
+
+#include <string_view>
+
+namespace hub::core {
+namespace {
+
+// Builds the reason on failure; each check returns the code to report.
+class Checker {
+ public:
+  explicit Checker(std::string* reason) : reason_(reason) {}
+
+  v1::RejectCode Id(std::string_view field, const std::string& value) {
+    if (value.empty()) return Fail(v1::REJECT_MISSING_ID, field, " is missing");
+    return Length(field, value, kMaxIdLength);
+  }
+  v1::RejectCode OptionalId(std::string_view field, const std::string& value) {
+    return Length(field, value, kMaxIdLength);
+  }
+  v1::RejectCode Note(std::string_view field, const std::string& value) {
+    return Length(field, value, kMaxNoteLength);
+  }
+  v1::RejectCode Fail(v1::RejectCode code, std::string_view field,
+                      std::string_view what) {
+    if (reason_ != nullptr) {
+      reason_->assign(field);
+      reason_->append(what);
+    }
+    return code;
+  }
+
+ private:
+  v1::RejectCode Length(std::string_view field, const std::string& value,
+                        size_t max) {
+    if (value.size() <= max) return v1::REJECT_NONE;
+    return Fail(v1::REJECT_ID_TOO_LONG, field,
+                " is longer than " + std::to_string(max) + " bytes");
+  }
+  std::string* reason_;
+};
+
+// Runs checks in order and stops at the first failure.
+#define HUB_CHECK(expr)                                   \
+  do {                                                    \
+    if (v1::RejectCode c_ = (expr); c_ != v1::REJECT_NONE) \
+      return c_;                                          \
+  } while (0)
+
+v1::RejectCode ValidateBody(const v1::ScanEvent& e, Checker& c) {
+  using E = v1::ScanEvent;
+  switch (e.body_case()) {
+    case E::kVehicleArrived:
+      HUB_CHECK(c.Id("vehicle_arrived.vehicle_id", e.vehicle_arrived().vehicle_id()));
+      HUB_CHECK(c.OptionalId("vehicle_arrived.route_code", e.vehicle_arrived().route_code()));
+      return c.OptionalId("vehicle_arrived.seal_id", e.vehicle_arrived().seal_id());
+    case E::kBagUnloaded:
+      HUB_CHECK(c.Id("bag_unloaded.bag_id", e.bag_unloaded().bag_id()));
+      return c.Id("bag_unloaded.vehicle_id", e.bag_unloaded().vehicle_id());
+    case E::kVehicleUnloaded:
+      return c.Id("vehicle_unloaded.vehicle_id", e.vehicle_unloaded().vehicle_id());
+    case E::kBagOpened:
+      return c.Id("bag_opened.bag_id", e.bag_opened().bag_id());
+    case E::kParcelUnbagged:
+      HUB_CHECK(c.Id("parcel_unbagged.parcel_id", e.parcel_unbagged().parcel_id()));
+      return c.Id("parcel_unbagged.bag_id", e.parcel_unbagged().bag_id());
+    case E::kBagEmptied:
+      return c.Id("bag_emptied.bag_id", e.bag_emptied().bag_id());
+    case E::kParcelSorted:
+      // An empty parcel id is a no-read and an empty destination an unclear
+      // address; both are applied and raise a case, neither is rejected.
+      HUB_CHECK(c.OptionalId("parcel_sorted.parcel_id", e.parcel_sorted().parcel_id()));
+      HUB_CHECK(c.OptionalId("parcel_sorted.destination", e.parcel_sorted().destination()));
+      if (!v1::ServiceClass_IsValid(e.parcel_sorted().service_class()))
+        return c.Fail(v1::REJECT_BAD_ENUM, "parcel_sorted.service_class", " is not a defined value");
+      return v1::REJECT_NONE;
+    case E::kBagCreated:
+      HUB_CHECK(c.Id("bag_created.bag_id", e.bag_created().bag_id()));
+      return c.Id("bag_created.destination", e.bag_created().destination());
+    case E::kParcelBagged:
+      HUB_CHECK(c.Id("parcel_bagged.parcel_id", e.parcel_bagged().parcel_id()));
+      return c.Id("parcel_bagged.bag_id", e.parcel_bagged().bag_id());
+    case E::kBagClosed:
+      return c.Id("bag_closed.bag_id", e.bag_closed().bag_id());
+    case E::kLoadOpened:
+      HUB_CHECK(c.Id("load_opened.load_id", e.load_opened().load_id()));
+      HUB_CHECK(c.OptionalId("load_opened.vehicle_id", e.load_opened().vehicle_id()));
+      return c.Id("load_opened.route_code", e.load_opened().route_code());
+    case E::kBagLoaded:
+      HUB_CHECK(c.Id("bag_loaded.bag_id", e.bag_loaded().bag_id()));
+      return c.Id("bag_loaded.load_id", e.bag_loaded().load_id());
+    case E::kLoadDeparted:
+      HUB_CHECK(c.Id("load_departed.load_id", e.load_departed().load_id()));
+      return c.OptionalId("load_departed.seal_id", e.load_departed().seal_id());
+    case E::kHoldPlaced:
+      HUB_CHECK(c.Id("hold_placed.parcel_id", e.hold_placed().parcel_id()));
+      if (!v1::HoldReason_IsValid(e.hold_placed().reason()))
+        return c.Fail(v1::REJECT_BAD_ENUM, "hold_placed.reason", " is not a defined value");
+      return c.Note("hold_placed.note", e.hold_placed().note());
+    case E::kHoldReleased:
+      return c.Id("hold_released.parcel_id", e.hold_released().parcel_id());
+    case E::kParcelDamaged:
+      HUB_CHECK(c.Id("parcel_damaged.parcel_id", e.parcel_damaged().parcel_id()));
+      return c.Note("parcel_damaged.note", e.parcel_damaged().note());
+    case E::BODY_NOT_SET:
+      break;
+  }
+  return c.Fail(v1::REJECT_UNKNOWN_KIND, "body",
+                " is not set or is a kind this daemon does not know");
+}
+
+}  // namespace
+
+v1::RejectCode ValidateEvent(const v1::ScanEvent& event, std::string* reason) {
+  Checker c(reason);
+  HUB_CHECK(c.Id("scanner_id", event.scanner_id()));
+  HUB_CHECK(c.Id("station", event.station()));
+  if (event.seq() == 0) return c.Fail(v1::REJECT_BAD_SEQ, "seq", " must be at least 1");
+  return ValidateBody(event, c);
+}
+
+bool ValidateReference(const v1::ReferenceChange& change, std::string* reason) {
+  Checker c(reason);
+  auto route_ok = [&](const v1::RouteEntry& r) {
+    return c.Id("route.destination", r.destination()) == v1::REJECT_NONE &&
+           c.Id("route.route_code", r.route_code()) == v1::REJECT_NONE &&
+           c.OptionalId("route.chute", r.chute()) == v1::REJECT_NONE &&
+           c.OptionalId("route.load_id", r.load_id()) == v1::REJECT_NONE;
+  };
+  using R = v1::ReferenceChange;
+  switch (change.body_case()) {
+    case R::kReplaceRoutes:
+      for (const auto& r : change.replace_routes().entries())
+        if (!route_ok(r)) return false;
+      return true;
+    case R::kUpsertRoute:
+      return route_ok(change.upsert_route());
+    case R::kVehicleAdvice: {
+      const auto& a = change.vehicle_advice();
+      if (c.Id("vehicle_advice.vehicle_id", a.vehicle_id()) != v1::REJECT_NONE ||
+          c.OptionalId("vehicle_advice.seal_id", a.seal_id()) != v1::REJECT_NONE ||
+          c.OptionalId("vehicle_advice.route_code", a.route_code()) != v1::REJECT_NONE)
+        return false;
+      for (const auto& b : a.bag_ids())
+        if (c.Id("vehicle_advice.bag_ids", b) != v1::REJECT_NONE) return false;
+      return true;
+    }
+    case R::kBagAdvice: {
+      const auto& a = change.bag_advice();
+      if (c.Id("bag_advice.bag_id", a.bag_id()) != v1::REJECT_NONE) return false;
+      for (const auto& p : a.parcel_ids())
+        if (c.Id("bag_advice.parcel_ids", p) != v1::REJECT_NONE) return false;
+      return true;
+    }
+    case R::kAddHold:
+      if (!v1::HoldReason_IsValid(change.add_hold().reason())) {
+        c.Fail(v1::REJECT_BAD_ENUM, "add_hold.reason", " is not a defined value");
+        return false;
+      }
+      return c.Id("add_hold.parcel_id", change.add_hold().parcel_id()) == v1::REJECT_NONE &&
+             c.Note("add_hold.note", change.add_hold().note()) == v1::REJECT_NONE;
+    case R::kRemoveHold:
+      return c.Id("remove_hold", change.remove_hold()) == v1::REJECT_NONE;
+    case R::BODY_NOT_SET:
+      break;
+  }
+  c.Fail(v1::REJECT_UNKNOWN_KIND, "body", " is not set");
+  return false;
+}
+
+bool ValidateCaseAction(const v1::CaseAction& action, std::string* reason) {
+  Checker c(reason);
+  if (action.case_id() == 0) {
+    c.Fail(v1::REJECT_MISSING_ID, "case_id", " is missing");
+    return false;
+  }
+  if (action.to() != v1::ACKNOWLEDGED && action.to() != v1::RESOLVED) {
+    c.Fail(v1::REJECT_BAD_ENUM, "to", " must be ACKNOWLEDGED or RESOLVED");
+    return false;
+  }
+  return c.Id("transition.by", action.transition().by()) == v1::REJECT_NONE &&
+         c.Note("transition.note", action.transition().note()) == v1::REJECT_NONE;
+}
+
+const char* EventKindName(const v1::ScanEvent& event) {
+  using E = v1::ScanEvent;
+  switch (event.body_case()) {
+    case E::kVehicleArrived: return "VEHICLE_ARRIVED";
+    case E::kBagUnloaded: return "BAG_UNLOADED";
+    case E::kVehicleUnloaded: return "VEHICLE_UNLOADED";
+    case E::kBagOpened: return "BAG_OPENED";
+    case E::kParcelUnbagged: return "PARCEL_UNBAGGED";
+    case E::kBagEmptied: return "BAG_EMPTIED";
+    case E::kParcelSorted: return "PARCEL_SORTED";
+    case E::kBagCreated: return "BAG_CREATED";
+    case E::kParcelBagged: return "PARCEL_BAGGED";
+    case E::kBagClosed: return "BAG_CLOSED";
+    case E::kLoadOpened: return "LOAD_OPENED";
+    case E::kBagLoaded: return "BAG_LOADED";
+    case E::kLoadDeparted: return "LOAD_DEPARTED";
+    case E::kHoldPlaced: return "HOLD_PLACED";
+    case E::kHoldReleased: return "HOLD_RELEASED";
+    case E::kParcelDamaged: return "PARCEL_DAMAGED";
+    case E::BODY_NOT_SET: break;
+  }
+  return "UNKNOWN";
+}
+
+}  // namespace hub::core

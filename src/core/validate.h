@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+
+#include "hub/v1/event.pb.h"
+#include "hub/v1/exception.pb.h"
+#include "hub/v1/reference.pb.h"
+#include "hub/v1/session.pb.h"
+
+namespace hub::core {
+
+// Longest id (scanner, station, vehicle, bag, parcel, load, seal, route,
+// destination) the hub accepts, in bytes.
+inline constexpr size_t kMaxIdLength = 64;
+// Longest free-text note accepted on an event or a case action, in bytes.
+inline constexpr size_t kMaxNoteLength = 1024;
+
+// Checks one scan event for the rules every event must meet before it can be
+// applied: a known kind, every required id present and at most kMaxIdLength
+// bytes, defined enum values, seq > 0. Returns REJECT_NONE when the event is
+// acceptable; otherwise the code, with a reason naming the field in *reason.
+// Pure and thread-safe: the I/O threads call it before queueing an event.
+v1::RejectCode ValidateEvent(const v1::ScanEvent& event, std::string* reason);
+
+// Same for a reference-data change. Returns false with *reason when invalid.
+bool ValidateReference(const v1::ReferenceChange& change, std::string* reason);
+
+// Same for a supervisor's case action (shape only; whether the life cycle
+// allows it is decided by HubState, which knows the case's status).
+bool ValidateCaseAction(const v1::CaseAction& action, std::string* reason);
+
+// Short upper-case name of an event's kind ("PARCEL_SORTED"), or "UNKNOWN".
+const char* EventKindName(const v1::ScanEvent& event);
+
+}  // namespace hub::core

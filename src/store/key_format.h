@@ -1,0 +1,60 @@
+#pragma once
+
+// On-disk layout of the hub store. One RocksDB database, one column family
+// per access pattern:
+//
+//   CF "log"        BE64(hub_seq) -> LogRecord
+//       The durable event log: every applied scan event, reference change
+//       and case action, in hub order. Keys only ever grow, so memtable
+//       inserts stay sequential (about 1 M entries/s here, against about
+//       0.19 M/s for random keys). It is the source of truth: all other
+//       families are derived from it, and it is the outbox a publisher tails.
+//   CF "scanners"   scanner_id -> BE64(seq)
+//       Each scanner's durable high-water mark: the resume point given in
+//       Welcome. Written once per scanner per group commit, not per event.
+//   CF "cases"      BE64(case_id) -> ExceptionCase
+//       The supervisor's worklist. Case ids grow with hub order, so new
+//       cases append; status changes overwrite in place.
+//   CF "case_index" secondary indexes, empty values:
+//       'T' type:u8 status:u8 BE64(time^sign) BE64(case_id)  by type/status/time
+//       'E' kind:u8 len:u8 id BE64(case_id)                   by vehicle/bag/parcel/load
+//   CF "archive"    kind:u8 len:u8 id BE64(retired_at_hub_seq) -> ArchivedEntity
+//       Parcels, bags, loads and vehicles retired from the core's memory when
+//       they left the hub; one row per departure, so a parcel that returns
+//       keeps its history. Random keys, but one per entity, not per event.
+//   CF "checkpoint" "snapshot" -> HubSnapshot
+//       The core's whole state at some hub_seq, so recovery replays only the
+//       log after it. Big values, rewritten whole: kept apart so they do not
+//       churn the compactions of the small-record families.
+//
+// Cases, indexes, archive rows and the scanner marks are written in the same
+// WriteBatch as the log records that produce them, so a reader never sees a
+// case the log does not explain, and recovery never has to write them again.
+// The per-entity state lives only in memory and in the checkpoint.
+//
+// kind bytes: 'V' vehicle, 'B' bag, 'P' parcel, 'L' load.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace hub::store::keys {
+
+enum class Kind : char { kVehicle = 'V', kBag = 'B', kParcel = 'P', kLoad = 'L' };
+
+void PutBigEndian64(std::string* dst, uint64_t v);
+uint64_t DecodeBigEndian64(std::string_view src);  // src.size() >= 8
+
+std::string LogKey(uint64_t hub_seq);
+std::string CaseKey(uint64_t case_id);
+std::string CaseTypeIndexKey(int type, int status, int64_t time_ms, uint64_t case_id);
+// Prefix of CaseTypeIndexKey for one type and status.
+std::string CaseTypeIndexPrefix(int type, int status);
+std::string CaseEntityIndexKey(Kind kind, std::string_view id, uint64_t case_id);
+std::string CaseEntityIndexPrefix(Kind kind, std::string_view id);
+std::string ArchiveKey(Kind kind, std::string_view id, uint64_t hub_seq);
+std::string ArchivePrefix(Kind kind, std::string_view id);
+
+inline constexpr std::string_view kSnapshotKey = "snapshot";
+
+}  // namespace hub::store::keys

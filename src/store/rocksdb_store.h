@@ -1,0 +1,118 @@
+#pragma once
+
+// RocksDB adapter: the hub's durable event log plus everything derived from
+// it that must be queryable (cases and their indexes, retired entities,
+// scanner marks, the state checkpoint). Layout: store/key_format.h.
+//
+// Write path: the sequencer applies records to core::HubState, adds each
+// record with its ApplyResult to a CommitBatch, and calls Commit() once per
+// group; acks go out only after Commit() returns OK. A failed commit is
+// sticky: every later Commit() fails too, so memory never runs ahead of disk.
+//
+// Recovery: Recover() loads the checkpoint (if any) into a fresh HubState and
+// replays the log after it. Because the core is deterministic this rebuilds
+// exactly the state, cases and scanner marks the core had.
+//
+// Thread safety: Commit(), WriteCheckpoint() and Recover() belong to one
+// writer thread. The read methods may be called from any thread at any time;
+// each reads one consistent point in time.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/hub_state.h"
+#include "hub/v1/exception.pb.h"
+#include "hub/v1/record.pb.h"
+#include "store/key_format.h"
+#include "store/status.h"
+
+namespace hub::store {
+
+enum class Durability {
+  kWal,    // WAL written before ack: survives a process crash (kill -9)
+  kFsync,  // WAL fsynced per group commit: survives power loss
+};
+
+struct StoreOptions {
+  std::string path;
+  Durability durability = Durability::kWal;
+};
+
+class RocksDbStore;
+
+// One group commit in the making. Not thread-safe; reusable after Commit().
+class CommitBatch {
+ public:
+  explicit CommitBatch(RocksDbStore* store);
+  ~CommitBatch();
+  CommitBatch(const CommitBatch&) = delete;
+  CommitBatch& operator=(const CommitBatch&) = delete;
+
+  // Adds an applied record and what it produced. `result` must be the
+  // kApplied outcome of applying exactly this record; other outcomes are
+  // ignored (nothing to persist).
+  void AddEvent(const v1::ScanEvent& event, const core::ApplyResult& result);
+  void AddReference(const v1::ReferenceChange& change, const core::ApplyResult& result);
+  void AddCaseAction(const v1::CaseAction& action, const core::ApplyResult& result);
+  // Dispatches on rec's body.
+  void Add(const v1::LogRecord& rec, const core::ApplyResult& result);
+
+  size_t records() const;
+  bool empty() const { return records() == 0; }
+  void Clear();
+
+ private:
+  friend class RocksDbStore;
+  struct Rep;
+  void AddRecord(int field, const google::protobuf::MessageLite& body,
+                 const core::ApplyResult& result);
+  std::unique_ptr<Rep> rep_;
+};
+
+class RocksDbStore {
+ public:
+  // Opens (creating if needed) the database at options.path.
+  static Status Open(const StoreOptions& options, std::unique_ptr<RocksDbStore>* out);
+  // Flushes and closes the database.
+  ~RocksDbStore();
+
+  // Writes the batch atomically (WAL synced in kFsync mode) and clears it.
+  Status Commit(CommitBatch* batch);
+
+  // Stores `snapshot` as the recovery starting point. The caller guarantees
+  // every record up to snapshot.last_hub_seq() is committed. Syncs the WAL
+  // first, so the checkpoint is never ahead of a durable log.
+  Status WriteCheckpoint(const v1::HubSnapshot& snapshot);
+
+  // Rebuilds `state` (which must be fresh) from the checkpoint and the log.
+  // *replayed gets the number of log records applied after the checkpoint.
+  Status Recover(core::HubState* state, uint64_t* replayed = nullptr);
+
+  // --- Reads ---------------------------------------------------------------
+  Status LastHubSeq(uint64_t* hub_seq);
+  // Durable high-water mark of every scanner, sorted by scanner id.
+  Status ScannerMarks(std::vector<v1::ScannerMark>* marks);
+  Status ReadLog(uint64_t from_hub_seq, size_t limit, std::vector<v1::LogRecord>* out);
+  Status GetCase(uint64_t case_id, v1::ExceptionCase* out);
+  // Every case, in id order.
+  Status AllCases(std::vector<v1::ExceptionCase>* out);
+  // Case ids with this type and status, in event-time order.
+  Status CaseIdsByTypeStatus(v1::ExceptionType type, v1::ExceptionStatus status,
+                             std::vector<uint64_t>* ids);
+  // Case ids that involve this vehicle / bag / parcel / load, in id order.
+  Status CaseIdsForEntity(keys::Kind kind, const std::string& id, std::vector<uint64_t>* ids);
+  // Every archived row of one entity, oldest first.
+  Status Archived(keys::Kind kind, const std::string& id, std::vector<v1::ArchivedEntity>* out);
+
+ private:
+  friend class CommitBatch;
+  struct Rep;
+  explicit RocksDbStore(std::unique_ptr<Rep> rep);
+  // Reads the stored case for a transition (the batch's own copy wins).
+  Status LoadCase(uint64_t case_id, v1::ExceptionCase* out);
+  std::unique_ptr<Rep> rep_;
+};
+
+}  // namespace hub::store

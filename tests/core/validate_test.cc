@@ -1,0 +1,79 @@
+#include "core/validate.h"
+
+#include <gtest/gtest.h>
+
+#include "testutil/events.h"
+
+namespace hub::testing {
+namespace {
+
+v1::RejectCode Check(const v1::ScanEvent& e, std::string* reason = nullptr) {
+  std::string r;
+  return core::ValidateEvent(e, reason ? reason : &r);
+}
+
+TEST(ValidateTest, WellFormedEventsPass) {
+  testutil::Scanner s("S1");
+  EXPECT_EQ(Check(s.ParcelSorted("P1", "D1")), v1::REJECT_NONE);
+  EXPECT_EQ(Check(s.ParcelSorted("", "")), v1::REJECT_NONE);  // no-read is data
+  EXPECT_EQ(Check(s.VehicleArrived("V1", "")), v1::REJECT_NONE);
+}
+
+TEST(ValidateTest, EventWithoutBodyIsUnknownKind) {
+  testutil::Scanner s("S1");
+  v1::ScanEvent e = s.BagOpened("B1");
+  e.clear_body();
+  std::string reason;
+  EXPECT_EQ(Check(e, &reason), v1::REJECT_UNKNOWN_KIND);
+  EXPECT_EQ(reason, "body is not set or is a kind this daemon does not know");
+}
+
+TEST(ValidateTest, MissingIdIsNamed) {
+  testutil::Scanner s("S1");
+  std::string reason;
+  EXPECT_EQ(Check(s.ParcelUnbagged("P1", ""), &reason), v1::REJECT_MISSING_ID);
+  EXPECT_EQ(reason, "parcel_unbagged.bag_id is missing");
+  v1::ScanEvent e = s.BagOpened("B1");
+  e.clear_scanner_id();
+  EXPECT_EQ(Check(e, &reason), v1::REJECT_MISSING_ID);
+  EXPECT_EQ(reason, "scanner_id is missing");
+  e = s.BagOpened("B1");
+  e.clear_station();
+  EXPECT_EQ(Check(e), v1::REJECT_MISSING_ID);
+}
+
+TEST(ValidateTest, IdLongerThan64BytesIsRejected) {
+  testutil::Scanner s("S1");
+  std::string reason;
+  EXPECT_EQ(Check(s.BagOpened(std::string(64, 'b'))), v1::REJECT_NONE);
+  EXPECT_EQ(Check(s.BagOpened(std::string(65, 'b')), &reason), v1::REJECT_ID_TOO_LONG);
+  EXPECT_EQ(reason, "bag_opened.bag_id is longer than 64 bytes");
+}
+
+TEST(ValidateTest, UndefinedEnumValueIsRejected) {
+  testutil::Scanner s("S1");
+  v1::ScanEvent e = s.ParcelSorted("P1", "D1");
+  e.mutable_parcel_sorted()->set_service_class(static_cast<v1::ServiceClass>(42));
+  EXPECT_EQ(Check(e), v1::REJECT_BAD_ENUM);
+  e = s.HoldPlaced("P1", static_cast<v1::HoldReason>(-3));
+  EXPECT_EQ(Check(e), v1::REJECT_BAD_ENUM);
+}
+
+TEST(ValidateTest, SeqZeroIsRejected) {
+  testutil::Scanner s("S1");
+  v1::ScanEvent e = s.BagOpened("B1");
+  e.set_seq(0);
+  EXPECT_EQ(Check(e), v1::REJECT_BAD_SEQ);
+}
+
+TEST(ValidateTest, ReferenceChangesNeedTheirIds) {
+  std::string reason;
+  EXPECT_TRUE(core::ValidateReference(testutil::RouteRef("D1", "R1", "C1", "L1"), &reason));
+  EXPECT_FALSE(core::ValidateReference(testutil::RouteRef("D1", "", "C1", "L1"), &reason));
+  EXPECT_EQ(reason, "route.route_code is missing");
+  EXPECT_FALSE(core::ValidateReference(testutil::BagAdviceRef("B1", {"P1", ""}), &reason));
+  EXPECT_FALSE(core::ValidateReference(v1::ReferenceChange(), &reason));
+}
+
+}  // namespace
+}  // namespace hub::testing

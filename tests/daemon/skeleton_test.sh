@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Starts hubd on a fresh data directory, waits for it to report ready, sends
+# SIGTERM and expects a clean exit 0 with a checkpoint; a second start must
+# recover from that directory.
+set -euo pipefail
+hubd=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+run_once() {
+  "$hubd" --data-dir "$dir/db" >"$dir/log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 100); do
+    grep -q 'event=ready' "$dir/log" && break
+    kill -0 "$pid" 2>/dev/null || { cat "$dir/log"; echo "FAIL: hubd exited early"; exit 1; }
+    sleep 0.1
+  done
+  grep -q 'event=ready' "$dir/log" || { cat "$dir/log"; echo "FAIL: never ready"; exit 1; }
+  kill -TERM "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  cat "$dir/log"
+  [ "$rc" -eq 0 ] || { echo "FAIL: exit code $rc after SIGTERM"; exit 1; }
+  grep -q 'event=stopped' "$dir/log" || { echo "FAIL: no clean stop logged"; exit 1; }
+}
+run_once
+run_once
+"$hubd" --data-dir "$dir/db" --durability bogus >/dev/null 2>&1 && { echo "FAIL: bad option accepted"; exit 1; }
+echo "OK"
