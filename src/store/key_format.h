@@ -21,16 +21,21 @@
 //   CF "archive"    kind:u8 len:u8 id BE64(retired_at_hub_seq) -> ArchivedEntity
 //       Parcels, bags, loads and vehicles retired from the core's memory when
 //       they left the hub; one row per departure, so a parcel that returns
-//       keeps its history. Random keys, but one per entity, not per event.
+//       keeps its history. Random keys, about one per parcel: written by a
+//       background writer after the commit, never in the ack path.
+//   CF "default"    "archive_cursor" -> BE64(hub_seq)
+//       Every retirement up to this hub_seq is in the archive; written in the
+//       same batch as the archive rows it covers.
 //   CF "checkpoint" "snapshot" -> HubSnapshot
 //       The core's whole state at some hub_seq, so recovery replays only the
 //       log after it. Big values, rewritten whole: kept apart so they do not
 //       churn the compactions of the small-record families.
 //
-// Cases, indexes, archive rows and the scanner marks are written in the same
+// Cases, their indexes and the scanner marks are written in the same
 // WriteBatch as the log records that produce them, so a reader never sees a
 // case the log does not explain, and recovery never has to write them again.
-// The per-entity state lives only in memory and in the checkpoint.
+// Archive rows follow their commit; recovery re-derives those past the
+// cursor. The per-entity state lives only in memory and in the checkpoint.
 //
 // kind bytes: 'V' vehicle, 'B' bag, 'P' parcel, 'L' load.
 
@@ -56,5 +61,6 @@ std::string ArchiveKey(Kind kind, std::string_view id, uint64_t hub_seq);
 std::string ArchivePrefix(Kind kind, std::string_view id);
 
 inline constexpr std::string_view kSnapshotKey = "snapshot";
+inline constexpr std::string_view kArchiveCursorKey = "archive_cursor";
 
 }  // namespace hub::store::keys

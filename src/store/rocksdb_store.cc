@@ -1,11 +1,16 @@
 #include "store/rocksdb_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 namespace hub::store {
@@ -58,16 +63,125 @@ std::string ArchiveKeyOf(const v1::ArchivedEntity& a) {
 
 // ---------------------------------------------------------------------------
 
+// Writes retired entities to the archive column family on its own thread,
+// each job with the cursor "archive_cursor" (default CF) in one WriteBatch.
+// Jobs arrive only after the log records that produced them are committed.
+class ArchiveWriter {
+ public:
+  static constexpr size_t kMaxQueuedRows = 1 << 20;  // then Enqueue() blocks
+
+  ArchiveWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* archive, bool drop_jobs,
+                uint64_t cursor)
+      : db_(db), archive_(archive), drop_jobs_(drop_jobs), cursor_(cursor), queued_cursor_(cursor),
+        thread_([this] { Run(); }) {}
+
+  ~ArchiveWriter() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    work_.notify_all();
+    thread_.join();
+  }
+
+  // Queues rows retired by records up to `through`; blocks while the queue
+  // is full. Called by the writer thread of the store only.
+  void Enqueue(uint64_t through, std::vector<v1::ArchivedEntity>&& rows) {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [&] { return queued_rows_ < kMaxQueuedRows || !error_.ok(); });
+    queued_rows_ += rows.size();
+    queued_cursor_ = std::max(queued_cursor_, through);
+    jobs_.push_back(Job{through, std::move(rows)});
+    lock.unlock();
+    work_.notify_one();
+  }
+
+  Status Flush(uint64_t through) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (through > queued_cursor_) {
+      queued_cursor_ = through;
+      jobs_.push_back(Job{through, {}});
+      work_.notify_one();
+    }
+    if (drop_jobs_) return Status::Ok();
+    done_.wait(lock, [&] { return cursor_ >= through || !error_.ok(); });
+    return error_;
+  }
+
+  uint64_t cursor() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cursor_;
+  }
+
+ private:
+  struct Job {
+    uint64_t through;
+    std::vector<v1::ArchivedEntity> rows;
+  };
+
+  void Run() {
+    std::deque<Job> jobs;
+    rocksdb::WriteBatch wb;
+    std::string value, cursor_value;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        work_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;  // stopping, queue drained
+        jobs.swap(jobs_);
+      }
+      uint64_t through = 0;
+      size_t rows = 0;
+      wb.Clear();
+      for (const Job& job : jobs) {
+        through = std::max(through, job.through);
+        rows += job.rows.size();
+        for (const auto& a : job.rows) {
+          a.SerializeToString(&value);
+          wb.Put(archive_, ArchiveKeyOf(a), AsSlice(value));
+        }
+      }
+      jobs.clear();
+      cursor_value.clear();
+      keys::PutBigEndian64(&cursor_value, through);
+      wb.Put(keys::kArchiveCursorKey, AsSlice(cursor_value));
+      Status s = drop_jobs_ ? Status::Ok() : FromRocks(db_->Write(rocksdb::WriteOptions(), &wb));
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        queued_rows_ -= rows;
+        if (!s.ok() && error_.ok()) error_ = s;
+        if (s.ok() && !drop_jobs_) cursor_ = std::max(cursor_, through);
+      }
+      done_.notify_all();
+    }
+  }
+
+  rocksdb::DB* const db_;
+  rocksdb::ColumnFamilyHandle* const archive_;
+  const bool drop_jobs_;
+  std::mutex mu_;
+  std::condition_variable work_, done_;
+  std::deque<Job> jobs_;          // GUARDED_BY(mu_)
+  size_t queued_rows_ = 0;        // GUARDED_BY(mu_)
+  uint64_t cursor_;               // GUARDED_BY(mu_): durable
+  uint64_t queued_cursor_;        // GUARDED_BY(mu_)
+  bool stop_ = false;             // GUARDED_BY(mu_)
+  Status error_;                  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
 struct RocksDbStore::Rep {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cf;
   StoreOptions options;
   Status sticky_error;  // first failed write; fails every later commit
+  std::unique_ptr<ArchiveWriter> archive;
 
   rocksdb::ColumnFamilyHandle* h(Cf c) const { return cf[c]; }
 
   ~Rep() {
     if (!db) return;
+    archive.reset();  // drains its queue first
     for (auto* handle : cf) db->DestroyColumnFamilyHandle(handle);
     db->Close();
   }
@@ -85,6 +199,8 @@ struct CommitBatch::Rep {
     v1::ExceptionStatus stored_status = v1::EXCEPTION_STATUS_UNSPECIFIED;
   };
   std::map<uint64_t, PendingCase> cases;
+  std::vector<v1::ArchivedEntity> retired;  // for the archive writer
+  uint64_t last_hub_seq = 0;
   Status error;  // a transition whose case could not be read
 };
 
@@ -94,19 +210,23 @@ CommitBatch::CommitBatch(RocksDbStore* store) : rep_(std::make_unique<Rep>()) {
 CommitBatch::~CommitBatch() = default;
 
 size_t CommitBatch::records() const { return rep_->records; }
+size_t CommitBatch::operations() const { return rep_->wb.Count(); }
 
 void CommitBatch::Clear() {
   rep_->wb.Clear();
   rep_->records = 0;
   rep_->marks.clear();
   rep_->cases.clear();
+  rep_->retired.clear();
   rep_->error = Status::Ok();
 }
 
 void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body,
-                            const core::ApplyResult& result) {
-  if (result.outcome != core::ApplyResult::Outcome::kApplied) return;
+                            core::ApplyResult* applied) {
+  if (applied->outcome != core::ApplyResult::Outcome::kApplied) return;
+  const core::ApplyResult& result = *applied;
   Rep& r = *rep_;
+  r.last_hub_seq = result.hub_seq;
   // A LogRecord serialised by hand: field 1 (hub_seq, varint), then the body
   // as length-delimited field `field`. Same bytes protobuf would produce.
   std::string& v = r.scratch;
@@ -123,10 +243,8 @@ void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body
   ++r.records;
 
   for (const auto& c : result.raised) r.cases[c.id()].c = c;
-  for (const auto& a : result.retired) {
-    a.SerializeToString(&v);
-    r.wb.Put(r.store->rep_->h(kArchive), ArchiveKeyOf(a), AsSlice(v));
-  }
+  for (auto& a : applied->retired) r.retired.push_back(std::move(a));
+  applied->retired.clear();
   if (result.transition) {
     const auto& t = *result.transition;
     auto it = r.cases.find(t.case_id);
@@ -148,22 +266,21 @@ void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body
   }
 }
 
-void CommitBatch::AddEvent(const v1::ScanEvent& event, const core::ApplyResult& result) {
-  if (result.outcome != core::ApplyResult::Outcome::kApplied) return;
+void CommitBatch::AddEvent(const v1::ScanEvent& event, core::ApplyResult* result) {
+  if (result->outcome != core::ApplyResult::Outcome::kApplied) return;
   AddRecord(v1::LogRecord::kEvent, event, result);
   rep_->marks[event.scanner_id()] = event.seq();
 }
 
-void CommitBatch::AddReference(const v1::ReferenceChange& change,
-                               const core::ApplyResult& result) {
+void CommitBatch::AddReference(const v1::ReferenceChange& change, core::ApplyResult* result) {
   AddRecord(v1::LogRecord::kReference, change, result);
 }
 
-void CommitBatch::AddCaseAction(const v1::CaseAction& action, const core::ApplyResult& result) {
+void CommitBatch::AddCaseAction(const v1::CaseAction& action, core::ApplyResult* result) {
   AddRecord(v1::LogRecord::kCaseAction, action, result);
 }
 
-void CommitBatch::Add(const v1::LogRecord& rec, const core::ApplyResult& result) {
+void CommitBatch::Add(const v1::LogRecord& rec, core::ApplyResult* result) {
   switch (rec.body_case()) {
     case v1::LogRecord::kEvent: return AddEvent(rec.event(), result);
     case v1::LogRecord::kReference: return AddReference(rec.reference(), result);
@@ -183,6 +300,7 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
+  db_options.allow_concurrent_memtable_write = false;  // the vector memtable needs it
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kNumCf; ++i) {
@@ -192,6 +310,7 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
       // larger flushes of an append-only key range.
       cf_options.write_buffer_size = 64 << 20;
       cf_options.max_write_buffer_number = 4;
+      cf_options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
     }
     descriptors.emplace_back(kCfNames[i], cf_options);
   }
@@ -201,6 +320,16 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &rep->cf, &db);
   if (!s.ok()) return FromRocks(s);
   rep->db.reset(db);
+  uint64_t cursor = 0;
+  std::string value;
+  s = db->Get(rocksdb::ReadOptions(), keys::kArchiveCursorKey, &value);
+  if (s.ok() && value.size() == 8) {
+    cursor = keys::DecodeBigEndian64(value);
+  } else if (!s.IsNotFound()) {
+    return s.ok() ? Status::Corruption("archive cursor has a bad size") : FromRocks(s);
+  }
+  rep->archive = std::make_unique<ArchiveWriter>(db, rep->h(kArchive),
+                                                 options.testing_drop_archive_jobs, cursor);
   out->reset(new RocksDbStore(std::move(rep)));
   return Status::Ok();
 }
@@ -241,13 +370,20 @@ Status RocksDbStore::Commit(CommitBatch* batch) {
     r.sticky_error = FromRocks(s);
     return r.sticky_error;
   }
+  if (!b.retired.empty()) r.archive->Enqueue(b.last_hub_seq, std::move(b.retired));
   batch->Clear();
   return Status::Ok();
 }
 
+Status RocksDbStore::FlushArchive(uint64_t hub_seq) { return rep_->archive->Flush(hub_seq); }
+
+uint64_t RocksDbStore::ArchiveCursor() { return rep_->archive->cursor(); }
+
 Status RocksDbStore::WriteCheckpoint(const v1::HubSnapshot& snapshot) {
   Rep& r = *rep_;
   if (!r.sticky_error.ok()) return r.sticky_error;
+  Status archived = r.archive->Flush(snapshot.last_hub_seq());
+  if (!archived.ok()) return archived;
   rocksdb::Status s = r.db->FlushWAL(/*sync=*/true);
   if (s.ok()) {
     rocksdb::WriteOptions wo;
@@ -269,10 +405,16 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
   } else if (!s.IsNotFound()) {
     return FromRocks(s);
   }
+  const uint64_t cursor = r.archive->cursor();
+  if (cursor < state->last_hub_seq() && !r.options.testing_drop_archive_jobs)
+    return Status::Corruption("archive cursor " + std::to_string(cursor) +
+                              " is behind the checkpoint at " +
+                              std::to_string(state->last_hub_seq()));
   uint64_t count = 0;
   std::unique_ptr<rocksdb::Iterator> it(r.db->NewIterator(rocksdb::ReadOptions(), r.h(kLog)));
   v1::LogRecord rec;
   core::ApplyResult result;
+  std::vector<v1::ArchivedEntity> rearchive;
   for (it->Seek(keys::LogKey(state->last_hub_seq() + 1)); it->Valid(); it->Next()) {
     if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
       return Status::Corruption("log record does not parse at key " + it->key().ToString(true));
@@ -283,8 +425,19 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
       return Status::Corruption("log record " + std::to_string(rec.hub_seq()) +
                                 " does not replay: " + result.reject_reason);
     ++count;
+    // Retirements the archive writer had not made durable before the stop.
+    if (rec.hub_seq() > cursor && !result.retired.empty()) {
+      for (auto& a : result.retired) rearchive.push_back(std::move(a));
+      if (rearchive.size() >= 4096) {
+        r.archive->Enqueue(rec.hub_seq(), std::move(rearchive));
+        rearchive.clear();
+      }
+    }
   }
   if (!it->status().ok()) return FromRocks(it->status());
+  if (!rearchive.empty()) r.archive->Enqueue(state->last_hub_seq(), std::move(rearchive));
+  Status archived = r.archive->Flush(state->last_hub_seq());
+  if (!archived.ok()) return archived;
   if (replayed != nullptr) *replayed = count;
   return Status::Ok();
 }

@@ -9,9 +9,18 @@
 // group; acks go out only after Commit() returns OK. A failed commit is
 // sticky: every later Commit() fails too, so memory never runs ahead of disk.
 //
+// Off the ack path: entities that left the hub are written to the archive by
+// a background writer after their commit, together with a durable cursor
+// (the hub_seq through which every retirement is archived). Archive rows are
+// random-key writes, about one per parcel; keeping them out of the group
+// commit keeps the ack path to sequential appends (see bench/RESULTS.md).
+//
 // Recovery: Recover() loads the checkpoint (if any) into a fresh HubState and
 // replays the log after it. Because the core is deterministic this rebuilds
-// exactly the state, cases and scanner marks the core had.
+// exactly the state, cases and scanner marks the core had; retirements after
+// the archive cursor are handed to the archive writer again (idempotent
+// puts), so a crash at any moment loses no archive row. A checkpoint is only
+// written once the archive has caught up with it.
 //
 // Thread safety: Commit(), WriteCheckpoint() and Recover() belong to one
 // writer thread. The read methods may be called from any thread at any time;
@@ -38,6 +47,9 @@ enum class Durability {
 struct StoreOptions {
   std::string path;
   Durability durability = Durability::kWal;
+  // Fault injection for tests: the archive writer drops its jobs, as if the
+  // process died before it wrote them. Never set in production.
+  bool testing_drop_archive_jobs = false;
 };
 
 class RocksDbStore;
@@ -52,22 +64,26 @@ class CommitBatch {
 
   // Adds an applied record and what it produced. `result` must be the
   // kApplied outcome of applying exactly this record; other outcomes are
-  // ignored (nothing to persist).
-  void AddEvent(const v1::ScanEvent& event, const core::ApplyResult& result);
-  void AddReference(const v1::ReferenceChange& change, const core::ApplyResult& result);
-  void AddCaseAction(const v1::CaseAction& action, const core::ApplyResult& result);
+  // ignored (nothing to persist). The retired entities are moved out of
+  // *result: they go to the archive writer after the commit.
+  void AddEvent(const v1::ScanEvent& event, core::ApplyResult* result);
+  void AddReference(const v1::ReferenceChange& change, core::ApplyResult* result);
+  void AddCaseAction(const v1::CaseAction& action, core::ApplyResult* result);
   // Dispatches on rec's body.
-  void Add(const v1::LogRecord& rec, const core::ApplyResult& result);
+  void Add(const v1::LogRecord& rec, core::ApplyResult* result);
 
   size_t records() const;
   bool empty() const { return records() == 0; }
+  // RocksDB operations queued so far (log records, archive rows; case rows,
+  // indexes and scanner marks are added by Commit()).
+  size_t operations() const;
   void Clear();
 
  private:
   friend class RocksDbStore;
   struct Rep;
   void AddRecord(int field, const google::protobuf::MessageLite& body,
-                 const core::ApplyResult& result);
+                 core::ApplyResult* result);
   std::unique_ptr<Rep> rep_;
 };
 
@@ -103,6 +119,11 @@ class RocksDbStore {
                              std::vector<uint64_t>* ids);
   // Case ids that involve this vehicle / bag / parcel / load, in id order.
   Status CaseIdsForEntity(keys::Kind kind, const std::string& id, std::vector<uint64_t>* ids);
+  // Blocks until every retirement up to `hub_seq` is archived (durable
+  // cursor written), or the writer failed.
+  Status FlushArchive(uint64_t hub_seq);
+  // Hub_seq through which the archive is complete.
+  uint64_t ArchiveCursor();
   // Every archived row of one entity, oldest first.
   Status Archived(keys::Kind kind, const std::string& id, std::vector<v1::ArchivedEntity>* out);
 

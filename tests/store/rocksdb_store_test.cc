@@ -28,14 +28,15 @@ class StoreTest : public ::testing::Test {
     db_.reset();
     fs::remove_all(dir_);
   }
-  void Open() {
+  void Open(bool drop_archive_jobs = false) {
     store::StoreOptions options;
     options.path = dir_.string();
+    options.testing_drop_archive_jobs = drop_archive_jobs;
     ASSERT_TRUE(RocksDbStore::Open(options, &db_).ok());
   }
-  void Reopen() {
+  void Reopen(bool drop_archive_jobs = false) {
     db_.reset();
-    Open();
+    Open(drop_archive_jobs);
   }
 
   // Applies records to `hub` and commits them in groups of `group`, the way
@@ -48,7 +49,7 @@ class StoreTest : public ::testing::Test {
       hub.Apply(rec, &r);
       ASSERT_EQ(r.outcome, Outcome::kApplied) << r.reject_reason;
       for (const auto& c : r.raised) raised_[c.id()] = c;
-      batch.Add(rec, r);
+      batch.Add(rec, &r);
       if (batch.records() >= group) {
         ASSERT_TRUE(db_->Commit(&batch).ok());
       }
@@ -135,7 +136,7 @@ TEST_F(StoreTest, ReplayingDurablePrefixAfterReopenChangesNothing) {
     if (!rec.has_event()) continue;
     recovered.ApplyEvent(rec.event(), &r);
     EXPECT_EQ(r.outcome, Outcome::kDuplicate);
-    batch.AddEvent(rec.event(), r);
+    batch.AddEvent(rec.event(), &r);
   }
   EXPECT_TRUE(batch.empty());
   ASSERT_TRUE(db_->Commit(&batch).ok());
@@ -224,10 +225,9 @@ TEST_F(StoreTest, CaseActionMovesTheCaseAndItsStatusIndex) {
   EXPECT_EQ(recovered.open_cases(), 1u);
 }
 
-TEST_F(StoreTest, RetiredEntitiesStayQueryable) {
+std::vector<v1::LogRecord> OneLoadLeaves() {
   testutil::Scanner s("S1");
-  core::HubState hub;
-  ApplyAndCommit(hub, {
+  return {
       testutil::Record(testutil::RouteRef("D1", "R1", "C1", "L1")),
       testutil::Record(s.ParcelSorted("P1", "D1")),
       testutil::Record(s.BagCreated("OB1", "R1")),
@@ -236,17 +236,55 @@ TEST_F(StoreTest, RetiredEntitiesStayQueryable) {
       testutil::Record(s.LoadOpened("L1", "TRUCK-1", "R1")),
       testutil::Record(s.BagLoaded("OB1", "L1")),
       testutil::Record(s.LoadDeparted("L1", "SEAL-9")),
-  });
-  EXPECT_EQ(hub.live_parcels(), 0u);
+  };
+}
+
+void ExpectArchived(RocksDbStore& db) {
   std::vector<v1::ArchivedEntity> rows;
-  ASSERT_TRUE(db_->Archived(store::keys::Kind::kParcel, "P1", &rows).ok());
+  ASSERT_TRUE(db.Archived(store::keys::Kind::kParcel, "P1", &rows).ok());
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].parcel().outbound_bag(), "OB1");
   EXPECT_EQ(rows[0].parcel().load_id(), "L1");
-  ASSERT_TRUE(db_->Archived(store::keys::Kind::kLoad, "L1", &rows).ok());
+  ASSERT_TRUE(db.Archived(store::keys::Kind::kLoad, "L1", &rows).ok());
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].load().seal_id(), "SEAL-9");
   EXPECT_EQ(rows[0].load().bag_ids(0), "OB1");
+  ASSERT_TRUE(db.Archived(store::keys::Kind::kBag, "OB1", &rows).ok());
+  EXPECT_EQ(rows.size(), 1u);
+}
+
+TEST_F(StoreTest, RetiredEntitiesStayQueryable) {
+  core::HubState hub;
+  ApplyAndCommit(hub, OneLoadLeaves());
+  EXPECT_EQ(hub.live_parcels(), 0u);
+  ASSERT_TRUE(db_->FlushArchive(hub.last_hub_seq()).ok());
+  EXPECT_EQ(db_->ArchiveCursor(), hub.last_hub_seq());
+  ExpectArchived(*db_);
+}
+
+TEST_F(StoreTest, ArchiveRowsLostInACrashAreRewrittenByRecovery) {
+  Reopen(/*drop_archive_jobs=*/true);  // the archive writer never gets to write
+  core::HubState hub;
+  ApplyAndCommit(hub, OneLoadLeaves());
+  std::vector<v1::ArchivedEntity> rows;
+  ASSERT_TRUE(db_->Archived(store::keys::Kind::kParcel, "P1", &rows).ok());
+  EXPECT_TRUE(rows.empty());
+  EXPECT_EQ(db_->ArchiveCursor(), 0u);
+
+  Reopen();
+  core::HubState recovered;
+  ASSERT_TRUE(db_->Recover(&recovered).ok());
+  EXPECT_EQ(db_->ArchiveCursor(), hub.last_hub_seq());
+  ExpectArchived(*db_);
+  EXPECT_EQ(Bytes(recovered), Bytes(hub));
+}
+
+TEST_F(StoreTest, CheckpointWaitsForTheArchive) {
+  core::HubState hub;
+  ApplyAndCommit(hub, OneLoadLeaves());
+  ASSERT_TRUE(db_->WriteCheckpoint(hub.Snapshot()).ok());
+  EXPECT_GE(db_->ArchiveCursor(), hub.last_hub_seq());
+  ExpectArchived(*db_);
 }
 
 TEST_F(StoreTest, CorruptLogRecordStopsRecoveryWithCorruption) {
@@ -258,7 +296,7 @@ TEST_F(StoreTest, CorruptLogRecordStopsRecoveryWithCorruption) {
   store::CommitBatch batch(db_.get());
   core::ApplyResult fake;
   fake.hub_seq = hub.last_hub_seq() + 5;
-  batch.Add(bad, fake);
+  batch.Add(bad, &fake);
   ASSERT_TRUE(db_->Commit(&batch).ok());
   Reopen();
   core::HubState recovered;
