@@ -1,68 +1,87 @@
 // hubd: the hub scan processor daemon.
 //
-// This build opens the store, recovers the hub state from it, reports ready
-// and waits for SIGTERM/SIGINT; on the signal it writes a checkpoint and
-// closes the store cleanly. The scanner listener arrives with the ingest
-// work (issue 3).
+// Start-up: options -> open store -> recover state -> sequencer -> listener
+// -> "event=ready". SIGTERM/SIGINT drain: stop accepting and reading, let
+// the sequencer apply, commit and answer everything already read, send it,
+// checkpoint, close the store, exit 0.
 
 #include <signal.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <spdlog/spdlog.h>
 
 #include "core/hub_state.h"
+#include "daemon/options.h"
+#include "net/scan_server.h"
+#include "sequencer/sequencer.h"
 #include "store/rocksdb_store.h"
 
 int main(int argc, char** argv) {
-  std::string data_dir = "hubd-data";
-  std::string durability = "wal";
-  CLI::App app{"hubd: sorting hub scan processor"};
-  app.add_option("--data-dir", data_dir, "RocksDB directory (created if missing)")
-      ->capture_default_str();
-  app.add_option("--durability", durability,
-                 "wal: acked events survive a process crash; fsync: survive power loss")
-      ->check(CLI::IsMember({"wal", "fsync"}))
-      ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  hub::daemon::DaemonOptions opt;
+  int exit_code = 0;
+  if (!hub::daemon::ParseOptions(argc, argv, &opt, &exit_code)) return exit_code;
+  spdlog::set_level(spdlog::level::from_str(opt.log_level));
 
-  // Block the stop signals before any thread exists, then wait for them.
+  // Block the stop signals before any thread exists; main waits for them.
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
 
-  hub::store::StoreOptions options;
-  options.path = data_dir;
-  options.durability =
-      durability == "fsync" ? hub::store::Durability::kFsync : hub::store::Durability::kWal;
+  hub::store::StoreOptions store_options;
+  store_options.path = opt.data_dir;
+  store_options.durability = opt.durability;
   std::unique_ptr<hub::store::RocksDbStore> store;
-  hub::store::Status s = hub::store::RocksDbStore::Open(options, &store);
+  hub::store::Status s = hub::store::RocksDbStore::Open(store_options, &store);
   if (!s.ok()) {
-    spdlog::error("event=open_failed data_dir={} error=\"{}\"", data_dir, s.ToString());
+    spdlog::error("event=open_failed data_dir={} error=\"{}\"", opt.data_dir, s.ToString());
     return EXIT_FAILURE;
   }
   hub::core::HubState state;
   uint64_t replayed = 0;
   s = store->Recover(&state, &replayed);
   if (!s.ok()) {
-    spdlog::error("event=recovery_failed data_dir={} error=\"{}\"", data_dir, s.ToString());
+    spdlog::error("event=recovery_failed data_dir={} error=\"{}\"", opt.data_dir, s.ToString());
     return EXIT_FAILURE;
   }
-  spdlog::info("event=ready data_dir={} durability={} hub_seq={} replayed={} parcels={} open_cases={}",
-               data_dir, durability, state.last_hub_seq(), replayed, state.live_parcels(),
-               state.open_cases());
+
+  hub::sequencer::Sequencer sequencer(&state, store.get(), opt.sequencer);
+  hub::net::ScanServer server(opt.ingest, &sequencer);
+  try {
+    server.Listen();
+  } catch (const std::exception& e) {
+    spdlog::error("event=listen_failed address={}:{} error=\"{}\"", opt.ingest.host,
+                  opt.ingest.port, e.what());
+    return EXIT_FAILURE;
+  }
+  sequencer.Start();
+  server.Start();
+  const char* durability = opt.durability == hub::store::Durability::kFsync ? "fsync" : "wal";
+  spdlog::info(
+      "event=ready listen={}:{} data_dir={} durability={} io_threads={} hub_seq={} replayed={} "
+      "parcels={} open_cases={}",
+      opt.ingest.host, server.port(), opt.data_dir, durability, opt.ingest.io_threads,
+      state.last_hub_seq(), replayed, state.live_parcels(), state.open_cases());
 
   int sig = 0;
   sigwait(&stop, &sig);
-  spdlog::info("event=stopping signal={}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  spdlog::info("event=draining signal={} sessions={}", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+               server.sessions_open());
+  server.StopAccepting();
+  sequencer.Stop();  // applies, commits and answers everything read
+  server.CloseSessions(opt.drain_timeout_ms);
+  if (!sequencer.healthy()) {
+    spdlog::error("event=stopped_unhealthy hub_seq={}", state.last_hub_seq());
+    return EXIT_FAILURE;
+  }
   s = store->WriteCheckpoint(state.Snapshot());
   if (!s.ok()) {
     spdlog::error("event=checkpoint_failed error=\"{}\"", s.ToString());
     return EXIT_FAILURE;
   }
   store.reset();
-  spdlog::info("event=stopped hub_seq={}", state.last_hub_seq());
+  spdlog::info("event=stopped hub_seq={} committed={}", state.last_hub_seq(), sequencer.committed());
   return EXIT_SUCCESS;
 }

@@ -1,0 +1,140 @@
+#include "daemon/options.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <toml++/toml.h>
+
+namespace hub::daemon {
+namespace {
+
+// "host:port" -> parts; throws CLI::ValidationError on a bad value.
+void ParseListen(const std::string& value, std::string* host, uint16_t* port) {
+  const auto colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == value.size())
+    throw CLI::ValidationError("listen", "expected HOST:PORT, got '" + value + "'");
+  std::string h = value.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  int p = 0;
+  try {
+    size_t used = 0;
+    p = std::stoi(value.substr(colon + 1), &used);
+    if (used != value.size() - colon - 1) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    throw CLI::ValidationError("listen", "port is not a number in '" + value + "'");
+  }
+  if (p < 0 || p > 65535) throw CLI::ValidationError("listen", "port out of range in '" + value + "'");
+  *host = h;
+  *port = static_cast<uint16_t>(p);
+}
+
+store::Durability ParseDurability(const std::string& v) {
+  if (v == "wal") return store::Durability::kWal;
+  if (v == "fsync") return store::Durability::kFsync;
+  throw CLI::ValidationError("durability", "must be wal or fsync, got '" + v + "'");
+}
+
+template <typename T>
+void Take(const toml::table& t, std::string_view key, T* out) {
+  if (auto node = t[key]) {
+    auto v = node.value<T>();
+    if (!v) throw CLI::ValidationError(std::string(key), "has the wrong type in the config file");
+    *out = *v;
+  }
+}
+
+void LoadToml(const std::string& path, DaemonOptions* o) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << path << ": " << e.description() << " at line " << e.source().begin.line;
+    throw CLI::ValidationError("config", msg.str());
+  }
+  static const std::set<std::string> kTop = {"data_dir", "durability", "log_level",
+                                             "drain_timeout_ms", "ingest"};
+  static const std::set<std::string> kIngest = {
+      "listen", "io_threads", "max_frame_bytes", "batch_max", "batch_delay_us",
+      "session_max_outstanding", "session_max_unsent_bytes", "max_in_flight"};
+  for (auto& [k, v] : t)
+    if (!kTop.count(std::string(k.str())))
+      throw CLI::ValidationError("config", "unknown key '" + std::string(k.str()) + "' in " + path);
+  Take(t, "data_dir", &o->data_dir);
+  std::string durability;
+  Take(t, "durability", &durability);
+  if (!durability.empty()) o->durability = ParseDurability(durability);
+  Take(t, "log_level", &o->log_level);
+  int64_t drain = o->drain_timeout_ms;
+  Take(t, "drain_timeout_ms", &drain);
+  o->drain_timeout_ms = static_cast<int>(drain);
+  if (auto* in = t["ingest"].as_table()) {
+    for (auto& [k, v] : *in)
+      if (!kIngest.count(std::string(k.str())))
+        throw CLI::ValidationError("config", "unknown key 'ingest." + std::string(k.str()) + "'");
+    std::string listen;
+    Take(*in, "listen", &listen);
+    if (!listen.empty()) ParseListen(listen, &o->ingest.host, &o->ingest.port);
+    int64_t v = 0;
+    auto num = [&](std::string_view key, auto* out) {
+      v = static_cast<int64_t>(*out);
+      Take(*in, key, &v);
+      if (v < 0) throw CLI::ValidationError(std::string(key), "must not be negative");
+      *out = static_cast<std::remove_pointer_t<decltype(out)>>(v);
+    };
+    num("io_threads", &o->ingest.io_threads);
+    num("max_frame_bytes", &o->ingest.max_frame);
+    num("session_max_outstanding", &o->ingest.session_max_outstanding);
+    num("session_max_unsent_bytes", &o->ingest.session_max_unsent_bytes);
+    num("max_in_flight", &o->ingest.max_in_flight);
+    num("batch_max", &o->sequencer.max_batch);
+    num("batch_delay_us", &o->sequencer.max_delay_us);
+  }
+}
+
+}  // namespace
+
+bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
+  CLI::App app{"hubd: sorting hub scan processor. Flags override the --config file."};
+  std::string config, data_dir, durability, listen, log_level;
+  int io_threads = 0;
+  size_t batch_max = 0, max_frame = 0;
+  int64_t batch_delay = -1;
+  app.add_option("--config", config, "TOML configuration file (see deploy/hubd.toml)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--data-dir", data_dir, "RocksDB directory, created if missing [hubd-data]");
+  app.add_option("--listen", listen, "scanner ingest address HOST:PORT [127.0.0.1:7400]; port 0 picks a free port");
+  app.add_option("--io-threads", io_threads, "I/O threads for scanner sessions [2]")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--durability", durability,
+                 "wal: an acked event survives a process crash; fsync: survives power loss [wal]")
+      ->check(CLI::IsMember({"wal", "fsync"}));
+  app.add_option("--batch-max", batch_max, "group commit: at most this many events per commit [4096]")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_option("--batch-delay-us", batch_delay,
+                 "group commit: wait up to this long for more events; 0 commits as soon as the queue is empty [0]")
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}));
+  app.add_option("--max-frame", max_frame, "largest accepted frame in bytes; bigger closes the session [65536]")
+      ->check(CLI::Range(size_t{64}, size_t{16} << 20));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error [info]")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  try {
+    app.parse(argc, argv);
+    if (!config.empty()) LoadToml(config, o);
+    if (!data_dir.empty()) o->data_dir = data_dir;
+    if (!durability.empty()) o->durability = ParseDurability(durability);
+    if (!listen.empty()) ParseListen(listen, &o->ingest.host, &o->ingest.port);
+    if (io_threads > 0) o->ingest.io_threads = io_threads;
+    if (batch_max > 0) o->sequencer.max_batch = batch_max;
+    if (batch_delay >= 0) o->sequencer.max_delay_us = batch_delay;
+    if (max_frame > 0) o->ingest.max_frame = max_frame;
+    if (!log_level.empty()) o->log_level = log_level;
+    if (o->ingest.io_threads < 1) throw CLI::ValidationError("io_threads", "must be at least 1");
+    if (o->sequencer.max_batch < 1) throw CLI::ValidationError("batch_max", "must be at least 1");
+  } catch (const CLI::ParseError& e) {
+    *exit_code = app.exit(e);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace hub::daemon

@@ -1,0 +1,29 @@
+#pragma once
+
+// hubd's configuration: defaults, overridden by a TOML file (--config), in
+// turn overridden by command-line flags. deploy/hubd.toml documents every
+// key.
+
+#include <cstdint>
+#include <string>
+
+#include "net/scan_server.h"
+#include "sequencer/sequencer.h"
+#include "store/rocksdb_store.h"
+
+namespace hub::daemon {
+
+struct DaemonOptions {
+  std::string data_dir = "hubd-data";
+  store::Durability durability = store::Durability::kWal;
+  net::ServerOptions ingest;
+  sequencer::SequencerOptions sequencer;
+  std::string log_level = "info";
+  int drain_timeout_ms = 5000;
+};
+
+// Parses argv (and the --config file it names). Returns true to run; false
+// to exit with *exit_code (0 after --help). Writes errors to stderr.
+bool ParseOptions(int argc, char** argv, DaemonOptions* options, int* exit_code);
+
+}  // namespace hub::daemon

@@ -1,0 +1,161 @@
+#include "sequencer/sequencer.h"
+
+#include <concurrentqueue/blockingconcurrentqueue.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <unordered_map>
+
+namespace hub::sequencer {
+
+struct Sequencer::Impl {
+  Impl(Sequencer* owner, core::HubState* state, store::RocksDbStore* store,
+       SequencerOptions options)
+      : owner(owner), state(state), store(store), options(options), batch(store) {}
+
+  void Run();
+  void Process(Submission& s);
+  void CommitAndDeliver();
+  Reply& ReplyFor(const std::shared_ptr<SessionLink>& session);
+
+  Sequencer* owner;
+  core::HubState* state;
+  store::RocksDbStore* store;
+  SequencerOptions options;
+  moodycamel::BlockingConcurrentQueue<Submission> queue;
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+
+  // Sequencer thread only.
+  store::CommitBatch batch;
+  core::ApplyResult result;
+  std::unordered_map<SessionLink*, std::pair<std::shared_ptr<SessionLink>, Reply>> replies;
+  bool failed = false;
+};
+
+Sequencer::Sequencer(core::HubState* state, store::RocksDbStore* store, SequencerOptions options)
+    : impl_(std::make_unique<Impl>(this, state, store, options)) {}
+
+Sequencer::~Sequencer() { Stop(); }
+
+void Sequencer::Start() {
+  impl_->thread = std::thread([this] { impl_->Run(); });
+}
+
+void Sequencer::Submit(Submission&& submission) {
+  in_flight_.fetch_add(static_cast<int64_t>(submission.events.size()), std::memory_order_relaxed);
+  impl_->queue.enqueue(std::move(submission));
+}
+
+void Sequencer::Stop() {
+  if (!impl_->thread.joinable()) return;
+  impl_->stopping.store(true);
+  impl_->thread.join();
+}
+
+Reply& Sequencer::Impl::ReplyFor(const std::shared_ptr<SessionLink>& session) {
+  auto& slot = replies[session.get()];
+  if (!slot.first) slot.first = session;
+  return slot.second;
+}
+
+void Sequencer::Impl::Process(Submission& s) {
+  Reply& reply = ReplyFor(s.session);
+  if (!s.hello_scanner.empty()) reply.welcome = state->ScannerMark(s.hello_scanner);
+  for (auto& e : s.events) {
+    ++reply.events_done;
+    if (failed) {
+      v1::Reject& r = reply.rejects.emplace_back();
+      r.set_seq(e.seq());
+      r.set_code(v1::REJECT_UNAVAILABLE);
+      r.set_reason("the store failed; hubd is not accepting events");
+      continue;
+    }
+    // Handled from here on (applied, re-sent or rejected): covered by the ack.
+    reply.acked_seq = std::max(reply.acked_seq, e.seq());
+    state->ApplyEvent(e, &result);
+    switch (result.outcome) {
+      case core::ApplyResult::Outcome::kApplied:
+        if (result.has_decision) reply.decisions.push_back(std::move(result.decision));
+        batch.AddEvent(e, &result);
+        break;
+      case core::ApplyResult::Outcome::kDuplicate:
+        break;
+      case core::ApplyResult::Outcome::kRejected: {
+        v1::Reject& r = reply.rejects.emplace_back();
+        r.set_seq(e.seq());
+        r.set_code(result.reject_code);
+        r.set_reason(std::move(result.reject_reason));
+        break;
+      }
+    }
+  }
+}
+
+void Sequencer::Impl::CommitAndDeliver() {
+  if (!batch.empty()) {
+    const size_t n = batch.records();
+    store::Status s = store->Commit(&batch);
+    if (!s.ok()) {
+      // The batch's events are applied in memory but not durable: answer
+      // none of them as accepted, and accept nothing more.
+      spdlog::error("event=commit_failed error=\"{}\"", s.ToString());
+      failed = true;
+      owner->healthy_.store(false);
+      for (auto& [link, entry] : replies) {
+        Reply& r = entry.second;
+        r.decisions.clear();
+        r.acked_seq = 0;
+        r.rejects.clear();
+        v1::Reject& rej = r.rejects.emplace_back();
+        rej.set_code(v1::REJECT_UNAVAILABLE);
+        rej.set_reason("commit failed: " + s.message());
+      }
+    } else {
+      owner->committed_.fetch_add(n, std::memory_order_relaxed);
+    }
+  }
+  int64_t done = 0;
+  for (auto& [link, entry] : replies) {
+    done += entry.second.events_done;
+    entry.first->Deliver(std::move(entry.second));
+  }
+  replies.clear();
+  owner->in_flight_.fetch_sub(done, std::memory_order_relaxed);
+}
+
+void Sequencer::Impl::Run() {
+  using Clock = std::chrono::steady_clock;
+  std::vector<Submission> items(256);
+  Clock::time_point batch_start{};
+  for (;;) {
+    int64_t wait_us = 2000;
+    if (!replies.empty() && options.max_delay_us > 0) {
+      wait_us = std::max<int64_t>(
+          0, options.max_delay_us -
+                 std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - batch_start)
+                     .count());
+    }
+    size_t n = replies.empty() || options.max_delay_us > 0
+                   ? queue.wait_dequeue_bulk_timed(items.begin(), items.size(), wait_us)
+                   : queue.try_dequeue_bulk(items.begin(), items.size());
+    if (n > 0 && replies.empty()) batch_start = Clock::now();
+    for (size_t i = 0; i < n; ++i) {
+      Process(items[i]);
+      items[i] = Submission();
+    }
+    const bool drained = n == 0 || queue.size_approx() == 0;
+    const bool delay_over =
+        options.max_delay_us == 0 ||
+        Clock::now() - batch_start >= std::chrono::microseconds(options.max_delay_us);
+    if (!replies.empty() && (batch.records() >= options.max_batch || (drained && delay_over))) {
+      CommitAndDeliver();
+    }
+    if (n == 0 && replies.empty() && stopping.load()) {
+      // One last look: Submit() calls that raced with Stop() are still served.
+      if (queue.size_approx() == 0) return;
+    }
+  }
+}
+
+}  // namespace hub::sequencer

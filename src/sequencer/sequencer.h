@@ -1,0 +1,101 @@
+#pragma once
+
+// The single writer. Every scan event reaches the hub state through here.
+//
+//   I/O thread 1 --Submit(session, events)--+
+//   I/O thread 2 --Submit(session, events)--+--> ConcurrentQueue (FIFO per thread)
+//   ...                                      |
+//                                            v
+//                           sequencer thread: drain in bulk
+//                             HubState::Apply each event   (hub order)
+//                             CommitBatch::Add             (log, cases, marks)
+//                           end of batch (size bound, or queue empty / delay):
+//                             RocksDbStore::Commit         (one WriteBatch)
+//                             SessionLink::Deliver(reply)  (ack, decisions, rejects)
+//                                            |
+//   session's I/O thread <--post-------------+
+//
+// Nothing is answered before the commit that makes it durable. A failed
+// commit is sticky: the sequencer stops applying, answers REJECT_UNAVAILABLE
+// and reports unhealthy, so memory never runs ahead of disk.
+//
+// Thread safety: Submit(), in_flight() and healthy() from any thread;
+// Start() and Stop() from one controlling thread.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/hub_state.h"
+#include "hub/v1/session.pb.h"
+#include "store/rocksdb_store.h"
+
+namespace hub::sequencer {
+
+// What one session gets back after one group commit.
+struct Reply {
+  // Highest seq of the session's events handled in this commit (applied,
+  // re-sent or rejected); 0 when none.
+  uint64_t acked_seq = 0;
+  std::vector<v1::SortDecision> decisions;
+  std::vector<v1::Reject> rejects;
+  // Set in answer to a hello: the scanner's last durable seq.
+  std::optional<uint64_t> welcome;
+  // Events of this reply's submissions now finished (flow control).
+  uint32_t events_done = 0;
+};
+
+// The sequencer's handle on a session. Deliver() is called on the sequencer
+// thread and must not block: post the reply to the session's own thread.
+class SessionLink {
+ public:
+  virtual ~SessionLink() = default;
+  virtual void Deliver(Reply&& reply) = 0;
+};
+
+struct Submission {
+  std::shared_ptr<SessionLink> session;
+  // Non-empty for a hello: answer with this scanner's durable seq.
+  std::string hello_scanner;
+  std::vector<v1::ScanEvent> events;
+};
+
+struct SequencerOptions {
+  size_t max_batch = 4096;      // commit when a batch holds this many records
+  int64_t max_delay_us = 0;     // wait at most this long for more; 0: commit
+                                // as soon as the queue is momentarily empty
+};
+
+class Sequencer {
+ public:
+  // `state` (recovered) and `store` must outlive the sequencer; after
+  // Start() only the sequencer thread touches them until Stop() returns.
+  Sequencer(core::HubState* state, store::RocksDbStore* store, SequencerOptions options);
+  ~Sequencer();
+
+  void Start();
+  // Queues work. Never blocks; callers bound the queue through in_flight().
+  void Submit(Submission&& submission);
+  // Applies, commits and answers everything submitted before the call, then
+  // joins the thread. Submit() must not be called after Stop() begins.
+  void Stop();
+
+  // Events submitted and not yet answered.
+  int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
+  // Records committed so far (applied events, after their commit).
+  uint64_t committed() const { return committed_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<int64_t> in_flight_{0};
+  std::atomic<bool> healthy_{true};
+  std::atomic<uint64_t> committed_{0};
+};
+
+}  // namespace hub::sequencer
