@@ -1,0 +1,195 @@
+#include "testutil/scan_client.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+
+namespace hub::testutil {
+
+namespace asio = boost::asio;
+
+const char* HubdPath() { return HUBD_PATH; }
+
+ScanClient::ScanClient(uint16_t port) : socket_(io_), decoder_(16 << 20) {
+  socket_.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  socket_.set_option(asio::ip::tcp::no_delay(true));
+}
+
+ScanClient::~ScanClient() {
+  boost::system::error_code ec;
+  socket_.close(ec);
+}
+
+int64_t ScanClient::Hello(const std::string& scanner_id, const std::string& station) {
+  v1::ClientFrame f;
+  f.mutable_hello()->set_scanner_id(scanner_id);
+  f.mutable_hello()->set_station(station);
+  f.mutable_hello()->set_version(v1::PROTOCOL_VERSION_1);
+  SendFrame(f);
+  v1::ServerFrame reply;
+  if (!Read(&reply) || !reply.has_welcome()) return -1;
+  return static_cast<int64_t>(reply.welcome().last_durable_seq());
+}
+
+void ScanClient::Send(const v1::ScanEvent& event) { SendAll({event}); }
+
+void ScanClient::SendAll(const std::vector<v1::ScanEvent>& events) {
+  std::string bytes;
+  v1::ClientFrame f;
+  for (const auto& e : events) {
+    *f.mutable_event() = e;
+    codec::AppendFrame(f, &bytes);
+  }
+  SendRaw(bytes);
+}
+
+void ScanClient::SendFrame(const v1::ClientFrame& frame) {
+  std::string bytes;
+  codec::AppendFrame(frame, &bytes);
+  SendRaw(bytes);
+}
+
+void ScanClient::SendRaw(const std::string& bytes) {
+  boost::system::error_code ec;
+  asio::write(socket_, asio::buffer(bytes), ec);  // a closed peer shows up on Read()
+}
+
+void ScanClient::ShutdownSend() {
+  boost::system::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+}
+
+bool ScanClient::Fill(int timeout_ms) {
+  if (eof_) return false;
+  pollfd p{socket_.native_handle(), POLLIN, 0};
+  if (::poll(&p, 1, timeout_ms) <= 0) return false;
+  char buf[65536];
+  boost::system::error_code ec;
+  size_t n = socket_.read_some(asio::buffer(buf), ec);
+  if (ec || n == 0) {
+    eof_ = true;
+    return false;
+  }
+  decoder_.Append(buf, n);
+  return true;
+}
+
+bool ScanClient::Read(v1::ServerFrame* frame, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    std::string_view bytes;
+    auto r = decoder_.Next(&bytes);
+    if (r == codec::FrameDecoder::Result::kFrame) {
+      if (!frame->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return false;
+      if (frame->has_ack()) last_ack_ = std::max(last_ack_, frame->ack().acked_seq());
+      return true;
+    }
+    if (r != codec::FrameDecoder::Result::kNeedMore) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0 || !Fill(static_cast<int>(left))) return false;
+  }
+}
+
+uint64_t ScanClient::WaitForAck(uint64_t seq, std::vector<v1::ServerFrame>* others,
+                                int timeout_ms) {
+  v1::ServerFrame f;
+  while (last_ack_ < seq && Read(&f, timeout_ms)) {
+    if (!f.has_ack() && others != nullptr) others->push_back(f);
+  }
+  return last_ack_;
+}
+
+bool ScanClient::WaitClosed(int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  v1::ServerFrame f;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (eof_) return true;
+    if (!Read(&f, 100) && eof_) return true;
+  }
+  return eof_;
+}
+
+// ---------------------------------------------------------------------------
+
+DaemonProcess::DaemonProcess(const std::string& data_dir, std::vector<std::string> extra) {
+  static int counter = 0;
+  log_path_ = data_dir + ".log." + std::to_string(::getpid()) + "." + std::to_string(++counter);
+  std::vector<std::string> args = {HubdPath(), "--data-dir", data_dir, "--listen", "127.0.0.1:0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  for (int i = 0; i < 400 && port_ == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    const std::string log = Log();
+    const auto at = log.find("event=ready listen=127.0.0.1:");
+    if (at != std::string::npos) {
+      port_ = static_cast<uint16_t>(std::stoi(log.substr(at + 29)));
+      break;
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      break;
+    }
+  }
+  if (port_ == 0) ADD_FAILURE() << "hubd did not become ready:\n" << Log();
+}
+
+DaemonProcess::~DaemonProcess() {
+  Kill();
+  ::unlink(log_path_.c_str());
+}
+
+int DaemonProcess::Terminate(int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  for (int waited = 0; waited < timeout_ms; waited += 10) {
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Kill();
+  return -1;
+}
+
+void DaemonProcess::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string DaemonProcess::Log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace hub::testutil

@@ -1,0 +1,82 @@
+#pragma once
+
+// A blocking scanner client over real TCP, and a hubd child process, for
+// integration tests. Loopback only.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "codec/frame_codec.h"
+#include "hub/v1/session.pb.h"
+
+namespace hub::testutil {
+
+class ScanClient {
+ public:
+  explicit ScanClient(uint16_t port);
+  ~ScanClient();
+
+  // Sends a hello and waits for the Welcome; returns last_durable_seq, or
+  // -1 when the daemon answered otherwise or closed.
+  int64_t Hello(const std::string& scanner_id, const std::string& station = "ST-1");
+  void Send(const v1::ScanEvent& event);
+  // All events in one write (a pipelining client).
+  void SendAll(const std::vector<v1::ScanEvent>& events);
+  void SendFrame(const v1::ClientFrame& frame);
+  void SendRaw(const std::string& bytes);
+  // Half-closes the sending side.
+  void ShutdownSend();
+
+  // Next frame within timeout_ms; false on timeout, close or a bad frame.
+  bool Read(v1::ServerFrame* frame, int timeout_ms = 5000);
+  // Reads until an ack >= seq; other frames are appended to *others (may be
+  // null). Returns the highest ack seen (0 if none before close/timeout).
+  uint64_t WaitForAck(uint64_t seq, std::vector<v1::ServerFrame>* others = nullptr,
+                      int timeout_ms = 10000);
+  // True when the daemon closes the connection within timeout_ms (frames
+  // still arriving are read and dropped).
+  bool WaitClosed(int timeout_ms = 5000);
+  uint64_t last_ack() const { return last_ack_; }
+
+ private:
+  bool Fill(int timeout_ms);
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::socket socket_;
+  codec::FrameDecoder decoder_;
+  uint64_t last_ack_ = 0;
+  bool eof_ = false;
+};
+
+// A hubd child process on a loopback port chosen by the kernel.
+class DaemonProcess {
+ public:
+  // Starts hubd with --data-dir and --listen 127.0.0.1:0 plus `extra` args,
+  // waits for "event=ready" and reads the port from it. Aborts the test on
+  // failure (gtest ADD_FAILURE; port() is then 0).
+  DaemonProcess(const std::string& data_dir, std::vector<std::string> extra = {});
+  ~DaemonProcess();  // SIGKILLs a daemon still running
+
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // SIGTERM, then waits; returns the exit status (or -1).
+  int Terminate(int timeout_ms = 20000);
+  void Kill();  // SIGKILL and reap
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::string log_path_;
+};
+
+// Path of the hubd binary under test (set by CMake).
+const char* HubdPath();
+
+}  // namespace hub::testutil
