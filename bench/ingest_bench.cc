@@ -1,0 +1,297 @@
+// hub_ingest_bench: end-to-end acked events/s and ack latency of a real hubd
+// over loopback. Starts a fresh hubd (its own temp data directory, routes
+// seeded), drives it from one client thread with N connections, prints one
+// result line, stops hubd with SIGTERM. A benchmark, not a test: it reports,
+// it asserts nothing.
+//
+//   hub_ingest_bench --hubd build/hubd --connections 4 --events 400000
+//       --frames-per-write 64 --window 8192 --durability wal [--rate 100000]
+//
+// Each connection is one scanner streaming unbag/sort/bag scans of its own
+// parcels, pre-serialized so the client spends its time on the socket.
+// Latency of an event = its ack's arrival - the moment its frame was
+// written; every event is measured.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "codec/frame_codec.h"
+#include "hub/v1/session.pb.h"
+#include "store/rocksdb_store.h"
+#include "testutil/events.h"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using hub::v1::ClientFrame;
+using hub::v1::ServerFrame;
+
+struct Config {
+  std::string hubd = "build/hubd";
+  int connections = 4;
+  size_t events = 400'000;  // in total
+  size_t frames_per_write = 64;
+  size_t window = 8192;     // unacked events per connection
+  double rate = 0;          // events/s offered in total; 0: flat out
+  std::string durability = "wal";
+  int io_threads = 2;
+};
+
+constexpr int kRoutes = 20;
+
+struct Connection {
+  asio::ip::tcp::socket socket;
+  asio::steady_timer timer;
+  hub::codec::FrameDecoder decoder{1 << 20};
+  std::string hello;
+  std::string frames;            // every event frame, back to back
+  std::vector<size_t> offsets;   // offsets[i] = start of event i+1 (seq i+1)
+  std::vector<Clock::time_point> sent_at;
+  size_t sent = 0, acked = 0;
+  bool writing = false, welcomed = false;
+  std::array<char, 65536> buf;
+  explicit Connection(asio::io_context& io) : socket(io), timer(io) {}
+};
+
+class Driver {
+ public:
+  Driver(const Config& c, uint16_t port) : cfg_(c), port_(port) {}
+
+  void Prepare() {
+    const size_t per = cfg_.events / cfg_.connections;
+    for (int i = 0; i < cfg_.connections; ++i) {
+      auto c = std::make_unique<Connection>(io_);
+      const std::string id = "BENCH-" + std::to_string(i);
+      hub::testutil::Scanner s(id);
+      ClientFrame f;
+      f.mutable_hello()->set_scanner_id(id);
+      f.mutable_hello()->set_station("BENCH");
+      f.mutable_hello()->set_version(hub::v1::PROTOCOL_VERSION_1);
+      hub::codec::AppendFrame(f, &c->hello);
+      c->offsets.push_back(0);
+      for (size_t n = 0; n < per; ++n) {
+        const std::string p = id + "-P" + std::to_string(n / 3);
+        switch (n % 3) {
+          case 0: *f.mutable_event() = s.ParcelUnbagged(p, id + "-B" + std::to_string(n / 90)); break;
+          case 1: *f.mutable_event() = s.ParcelSorted(p, "D" + std::to_string(n % kRoutes)); break;
+          default: *f.mutable_event() = s.ParcelBagged(p, id + "-OB" + std::to_string(n / 90)); break;
+        }
+        hub::codec::AppendFrame(f, &c->frames);
+        c->offsets.push_back(c->frames.size());
+      }
+      c->sent_at.resize(per + 1);
+      total_ += per;
+      conns_.push_back(std::move(c));
+    }
+    latencies_us_.reserve(total_);
+  }
+
+  void Run() {
+    for (auto& c : conns_) {
+      c->socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+      c->socket.set_option(asio::ip::tcp::no_delay(true));
+      asio::write(c->socket, asio::buffer(c->hello));
+      Read(*c);
+    }
+    start_ = Clock::now();
+    for (auto& c : conns_) Tick(*c);
+    io_.run();
+  }
+
+  void Report(const char* label) {
+    std::sort(latencies_us_.begin(), latencies_us_.end());
+    auto pct = [&](double p) {
+      if (latencies_us_.empty()) return 0.0;
+      return latencies_us_[std::min(latencies_us_.size() - 1,
+                                    static_cast<size_t>(p * latencies_us_.size()))] / 1000.0;
+    };
+    const double secs = std::chrono::duration<double>(end_ - start_).count();
+    std::printf(
+        "%s connections=%d frames_per_write=%zu window=%zu rate=%s durability=%s events=%zu "
+        "acked=%zu seconds=%.2f acked_per_s=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+        label, cfg_.connections, cfg_.frames_per_write, cfg_.window,
+        cfg_.rate > 0 ? std::to_string(static_cast<long>(cfg_.rate)).c_str() : "max",
+        cfg_.durability.c_str(), total_, acked_total_, secs, acked_total_ / secs, pct(0.5),
+        pct(0.9), pct(0.99), latencies_us_.empty() ? 0.0 : latencies_us_.back() / 1000.0);
+    std::fflush(stdout);
+  }
+
+ private:
+  size_t Allowed(const Connection& c) const {
+    const size_t per = c.sent_at.size() - 1;
+    size_t limit = std::min(per, c.acked + cfg_.window);
+    if (cfg_.rate > 0) {
+      const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
+      limit = std::min(limit, static_cast<size_t>(secs * cfg_.rate / cfg_.connections) + 1);
+    }
+    return limit;
+  }
+
+  // Sends what the window and the rate allow; with a rate, looks again every
+  // millisecond.
+  void Tick(Connection& c) {
+    Pump(c);
+    if (cfg_.rate > 0 && c.acked < c.sent_at.size() - 1) {
+      c.timer.expires_after(std::chrono::milliseconds(1));
+      c.timer.async_wait([this, &c](const boost::system::error_code& ec) {
+        if (!ec) Tick(c);
+      });
+    }
+  }
+
+  void Pump(Connection& c) {
+    if (c.writing || !c.welcomed) return;
+    const size_t limit = Allowed(c);
+    if (c.sent >= limit) return;
+    const size_t n = std::min(cfg_.frames_per_write, limit - c.sent);
+    const size_t from = c.offsets[c.sent], to = c.offsets[c.sent + n];
+    const auto now = Clock::now();
+    for (size_t i = 1; i <= n; ++i) c.sent_at[c.sent + i] = now;
+    c.sent += n;
+    c.writing = true;
+    asio::async_write(c.socket, asio::buffer(c.frames.data() + from, to - from),
+                      [this, &c](const boost::system::error_code& ec, size_t) {
+                        c.writing = false;
+                        if (ec) return Fail(c, ec);
+                        Pump(c);
+                      });
+  }
+
+  void Read(Connection& c) {
+    c.socket.async_read_some(asio::buffer(c.buf), [this, &c](const boost::system::error_code& ec,
+                                                             size_t n) {
+      if (ec) return Fail(c, ec);
+      c.decoder.Append(c.buf.data(), n);
+      std::string_view bytes;
+      ServerFrame f;
+      const auto now = Clock::now();
+      while (c.decoder.Next(&bytes) == hub::codec::FrameDecoder::Result::kFrame) {
+        if (!f.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) continue;
+        if (f.has_welcome()) c.welcomed = true;
+        if (f.has_reject()) ++rejects_;
+        if (f.has_ack()) {
+          const size_t a = std::min<size_t>(f.ack().acked_seq(), c.sent);
+          for (size_t s = c.acked + 1; s <= a; ++s)
+            latencies_us_.push_back(static_cast<uint32_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(now - c.sent_at[s]).count()));
+          if (a > c.acked) acked_total_ += a - c.acked;
+          c.acked = std::max(c.acked, a);
+        }
+      }
+      if (c.acked == c.sent_at.size() - 1) {
+        end_ = now;
+        if (++done_ == conns_.size()) io_.stop();
+        return;
+      }
+      Pump(c);
+      Read(c);
+    });
+  }
+
+  void Fail(Connection& c, const boost::system::error_code& ec) {
+    std::fprintf(stderr, "connection failed: %s\n", ec.message().c_str());
+    end_ = Clock::now();
+    io_.stop();
+  }
+
+  Config cfg_;
+  uint16_t port_;
+  asio::io_context io_{1};
+  std::vector<std::unique_ptr<Connection>> conns_;
+  std::vector<uint32_t> latencies_us_;
+  size_t total_ = 0, acked_total_ = 0, done_ = 0, rejects_ = 0;
+  Clock::time_point start_, end_;
+};
+
+void SeedRoutes(const std::string& dir) {
+  std::unique_ptr<hub::store::RocksDbStore> db;
+  hub::store::StoreOptions o;
+  o.path = dir;
+  if (!hub::store::RocksDbStore::Open(o, &db).ok()) throw std::runtime_error("cannot open " + dir);
+  hub::core::HubState hub;
+  hub::store::CommitBatch batch(db.get());
+  hub::core::ApplyResult r;
+  for (int d = 0; d < kRoutes; ++d) {
+    auto c = hub::testutil::RouteRef("D" + std::to_string(d), "R" + std::to_string(d),
+                                     "C" + std::to_string(d), "L" + std::to_string(d));
+    hub.ApplyReference(c, &r);
+    batch.AddReference(c, &r);
+  }
+  if (!db->Commit(&batch).ok()) throw std::runtime_error("cannot seed routes");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  CLI::App app{"hub_ingest_bench: end-to-end acked events/s and ack latency over loopback"};
+  app.add_option("--hubd", cfg.hubd, "hubd binary")->check(CLI::ExistingFile);
+  app.add_option("--connections", cfg.connections)->check(CLI::Range(1, 5000));
+  app.add_option("--events", cfg.events, "events in total");
+  app.add_option("--frames-per-write", cfg.frames_per_write)->check(CLI::Range(size_t{1}, size_t{4096}));
+  app.add_option("--window", cfg.window, "unacked events per connection");
+  app.add_option("--rate", cfg.rate, "offered events/s in total; 0 = flat out");
+  app.add_option("--durability", cfg.durability)->check(CLI::IsMember({"wal", "fsync"}));
+  app.add_option("--io-threads", cfg.io_threads);
+  CLI11_PARSE(app, argc, argv);
+
+  const fs::path dir = fs::temp_directory_path() / ("hub-ingest-bench-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  SeedRoutes((dir / "db").string());
+  const std::string log = (dir / "hubd.log").string();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    const std::string io = std::to_string(cfg.io_threads);
+    ::execl(cfg.hubd.c_str(), cfg.hubd.c_str(), "--data-dir", (dir / "db").c_str(), "--listen",
+            "127.0.0.1:0", "--durability", cfg.durability.c_str(), "--io-threads", io.c_str(),
+            "--log-level", "warn", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  uint16_t port = 0;
+  for (int i = 0; i < 400 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    std::ifstream in(log);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const auto at = ss.str().find("listen=127.0.0.1:");
+    if (at != std::string::npos) port = static_cast<uint16_t>(std::stoi(ss.str().substr(at + 17)));
+  }
+  int rc = 0;
+  if (port == 0) {
+    std::fprintf(stderr, "hubd did not start; see %s\n", log.c_str());
+    rc = 1;
+  } else {
+    Driver d(cfg, port);
+    d.Prepare();
+    d.Run();
+    d.Report("ingest");
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  fs::remove_all(dir);
+  return rc;
+}
