@@ -76,15 +76,22 @@ void ScanSession::ProcessFrames() {
       Close("bad frame");
       return;
     }
-    if (!frame_.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    if (!arena_) {
+      google::protobuf::ArenaOptions options;
+      options.start_block_size = 16 * 1024;
+      options.max_block_size = 256 * 1024;
+      arena_ = std::make_unique<google::protobuf::Arena>(options);
+    }
+    auto* frame = google::protobuf::Arena::CreateMessage<v1::ClientFrame>(arena_.get());
+    if (!frame->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       spdlog::warn("event=session_closed reason=unparsable_frame peer={} scanner={} bytes={}",
                    peer_, scanner_id_, bytes.size());
       Close("bad frame");
       return;
     }
-    switch (frame_.body_case()) {
-      case v1::ClientFrame::kHello: HandleHello(frame_.hello()); break;
-      case v1::ClientFrame::kEvent: HandleEvent(std::move(*frame_.mutable_event())); break;
+    switch (frame->body_case()) {
+      case v1::ClientFrame::kHello: HandleHello(frame->hello()); break;
+      case v1::ClientFrame::kEvent: HandleEvent(&frame->event()); break;
       case v1::ClientFrame::BODY_NOT_SET:
         Reject(0, v1::REJECT_UNKNOWN_KIND, "frame has no body");
         break;
@@ -92,9 +99,11 @@ void ScanSession::ProcessFrames() {
   }
   if (!batch_.empty() && !closed_) {
     outstanding_ += batch_.size();
-    server_->sequencer()->Submit(sequencer::Submission{shared_from_this(), {}, std::move(batch_)});
+    server_->sequencer()->Submit(
+        sequencer::Submission{shared_from_this(), {}, std::move(arena_), std::move(batch_)});
     batch_.clear();
   }
+  arena_.reset();  // a read without events frees its frames here
 }
 
 void ScanSession::HandleHello(const v1::Hello& hello) {
@@ -115,10 +124,11 @@ void ScanSession::HandleHello(const v1::Hello& hello) {
   scanner_id_ = hello.scanner_id();
   spdlog::info("event=session_hello peer={} scanner={} station={}", peer_, scanner_id_,
                hello.station());
-  server_->sequencer()->Submit(sequencer::Submission{shared_from_this(), scanner_id_, {}});
+  server_->sequencer()->Submit(sequencer::Submission{shared_from_this(), scanner_id_, {}, {}});
 }
 
-void ScanSession::HandleEvent(v1::ScanEvent&& event) {
+void ScanSession::HandleEvent(const v1::ScanEvent* e) {
+  const v1::ScanEvent& event = *e;
   const uint64_t seq = event.seq();
   if (!hello_seen_) return Reject(seq, v1::REJECT_NOT_HELLO, "send a hello first");
   if (event.scanner_id() != scanner_id_)
@@ -132,7 +142,7 @@ void ScanSession::HandleEvent(v1::ScanEvent&& event) {
     return Reject(seq, v1::REJECT_BAD_SEQ,
                   "seq " + std::to_string(seq) + " skips; expected " + std::to_string(expected));
   last_seq_ = seq;
-  batch_.push_back(std::move(event));
+  batch_.push_back(e);
 }
 
 void ScanSession::Deliver(sequencer::Reply&& reply) {

@@ -52,7 +52,7 @@ class ScanSession : public sequencer::SessionLink,
   void OnRead(const boost::system::error_code& ec, size_t n);
   void ProcessFrames();
   void HandleHello(const v1::Hello& hello);
-  void HandleEvent(v1::ScanEvent&& event);
+  void HandleEvent(const v1::ScanEvent* event);
   void OnReply(sequencer::Reply& reply);
   void Reject(uint64_t seq, v1::RejectCode code, std::string reason);
   void Send(const v1::ServerFrame& frame);
@@ -68,8 +68,10 @@ class ScanSession : public sequencer::SessionLink,
   codec::FrameDecoder decoder_;
   std::array<char, 64 * 1024> read_buf_;
   std::string unsent_, writing_buf_;
-  std::vector<v1::ScanEvent> batch_;  // events of the current read
-  v1::ClientFrame frame_;
+  // Frames of the current read are parsed onto arena_; its events go to the
+  // sequencer with it.
+  std::unique_ptr<google::protobuf::Arena> arena_;
+  std::vector<const v1::ScanEvent*> batch_;
   v1::ServerFrame out_;
 
   std::string scanner_id_;

@@ -62,7 +62,8 @@ Reply& Sequencer::Impl::ReplyFor(const std::shared_ptr<SessionLink>& session) {
 void Sequencer::Impl::Process(Submission& s) {
   Reply& reply = ReplyFor(s.session);
   if (!s.hello_scanner.empty()) reply.welcome = state->ScannerMark(s.hello_scanner);
-  for (auto& e : s.events) {
+  for (const v1::ScanEvent* event : s.events) {
+    const v1::ScanEvent& e = *event;
     ++reply.events_done;
     if (failed) {
       v1::Reject& r = reply.rejects.emplace_back();

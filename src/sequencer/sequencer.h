@@ -30,6 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include <google/protobuf/arena.h>
+
 #include "core/hub_state.h"
 #include "hub/v1/session.pb.h"
 #include "store/rocksdb_store.h"
@@ -61,7 +63,11 @@ struct Submission {
   std::shared_ptr<SessionLink> session;
   // Non-empty for a hello: answer with this scanner's durable seq.
   std::string hello_scanner;
-  std::vector<v1::ScanEvent> events;
+  // The events of one read, in session order. They live on `arena` (which
+  // the submission owns), so a whole read is freed at once, not string by
+  // string on the sequencer thread.
+  std::unique_ptr<google::protobuf::Arena> arena;
+  std::vector<const v1::ScanEvent*> events;
 };
 
 struct SequencerOptions {
