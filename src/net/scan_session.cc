@@ -78,7 +78,7 @@ void ScanSession::ProcessFrames() {
     }
     if (!arena_) {
       google::protobuf::ArenaOptions options;
-      options.start_block_size = 16 * 1024;
+      options.start_block_size = 2 * 1024;
       options.max_block_size = 256 * 1024;
       arena_ = std::make_unique<google::protobuf::Arena>(options);
     }

@@ -175,6 +175,7 @@ struct RocksDbStore::Rep {
   std::vector<rocksdb::ColumnFamilyHandle*> cf;
   StoreOptions options;
   Status sticky_error;  // first failed write; fails every later commit
+  uint64_t commits = 0;
   std::unique_ptr<ArchiveWriter> archive;
 
   rocksdb::ColumnFamilyHandle* h(Cf c) const { return cf[c]; }
@@ -365,7 +366,11 @@ Status RocksDbStore::Commit(CommitBatch* batch) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = r.options.durability == Durability::kFsync;
-  rocksdb::Status s = r.db->Write(wo, &b.wb);
+  rocksdb::Status s =
+      r.options.testing_fail_commits_after > 0 && r.commits >= r.options.testing_fail_commits_after
+          ? rocksdb::Status::IOError("injected commit failure")
+          : r.db->Write(wo, &b.wb);
+  ++r.commits;
   if (!s.ok()) {
     r.sticky_error = FromRocks(s);
     return r.sticky_error;

@@ -50,6 +50,9 @@ struct StoreOptions {
   // Fault injection for tests: the archive writer drops its jobs, as if the
   // process died before it wrote them. Never set in production.
   bool testing_drop_archive_jobs = false;
+  // Fault injection for tests: every Commit() after this many successful
+  // ones fails with IOError (0: never). Never set in production.
+  uint64_t testing_fail_commits_after = 0;
 };
 
 class RocksDbStore;

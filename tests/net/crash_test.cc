@@ -10,48 +10,18 @@
 #include <random>
 #include <thread>
 
-#include "store/rocksdb_store.h"
+#include "net/daemon_fixture.h"
 #include "testutil/events.h"
 #include "testutil/scan_client.h"
 
 namespace hub::testing {
 namespace {
 
-namespace fs = std::filesystem;
 using testutil::DaemonProcess;
 using testutil::ScanClient;
 using testutil::Scanner;
 
-class CrashTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("hubd-crash-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    db_ = (dir_ / "db").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::map<std::string, std::map<uint64_t, int>> LoggedEvents() {
-    std::unique_ptr<store::RocksDbStore> db;
-    store::StoreOptions o;
-    o.path = db_;
-    EXPECT_TRUE(store::RocksDbStore::Open(o, &db).ok());
-    core::HubState hub;
-    EXPECT_TRUE(db->Recover(&hub).ok());  // and the log still replays
-    std::vector<v1::LogRecord> log;
-    EXPECT_TRUE(db->ReadLog(1, 10'000'000, &log).ok());
-    std::map<std::string, std::map<uint64_t, int>> out;
-    for (const auto& rec : log)
-      if (rec.has_event()) ++out[rec.event().scanner_id()][rec.event().seq()];
-    return out;
-  }
-
-  fs::path dir_;
-  std::string db_;
-};
+using CrashTest = DaemonTest;
 
 // One scanner's stream: event seq n is a fixed function of n, so a re-send
 // after a crash is the very same event.

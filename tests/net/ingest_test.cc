@@ -11,65 +11,18 @@
 #include <fstream>
 #include <thread>
 
-#include "store/rocksdb_store.h"
+#include "net/daemon_fixture.h"
 #include "testutil/events.h"
 #include "testutil/scan_client.h"
 
 namespace hub::testing {
 namespace {
 
-namespace fs = std::filesystem;
 using testutil::DaemonProcess;
 using testutil::ScanClient;
 using testutil::Scanner;
 
-class IngestTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("hubd-ingest-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    db_ = (dir_ / "db").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Writes reference data into the store before the daemon starts (the
-  // supervisor API that loads it live comes later).
-  void Seed(const std::vector<v1::ReferenceChange>& changes) {
-    std::unique_ptr<store::RocksDbStore> db;
-    store::StoreOptions o;
-    o.path = db_;
-    ASSERT_TRUE(store::RocksDbStore::Open(o, &db).ok());
-    core::HubState hub;
-    ASSERT_TRUE(db->Recover(&hub).ok());
-    store::CommitBatch batch(db.get());
-    core::ApplyResult r;
-    for (const auto& c : changes) {
-      hub.ApplyReference(c, &r);
-      batch.AddReference(c, &r);
-    }
-    ASSERT_TRUE(db->Commit(&batch).ok());
-  }
-
-  // The scan events in the log, by scanner: seq -> times logged.
-  std::map<std::string, std::map<uint64_t, int>> LoggedEvents() {
-    std::unique_ptr<store::RocksDbStore> db;
-    store::StoreOptions o;
-    o.path = db_;
-    EXPECT_TRUE(store::RocksDbStore::Open(o, &db).ok());
-    std::vector<v1::LogRecord> log;
-    EXPECT_TRUE(db->ReadLog(1, 10'000'000, &log).ok());
-    std::map<std::string, std::map<uint64_t, int>> out;
-    for (const auto& rec : log)
-      if (rec.has_event()) ++out[rec.event().scanner_id()][rec.event().seq()];
-    return out;
-  }
-
-  fs::path dir_;
-  std::string db_;
-};
+using IngestTest = DaemonTest;
 
 TEST_F(IngestTest, SortScanIsAckedAndAnsweredWithItsRoute) {
   Seed({testutil::RouteRef("D-SH", "R-SH", "C7", "L-SH")});

@@ -1,0 +1,155 @@
+#include "sequencer/sequencer.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+
+#include "testutil/events.h"
+
+namespace hub::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using sequencer::Reply;
+
+// Collects replies; checks at delivery time that what is acked is durable.
+class RecordingLink : public sequencer::SessionLink {
+ public:
+  RecordingLink(store::RocksDbStore* db, std::string scanner) : db_(db), scanner_(std::move(scanner)) {}
+
+  void Deliver(Reply&& reply) override {
+    uint64_t durable = 0;
+    std::vector<v1::ScannerMark> marks;
+    EXPECT_TRUE(db_->ScannerMarks(&marks).ok());
+    for (const auto& m : marks)
+      if (m.scanner_id() == scanner_) durable = m.seq();
+    bool all_rejected = !reply.rejects.empty() && reply.decisions.empty();
+    if (!all_rejected) EXPECT_GE(durable, reply.acked_seq) << "acked before durable";
+    std::lock_guard<std::mutex> lock(mu_);
+    replies_.push_back(std::move(reply));
+    cv_.notify_all();
+  }
+
+  // Waits for `n` replies in all; returns them.
+  std::vector<Reply> WaitFor(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return replies_.size() >= n; });
+    return replies_;
+  }
+
+ private:
+  store::RocksDbStore* db_;
+  std::string scanner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Reply> replies_;
+};
+
+class SequencerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hubd-seq-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Open(uint64_t fail_after = 0) {
+    store::StoreOptions o;
+    o.path = dir_.string();
+    o.testing_fail_commits_after = fail_after;
+    ASSERT_TRUE(store::RocksDbStore::Open(o, &db_).ok());
+  }
+
+  sequencer::Submission Events(const std::shared_ptr<RecordingLink>& link,
+                               const std::vector<v1::ScanEvent>& events) {
+    sequencer::Submission s;
+    s.session = link;
+    s.arena = std::make_unique<google::protobuf::Arena>();
+    for (const auto& e : events) {
+      auto* copy = google::protobuf::Arena::CreateMessage<v1::ScanEvent>(s.arena.get());
+      *copy = e;
+      s.events.push_back(copy);
+    }
+    return s;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<store::RocksDbStore> db_;
+  core::HubState hub_;
+};
+
+TEST_F(SequencerTest, AnswersOnlyAfterTheCommitThatMakesThemDurable) {
+  Open();
+  sequencer::Sequencer seq(&hub_, db_.get(), {});
+  seq.Start();
+  auto link = std::make_shared<RecordingLink>(db_.get(), "S1");
+  testutil::Scanner s("S1");
+  size_t submitted = 0;
+  for (int i = 0; i < 50; ++i, ++submitted)
+    seq.Submit(Events(link, {s.ParcelSorted("P" + std::to_string(i), "D1"), s.BagOpened("B1")}));
+  seq.Stop();  // drains: everything submitted is answered
+  auto replies = link->WaitFor(1);
+  uint64_t acked = 0, decisions = 0, done = 0;
+  for (const auto& r : replies) {
+    acked = std::max(acked, r.acked_seq);
+    decisions += r.decisions.size();
+    done += r.events_done;
+  }
+  EXPECT_EQ(acked, 100u);
+  EXPECT_EQ(decisions, 50u);  // a NO_ROUTE divert each: no routes loaded
+  EXPECT_EQ(done, 100u);
+  EXPECT_EQ(seq.in_flight(), 0);
+  EXPECT_EQ(seq.committed(), 100u);
+}
+
+TEST_F(SequencerTest, HelloIsAnsweredWithTheDurableMark) {
+  Open();
+  sequencer::Sequencer seq(&hub_, db_.get(), {});
+  seq.Start();
+  auto link = std::make_shared<RecordingLink>(db_.get(), "S1");
+  testutil::Scanner s("S1");
+  seq.Submit(Events(link, {s.BagOpened("B1"), s.BagOpened("B2")}));
+  sequencer::Submission hello;
+  hello.session = link;
+  hello.hello_scanner = "S1";
+  seq.Submit(std::move(hello));
+  seq.Stop();
+  auto replies = link->WaitFor(1);
+  std::optional<uint64_t> welcome;
+  for (const auto& r : replies)
+    if (r.welcome) welcome = r.welcome;
+  ASSERT_TRUE(welcome.has_value());
+  EXPECT_EQ(*welcome, 2u);
+}
+
+TEST_F(SequencerTest, FailedCommitIsStickyAndAnswersUnavailable) {
+  Open(/*fail_after=*/1);
+  sequencer::Sequencer seq(&hub_, db_.get(), {});
+  seq.Start();
+  auto link = std::make_shared<RecordingLink>(db_.get(), "S1");
+  testutil::Scanner s("S1");
+  seq.Submit(Events(link, {s.BagOpened("B1")}));
+  ASSERT_EQ(link->WaitFor(1).size(), 1u);
+  EXPECT_TRUE(seq.healthy());
+  seq.Submit(Events(link, {s.BagOpened("B2")}));  // this commit fails
+  auto replies = link->WaitFor(2);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[1].acked_seq, 0u);
+  ASSERT_EQ(replies[1].rejects.size(), 1u);
+  EXPECT_EQ(replies[1].rejects[0].code(), v1::REJECT_UNAVAILABLE);
+  EXPECT_FALSE(seq.healthy());
+  seq.Submit(Events(link, {s.BagOpened("B3")}));  // refused without trying
+  replies = link->WaitFor(3);
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(replies[2].acked_seq, 0u);
+  EXPECT_EQ(replies[2].rejects.at(0).code(), v1::REJECT_UNAVAILABLE);
+  seq.Stop();
+  EXPECT_EQ(seq.committed(), 1u);
+}
+
+}  // namespace
+}  // namespace hub::testing
