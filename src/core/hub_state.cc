@@ -134,9 +134,9 @@ void HubState::ApplyEvent(const v1::ScanEvent& e, ApplyResult* result) {
 
 void HubState::ApplyReference(const v1::ReferenceChange& change, ApplyResult* result) {
   result->Clear();
-  if (!ValidateReference(change, &result->reject_reason)) {
+  result->reject_code = ValidateReference(change, &result->reject_reason);
+  if (result->reject_code != v1::REJECT_NONE) {
     result->outcome = ApplyResult::Outcome::kRejected;
-    result->reject_code = v1::REJECT_MISSING_ID;
     return;
   }
   result->hub_seq = ++last_hub_seq_;

@@ -118,53 +118,46 @@ v1::RejectCode ValidateEvent(const v1::ScanEvent& event, std::string* reason) {
   return ValidateBody(event, c);
 }
 
-bool ValidateReference(const v1::ReferenceChange& change, std::string* reason) {
+v1::RejectCode ValidateReference(const v1::ReferenceChange& change, std::string* reason) {
   Checker c(reason);
-  auto route_ok = [&](const v1::RouteEntry& r) {
-    return c.Id("route.destination", r.destination()) == v1::REJECT_NONE &&
-           c.Id("route.route_code", r.route_code()) == v1::REJECT_NONE &&
-           c.OptionalId("route.chute", r.chute()) == v1::REJECT_NONE &&
-           c.OptionalId("route.load_id", r.load_id()) == v1::REJECT_NONE;
+  auto route = [&](const v1::RouteEntry& r) {
+    HUB_CHECK(c.Id("route.destination", r.destination()));
+    HUB_CHECK(c.Id("route.route_code", r.route_code()));
+    HUB_CHECK(c.OptionalId("route.chute", r.chute()));
+    return c.OptionalId("route.load_id", r.load_id());
   };
   using R = v1::ReferenceChange;
   switch (change.body_case()) {
     case R::kReplaceRoutes:
-      for (const auto& r : change.replace_routes().entries())
-        if (!route_ok(r)) return false;
-      return true;
+      for (const auto& r : change.replace_routes().entries()) HUB_CHECK(route(r));
+      return v1::REJECT_NONE;
     case R::kUpsertRoute:
-      return route_ok(change.upsert_route());
+      return route(change.upsert_route());
     case R::kVehicleAdvice: {
       const auto& a = change.vehicle_advice();
-      if (c.Id("vehicle_advice.vehicle_id", a.vehicle_id()) != v1::REJECT_NONE ||
-          c.OptionalId("vehicle_advice.seal_id", a.seal_id()) != v1::REJECT_NONE ||
-          c.OptionalId("vehicle_advice.route_code", a.route_code()) != v1::REJECT_NONE)
-        return false;
-      for (const auto& b : a.bag_ids())
-        if (c.Id("vehicle_advice.bag_ids", b) != v1::REJECT_NONE) return false;
-      return true;
+      HUB_CHECK(c.Id("vehicle_advice.vehicle_id", a.vehicle_id()));
+      HUB_CHECK(c.OptionalId("vehicle_advice.seal_id", a.seal_id()));
+      HUB_CHECK(c.OptionalId("vehicle_advice.route_code", a.route_code()));
+      for (const auto& b : a.bag_ids()) HUB_CHECK(c.Id("vehicle_advice.bag_ids", b));
+      return v1::REJECT_NONE;
     }
     case R::kBagAdvice: {
       const auto& a = change.bag_advice();
-      if (c.Id("bag_advice.bag_id", a.bag_id()) != v1::REJECT_NONE) return false;
-      for (const auto& p : a.parcel_ids())
-        if (c.Id("bag_advice.parcel_ids", p) != v1::REJECT_NONE) return false;
-      return true;
+      HUB_CHECK(c.Id("bag_advice.bag_id", a.bag_id()));
+      for (const auto& p : a.parcel_ids()) HUB_CHECK(c.Id("bag_advice.parcel_ids", p));
+      return v1::REJECT_NONE;
     }
     case R::kAddHold:
-      if (!v1::HoldReason_IsValid(change.add_hold().reason())) {
-        c.Fail(v1::REJECT_BAD_ENUM, "add_hold.reason", " is not a defined value");
-        return false;
-      }
-      return c.Id("add_hold.parcel_id", change.add_hold().parcel_id()) == v1::REJECT_NONE &&
-             c.Note("add_hold.note", change.add_hold().note()) == v1::REJECT_NONE;
+      if (!v1::HoldReason_IsValid(change.add_hold().reason()))
+        return c.Fail(v1::REJECT_BAD_ENUM, "add_hold.reason", " is not a defined value");
+      HUB_CHECK(c.Id("add_hold.parcel_id", change.add_hold().parcel_id()));
+      return c.Note("add_hold.note", change.add_hold().note());
     case R::kRemoveHold:
-      return c.Id("remove_hold", change.remove_hold()) == v1::REJECT_NONE;
+      return c.Id("remove_hold", change.remove_hold());
     case R::BODY_NOT_SET:
       break;
   }
-  c.Fail(v1::REJECT_UNKNOWN_KIND, "body", " is not set");
-  return false;
+  return c.Fail(v1::REJECT_UNKNOWN_KIND, "body", " is not set");
 }
 
 bool ValidateCaseAction(const v1::CaseAction& action, std::string* reason) {

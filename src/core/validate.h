@@ -22,8 +22,8 @@ inline constexpr size_t kMaxNoteLength = 1024;
 // Pure and thread-safe: the I/O threads call it before queueing an event.
 v1::RejectCode ValidateEvent(const v1::ScanEvent& event, std::string* reason);
 
-// Same for a reference-data change. Returns false with *reason when invalid.
-bool ValidateReference(const v1::ReferenceChange& change, std::string* reason);
+// Same for a reference-data change.
+v1::RejectCode ValidateReference(const v1::ReferenceChange& change, std::string* reason);
 
 // Same for a supervisor's case action (shape only; whether the life cycle
 // allows it is decided by HubState, which knows the case's status).

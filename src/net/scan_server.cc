@@ -5,6 +5,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
+#include <future>
 
 #include "net/scan_session.h"
 
@@ -55,6 +56,7 @@ void ScanServer::Accept() {
       if (accepting_ && acceptor_->is_open()) Accept();
       return;
     }
+    if (!accepting_) return;  // draining: the socket closes unserved
     auto session = std::make_shared<ScanSession>(std::move(socket), this);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -77,6 +79,7 @@ void ScanServer::ForEachSession(Fn fn) {
 
 void ScanServer::StopAccepting() {
   accepting_ = false;
+  draining_ = true;
   asio::post(*contexts_[0], [this] {
     boost::system::error_code ec;
     acceptor_->close(ec);
@@ -84,6 +87,16 @@ void ScanServer::StopAccepting() {
   ForEachSession([](const std::shared_ptr<ScanSession>& s) {
     asio::post(s->executor(), [s] { s->StopReading(); });
   });
+  // Barrier: once every I/O thread has run a task posted now, no handler
+  // that saw draining() == false is still running, so nothing more reaches
+  // the sequencer and it can be stopped.
+  std::vector<std::future<void>> done;
+  for (auto& c : contexts_) {
+    auto p = std::make_shared<std::promise<void>>();
+    done.push_back(p->get_future());
+    asio::post(*c, [p] { p->set_value(); });
+  }
+  for (auto& f : done) f.wait();
 }
 
 void ScanServer::CloseSessions(int timeout_ms) {

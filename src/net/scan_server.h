@@ -58,6 +58,9 @@ class ScanServer {
   void CloseSessions(int timeout_ms);
 
   size_t sessions_open() const;
+  // True from StopAccepting() on: sessions hand nothing more to the
+  // sequencer (what they read afterwards is never acked; scanners re-send).
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
 
   // Called by sessions (their own thread).
   void Forget(const std::shared_ptr<ScanSession>& session);
@@ -79,6 +82,7 @@ class ScanServer {
   mutable std::mutex mu_;
   std::unordered_set<std::shared_ptr<ScanSession>> sessions_;  // GUARDED_BY(mu_)
   std::atomic<bool> accepting_{false};
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace hub::net

@@ -22,6 +22,7 @@ ScanSession::ScanSession(asio::ip::tcp::socket socket, ScanServer* server)
   auto ep = socket_.remote_endpoint(ec);
   peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  socket_.set_option(asio::socket_base::keep_alive(true), ec);  // reap vanished handhelds
 }
 
 void ScanSession::Start() { MaybeRead(); }
@@ -97,6 +98,7 @@ void ScanSession::ProcessFrames() {
         break;
     }
   }
+  if (server_->draining()) batch_.clear();  // never acked: the scanner re-sends
   if (!batch_.empty() && !closed_) {
     outstanding_ += batch_.size();
     server_->sequencer()->Submit(
@@ -108,7 +110,6 @@ void ScanSession::ProcessFrames() {
 
 void ScanSession::HandleHello(const v1::Hello& hello) {
   if (hello_seen_) return Reject(0, v1::REJECT_NOT_HELLO, "hello sent twice");
-  std::string reason;
   if (hello.scanner_id().empty() || hello.scanner_id().size() > core::kMaxIdLength ||
       hello.station().size() > core::kMaxIdLength) {
     Reject(0, v1::REJECT_MISSING_ID, "hello needs a scanner_id of 1..64 bytes");
@@ -117,6 +118,10 @@ void ScanSession::HandleHello(const v1::Hello& hello) {
   if (hello.version() != v1::PROTOCOL_VERSION_1 &&
       hello.version() != v1::PROTOCOL_VERSION_UNSPECIFIED) {
     Reject(0, v1::REJECT_BAD_ENUM, "unsupported protocol version");
+    return CloseWhenFlushed();
+  }
+  if (server_->draining()) {
+    Reject(0, v1::REJECT_UNAVAILABLE, "hubd is shutting down");
     return CloseWhenFlushed();
   }
   hello_seen_ = true;

@@ -68,11 +68,17 @@ TEST(ValidateTest, SeqZeroIsRejected) {
 
 TEST(ValidateTest, ReferenceChangesNeedTheirIds) {
   std::string reason;
-  EXPECT_TRUE(core::ValidateReference(testutil::RouteRef("D1", "R1", "C1", "L1"), &reason));
-  EXPECT_FALSE(core::ValidateReference(testutil::RouteRef("D1", "", "C1", "L1"), &reason));
+  EXPECT_EQ(core::ValidateReference(testutil::RouteRef("D1", "R1", "C1", "L1"), &reason),
+            v1::REJECT_NONE);
+  EXPECT_EQ(core::ValidateReference(testutil::RouteRef("D1", "", "C1", "L1"), &reason),
+            v1::REJECT_MISSING_ID);
   EXPECT_EQ(reason, "route.route_code is missing");
-  EXPECT_FALSE(core::ValidateReference(testutil::BagAdviceRef("B1", {"P1", ""}), &reason));
-  EXPECT_FALSE(core::ValidateReference(v1::ReferenceChange(), &reason));
+  EXPECT_EQ(core::ValidateReference(testutil::RouteRef("D1", "R1", std::string(65, 'c'), "L1"),
+                                    &reason),
+            v1::REJECT_ID_TOO_LONG);
+  EXPECT_EQ(core::ValidateReference(testutil::BagAdviceRef("B1", {"P1", ""}), &reason),
+            v1::REJECT_MISSING_ID);
+  EXPECT_EQ(core::ValidateReference(v1::ReferenceChange(), &reason), v1::REJECT_UNKNOWN_KIND);
 }
 
 }  // namespace
