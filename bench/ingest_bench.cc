@@ -266,7 +266,7 @@ int main(int argc, char** argv) {
     ::dup2(fd, 2);
     const std::string io = std::to_string(cfg.io_threads);
     ::execl(cfg.hubd.c_str(), cfg.hubd.c_str(), "--data-dir", (dir / "db").c_str(), "--listen",
-            "127.0.0.1:0", "--durability", cfg.durability.c_str(), "--io-threads", io.c_str(),
+            "127.0.0.1:0", "--http", "127.0.0.1:0", "--durability", cfg.durability.c_str(), "--io-threads", io.c_str(),
             static_cast<char*>(nullptr));
     ::_exit(127);
   }

@@ -174,9 +174,9 @@ bool ValidateCaseAction(const v1::CaseAction& action, std::string* reason) {
          c.Note("transition.note", action.transition().note()) == v1::REJECT_NONE;
 }
 
-const char* EventKindName(const v1::ScanEvent& event) {
+const char* EventKindName(v1::ScanEvent::BodyCase kind) {
   using E = v1::ScanEvent;
-  switch (event.body_case()) {
+  switch (kind) {
     case E::kVehicleArrived: return "VEHICLE_ARRIVED";
     case E::kBagUnloaded: return "BAG_UNLOADED";
     case E::kVehicleUnloaded: return "VEHICLE_UNLOADED";

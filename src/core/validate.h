@@ -30,6 +30,9 @@ v1::RejectCode ValidateReference(const v1::ReferenceChange& change, std::string*
 bool ValidateCaseAction(const v1::CaseAction& action, std::string* reason);
 
 // Short upper-case name of an event's kind ("PARCEL_SORTED"), or "UNKNOWN".
-const char* EventKindName(const v1::ScanEvent& event);
+const char* EventKindName(v1::ScanEvent::BodyCase kind);
+inline const char* EventKindName(const v1::ScanEvent& event) {
+  return EventKindName(event.body_case());
+}
 
 }  // namespace hub::core

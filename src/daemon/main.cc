@@ -7,10 +7,12 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <spdlog/spdlog.h>
 
 #include "core/hub_state.h"
+#include "daemon/ops_endpoints.h"
 #include "daemon/options.h"
 #include "net/scan_server.h"
 #include "sequencer/sequencer.h"
@@ -40,29 +42,38 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
   hub::core::HubState state;
+  hub::sequencer::Sequencer sequencer(&state, store.get(), opt.sequencer);
+  hub::net::ScanServer server(opt.ingest, &sequencer);
+  std::atomic<bool> ready{false};
+  const hub::daemon::OpsSources ops{&sequencer, &server, &ready};
+  hub::net::HttpServer http(opt.http_host, opt.http_port, [&ops](const hub::net::HttpRequest& r) {
+    return hub::daemon::HandleOps(r, ops);
+  });
+  try {
+    http.Listen();
+    server.Listen();
+  } catch (const std::exception& e) {
+    spdlog::error("event=listen_failed ingest={}:{} http={}:{} error=\"{}\"", opt.ingest.host,
+                  opt.ingest.port, opt.http_host, opt.http_port, e.what());
+    return EXIT_FAILURE;
+  }
+  http.Start();  // /healthz answers during recovery; /readyz once it is done
+
   uint64_t replayed = 0;
   s = store->Recover(&state, &replayed);
   if (!s.ok()) {
     spdlog::error("event=recovery_failed data_dir={} error=\"{}\"", opt.data_dir, s.ToString());
     return EXIT_FAILURE;
   }
-
-  hub::sequencer::Sequencer sequencer(&state, store.get(), opt.sequencer);
-  hub::net::ScanServer server(opt.ingest, &sequencer);
-  try {
-    server.Listen();
-  } catch (const std::exception& e) {
-    spdlog::error("event=listen_failed address={}:{} error=\"{}\"", opt.ingest.host,
-                  opt.ingest.port, e.what());
-    return EXIT_FAILURE;
-  }
   sequencer.Start();
   server.Start();
+  ready = true;
   const char* durability = opt.durability == hub::store::Durability::kFsync ? "fsync" : "wal";
   spdlog::info(
-      "event=ready listen={}:{} data_dir={} durability={} io_threads={} hub_seq={} replayed={} "
-      "parcels={} open_cases={}",
-      opt.ingest.host, server.port(), opt.data_dir, durability, opt.ingest.io_threads,
+      "event=ready listen={}:{} http={}:{} data_dir={} durability={} io_threads={} hub_seq={} "
+      "replayed={} parcels={} open_cases={}",
+      opt.ingest.host, server.port(), opt.http_host, http.port(), opt.data_dir, durability,
+      opt.ingest.io_threads,
       state.last_hub_seq(), replayed, state.live_parcels(), state.open_cases());
 
   int sig = 0;
@@ -72,6 +83,8 @@ int main(int argc, char** argv) {
   server.StopAccepting();
   sequencer.Stop();  // applies, commits and answers everything read
   server.CloseSessions(opt.drain_timeout_ms);
+  ready = false;
+  http.Stop();
   if (!sequencer.healthy()) {
     spdlog::error("event=stopped_unhealthy hub_seq={}", state.last_hub_seq());
     return EXIT_FAILURE;

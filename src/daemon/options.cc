@@ -52,7 +52,7 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
     throw CLI::ValidationError("config", msg.str());
   }
   static const std::set<std::string> kTop = {"data_dir", "durability", "log_level",
-                                             "drain_timeout_ms", "ingest"};
+                                             "drain_timeout_ms", "ingest", "http"};
   static const std::set<std::string> kIngest = {
       "listen", "io_threads", "max_frame_bytes", "batch_max", "batch_delay_us",
       "session_max_outstanding", "session_max_unsent_bytes", "max_in_flight"};
@@ -67,6 +67,14 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
   int64_t drain = o->drain_timeout_ms;
   Take(t, "drain_timeout_ms", &drain);
   o->drain_timeout_ms = static_cast<int>(drain);
+  if (auto* h = t["http"].as_table()) {
+    for (auto& [k, v] : *h)
+      if (k.str() != "listen")
+        throw CLI::ValidationError("config", "unknown key 'http." + std::string(k.str()) + "'");
+    std::string listen;
+    Take(*h, "listen", &listen);
+    if (!listen.empty()) ParseListen(listen, &o->http_host, &o->http_port);
+  }
   if (auto* in = t["ingest"].as_table()) {
     for (auto& [k, v] : *in)
       if (!kIngest.count(std::string(k.str())))
@@ -95,7 +103,7 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
 
 bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
   CLI::App app{"hubd: sorting hub scan processor. Flags override the --config file."};
-  std::string config, data_dir, durability, listen, log_level;
+  std::string config, data_dir, durability, listen, http, log_level;
   int io_threads = 0;
   size_t batch_max = 0, max_frame = 0;
   int64_t batch_delay = -1;
@@ -103,6 +111,8 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
       ->check(CLI::ExistingFile);
   app.add_option("--data-dir", data_dir, "RocksDB directory, created if missing [hubd-data]");
   app.add_option("--listen", listen, "scanner ingest address HOST:PORT [127.0.0.1:7400]; port 0 picks a free port");
+  app.add_option("--http", http,
+                 "operations endpoints /healthz /readyz /metrics HOST:PORT [127.0.0.1:7480]; port 0 picks a free port");
   app.add_option("--io-threads", io_threads, "I/O threads for scanner sessions [2]")
       ->check(CLI::Range(1, 256));
   app.add_option("--durability", durability,
@@ -123,6 +133,7 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
     if (!data_dir.empty()) o->data_dir = data_dir;
     if (!durability.empty()) o->durability = ParseDurability(durability);
     if (!listen.empty()) ParseListen(listen, &o->ingest.host, &o->ingest.port);
+    if (!http.empty()) ParseListen(http, &o->http_host, &o->http_port);
     if (io_threads > 0) o->ingest.io_threads = io_threads;
     if (batch_max > 0) o->sequencer.max_batch = batch_max;
     if (batch_delay >= 0) o->sequencer.max_delay_us = batch_delay;

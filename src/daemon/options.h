@@ -17,6 +17,8 @@ struct DaemonOptions {
   std::string data_dir = "hubd-data";
   store::Durability durability = store::Durability::kWal;
   net::ServerOptions ingest;
+  std::string http_host = "127.0.0.1";  // operations endpoints (and later the API)
+  uint16_t http_port = 7480;
   sequencer::SequencerOptions sequencer;
   std::string log_level = "info";
   int drain_timeout_ms = 5000;

@@ -187,6 +187,7 @@ void ScanSession::OnReply(sequencer::Reply& reply) {
 }
 
 void ScanSession::Reject(uint64_t seq, v1::RejectCode code, std::string reason) {
+  sequencer::SequencerProbe::Count(server_->sequencer()->probe().rejects, code);
   v1::Reject* r = out_.mutable_reject();
   r->set_seq(seq);
   r->set_code(code);

@@ -39,6 +39,9 @@ Sequencer::Sequencer(core::HubState* state, store::RocksDbStore* store, Sequence
 Sequencer::~Sequencer() { Stop(); }
 
 void Sequencer::Start() {
+  probe_.hub_seq.store(impl_->state->last_hub_seq(), std::memory_order_relaxed);
+  probe_.parcels_in_hub.store(impl_->state->live_parcels(), std::memory_order_relaxed);
+  probe_.open_cases.store(impl_->state->open_cases(), std::memory_order_relaxed);
   impl_->thread = std::thread([this] { impl_->Run(); });
 }
 
@@ -66,6 +69,7 @@ void Sequencer::Impl::Process(Submission& s) {
     const v1::ScanEvent& e = *event;
     ++reply.events_done;
     if (failed) {
+      SequencerProbe::Count(owner->probe_.rejects, v1::REJECT_UNAVAILABLE);
       v1::Reject& r = reply.rejects.emplace_back();
       r.set_seq(e.seq());
       r.set_code(v1::REJECT_UNAVAILABLE);
@@ -75,14 +79,19 @@ void Sequencer::Impl::Process(Submission& s) {
     // Handled from here on (applied, re-sent or rejected): covered by the ack.
     reply.acked_seq = std::max(reply.acked_seq, e.seq());
     state->ApplyEvent(e, &result);
+    SequencerProbe& probe = owner->probe_;
     switch (result.outcome) {
       case core::ApplyResult::Outcome::kApplied:
+        SequencerProbe::Count(probe.events_applied, e.body_case());
+        for (const auto& c : result.raised) SequencerProbe::Count(probe.cases_raised, c.type());
         if (result.has_decision) reply.decisions.push_back(std::move(result.decision));
         batch.AddEvent(e, &result);
         break;
       case core::ApplyResult::Outcome::kDuplicate:
+        SequencerProbe::Add(probe.duplicates);
         break;
       case core::ApplyResult::Outcome::kRejected: {
+        SequencerProbe::Count(probe.rejects, result.reject_code);
         v1::Reject& r = reply.rejects.emplace_back();
         r.set_seq(e.seq());
         r.set_code(result.reject_code);
@@ -96,7 +105,11 @@ void Sequencer::Impl::Process(Submission& s) {
 void Sequencer::Impl::CommitAndDeliver() {
   if (!batch.empty()) {
     const size_t n = batch.records();
+    const auto start = std::chrono::steady_clock::now();
     store::Status s = store->Commit(&batch);
+    owner->probe_.commit_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    owner->probe_.commit_records.Observe(static_cast<double>(n));
     if (!s.ok()) {
       // The batch's events are applied in memory but not durable: answer
       // none of them as accepted, and accept nothing more.
@@ -116,6 +129,10 @@ void Sequencer::Impl::CommitAndDeliver() {
       owner->committed_.fetch_add(n, std::memory_order_relaxed);
     }
   }
+  SequencerProbe& probe = owner->probe_;
+  probe.hub_seq.store(state->last_hub_seq(), std::memory_order_relaxed);
+  probe.parcels_in_hub.store(state->live_parcels(), std::memory_order_relaxed);
+  probe.open_cases.store(state->open_cases(), std::memory_order_relaxed);
   int64_t done = 0;
   for (auto& [link, entry] : replies) {
     done += entry.second.events_done;

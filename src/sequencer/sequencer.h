@@ -34,6 +34,7 @@
 
 #include "core/hub_state.h"
 #include "hub/v1/session.pb.h"
+#include "sequencer/sequencer_probe.h"
 #include "store/rocksdb_store.h"
 
 namespace hub::sequencer {
@@ -95,6 +96,8 @@ class Sequencer {
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
   // Records committed so far (applied events, after their commit).
   uint64_t committed() const { return committed_.load(std::memory_order_relaxed); }
+  // Counters for /metrics; sessions count their own rejects here too.
+  SequencerProbe& probe() { return probe_; }
 
  private:
   struct Impl;
@@ -102,6 +105,7 @@ class Sequencer {
   std::atomic<int64_t> in_flight_{0};
   std::atomic<bool> healthy_{true};
   std::atomic<uint64_t> committed_{0};
+  SequencerProbe probe_;
 };
 
 }  // namespace hub::sequencer

@@ -11,7 +11,7 @@ run_once() {
   # A new log per run: the background child truncates its file only after
   # the fork, so re-using one file races with the readiness check.
   local log="$dir/log.$1"
-  "$hubd" --data-dir "$dir/db" >"$log" 2>&1 &
+  "$hubd" --data-dir "$dir/db" --listen 127.0.0.1:0 --http 127.0.0.1:0 >"$log" 2>&1 &
   local pid=$!
   for _ in $(seq 1 100); do
     grep -q 'event=ready' "$log" && break
@@ -29,5 +29,5 @@ run_once() {
 run_once 1
 run_once 2
 grep -q 'hub_seq=0 replayed=0' "$dir/log.2" || { echo "FAIL: restart did not recover"; exit 1; }
-"$hubd" --data-dir "$dir/db" --durability bogus >/dev/null 2>&1 && { echo "FAIL: bad option accepted"; exit 1; }
+"$hubd" --data-dir "$dir/db" --listen 127.0.0.1:0 --http 127.0.0.1:0 --durability bogus >/dev/null 2>&1 && { echo "FAIL: bad option accepted"; exit 1; }
 echo "OK"

@@ -127,7 +127,8 @@ bool ScanClient::WaitClosed(int timeout_ms) {
 DaemonProcess::DaemonProcess(const std::string& data_dir, std::vector<std::string> extra) {
   static int counter = 0;
   log_path_ = data_dir + ".log." + std::to_string(::getpid()) + "." + std::to_string(++counter);
-  std::vector<std::string> args = {HubdPath(), "--data-dir", data_dir, "--listen", "127.0.0.1:0"};
+  std::vector<std::string> args = {HubdPath(), "--data-dir", data_dir, "--listen", "127.0.0.1:0",
+                                   "--http", "127.0.0.1:0"};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -146,6 +147,8 @@ DaemonProcess::DaemonProcess(const std::string& data_dir, std::vector<std::strin
     const auto at = log.find("event=ready listen=127.0.0.1:");
     if (at != std::string::npos) {
       port_ = static_cast<uint16_t>(std::stoi(log.substr(at + 29)));
+      const auto h = log.find(" http=127.0.0.1:", at);
+      if (h != std::string::npos) http_port_ = static_cast<uint16_t>(std::stoi(log.substr(h + 16)));
       break;
     }
     int status = 0;

@@ -57,13 +57,14 @@ class ScanClient {
 // A hubd child process on a loopback port chosen by the kernel.
 class DaemonProcess {
  public:
-  // Starts hubd with --data-dir and --listen 127.0.0.1:0 plus `extra` args,
+  // Starts hubd with --data-dir, --listen and --http on 127.0.0.1:0 plus `extra` args,
   // waits for "event=ready" and reads the port from it. Aborts the test on
   // failure (gtest ADD_FAILURE; port() is then 0).
   DaemonProcess(const std::string& data_dir, std::vector<std::string> extra = {});
   ~DaemonProcess();  // SIGKILLs a daemon still running
 
   uint16_t port() const { return port_; }
+  uint16_t http_port() const { return http_port_; }
   pid_t pid() const { return pid_; }
   // SIGTERM, then waits; returns the exit status (or -1).
   int Terminate(int timeout_ms = 20000);
@@ -73,6 +74,7 @@ class DaemonProcess {
  private:
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  uint16_t http_port_ = 0;
   std::string log_path_;
 };
 

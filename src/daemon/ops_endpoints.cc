@@ -1,0 +1,93 @@
+#include "daemon/ops_endpoints.h"
+
+#include <fmt/format.h>
+
+#include "core/validate.h"
+#include "hub/v1/exception.pb.h"
+
+namespace hub::daemon {
+namespace {
+
+using sequencer::Histogram;
+using sequencer::SequencerProbe;
+
+uint64_t Get(const std::atomic<uint64_t>& v) { return v.load(std::memory_order_relaxed); }
+
+void Header(std::string* out, const char* name, const char* type, const char* help) {
+  fmt::format_to(std::back_inserter(*out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+void Scalar(std::string* out, const char* name, const char* type, const char* help, double v) {
+  Header(out, name, type, help);
+  fmt::format_to(std::back_inserter(*out), "{} {}\n", name, v);
+}
+
+void HistogramLines(std::string* out, const char* name, const char* help, const Histogram& h) {
+  Header(out, name, "histogram", help);
+  for (size_t i = 0; i < h.bounds().size(); ++i)
+    fmt::format_to(std::back_inserter(*out), "{}_bucket{{le=\"{}\"}} {}\n", name, h.bounds()[i],
+                   h.CumulativeCount(i));
+  fmt::format_to(std::back_inserter(*out), "{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n",
+                 name, h.count(), name, h.sum(), name, h.count());
+}
+
+}  // namespace
+
+std::string RenderMetrics(const OpsSources& src) {
+  SequencerProbe& p = src.sequencer->probe();
+  std::string out;
+  out.reserve(8192);
+  Header(&out, "hubd_events_applied_total", "counter", "Scan events applied, by kind.");
+  for (int k = v1::ScanEvent::kVehicleArrived; k <= v1::ScanEvent::kParcelDamaged; ++k)
+    fmt::format_to(std::back_inserter(out), "hubd_events_applied_total{{kind=\"{}\"}} {}\n",
+                   core::EventKindName(static_cast<v1::ScanEvent::BodyCase>(k)),
+                   Get(p.events_applied[k]));
+  Header(&out, "hubd_exceptions_raised_total", "counter", "Exception cases raised, by type.");
+  for (int t = v1::ExceptionType_MIN + 1; t <= v1::ExceptionType_MAX; ++t)
+    fmt::format_to(std::back_inserter(out), "hubd_exceptions_raised_total{{type=\"{}\"}} {}\n",
+                   v1::ExceptionType_Name(t), Get(p.cases_raised[t]));
+  Header(&out, "hubd_rejects_total", "counter", "Scan events rejected, by reject code.");
+  for (int c = v1::RejectCode_MIN + 1; c <= v1::RejectCode_MAX; ++c)
+    fmt::format_to(std::back_inserter(out), "hubd_rejects_total{{code=\"{}\"}} {}\n",
+                   v1::RejectCode_Name(c), Get(p.rejects[c]));
+  Scalar(&out, "hubd_duplicate_events_total", "counter",
+         "Re-sent scan events recognised as already durable.", Get(p.duplicates));
+  HistogramLines(&out, "hubd_commit_batch_records", "Log records per group commit.",
+                 p.commit_records);
+  HistogramLines(&out, "hubd_commit_duration_seconds", "Wall time of one group commit.",
+                 p.commit_seconds);
+  Scalar(&out, "hubd_sequencer_queue_events", "gauge",
+         "Events received and not yet answered.", static_cast<double>(src.sequencer->in_flight()));
+  Scalar(&out, "hubd_scanner_sessions", "gauge", "Open scanner sessions.",
+         src.scan_server ? static_cast<double>(src.scan_server->sessions_open()) : 0.0);
+  Scalar(&out, "hubd_hub_sequence", "gauge", "Hub sequence number of the last committed record.",
+         static_cast<double>(Get(p.hub_seq)));
+  Scalar(&out, "hubd_parcels_in_hub", "gauge", "Parcels live in the hub's state.",
+         static_cast<double>(Get(p.parcels_in_hub)));
+  Scalar(&out, "hubd_open_exceptions", "gauge", "Exception cases not yet resolved.",
+         static_cast<double>(Get(p.open_cases)));
+  Scalar(&out, "hubd_healthy", "gauge", "1 while the store accepts writes, else 0.",
+         src.sequencer->healthy() ? 1 : 0);
+  return out;
+}
+
+net::HttpResponse HandleOps(const net::HttpRequest& req, const OpsSources& src) {
+  const std::string path = req.target.substr(0, req.target.find('?'));
+  const bool known = path == "/healthz" || path == "/readyz" || path == "/metrics";
+  if (!known) return {404, "text/plain; charset=utf-8", "no such endpoint: " + path + "\n"};
+  if (req.method != "GET" && req.method != "HEAD")
+    return {405, "text/plain; charset=utf-8", path + " answers GET only\n"};
+  if (path == "/healthz") {
+    if (src.sequencer->healthy()) return {200, "text/plain; charset=utf-8", "ok\n"};
+    return {503, "text/plain; charset=utf-8", "unhealthy: a store write failed\n"};
+  }
+  if (path == "/readyz") {
+    if (src.ready->load() && src.sequencer->healthy())
+      return {200, "text/plain; charset=utf-8", "ready\n"};
+    return {503, "text/plain; charset=utf-8",
+            src.ready->load() ? "not ready: unhealthy\n" : "not ready: recovering\n"};
+  }
+  return {200, "text/plain; version=0.0.4; charset=utf-8", RenderMetrics(src)};
+}
+
+}  // namespace hub::daemon

@@ -1,0 +1,25 @@
+#pragma once
+
+// The operations endpoints: /healthz, /readyz and /metrics (Prometheus text
+// format 0.0.4). Everything they read is atomics, so a scrape never touches
+// the sequencer.
+
+#include <atomic>
+#include <string>
+
+#include "net/http_server.h"
+#include "net/scan_server.h"
+#include "sequencer/sequencer.h"
+
+namespace hub::daemon {
+
+struct OpsSources {
+  sequencer::Sequencer* sequencer = nullptr;
+  net::ScanServer* scan_server = nullptr;
+  const std::atomic<bool>* ready = nullptr;  // recovery finished, listening
+};
+
+std::string RenderMetrics(const OpsSources& sources);
+net::HttpResponse HandleOps(const net::HttpRequest& request, const OpsSources& sources);
+
+}  // namespace hub::daemon

@@ -1,0 +1,134 @@
+#include "net/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace hub::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+// One HTTP connection: read a request, answer it, repeat while keep-alive.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(asio::ip::tcp::socket socket, const HttpHandler* handler)
+      : stream_(std::move(socket)), handler_(handler) {}
+
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(HttpServer::kMaxBody);
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+ private:
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream) return Close();
+    if (ec == http::error::body_limit) return Reply(413, "request body larger than 1 MiB", false);
+    if (ec) {
+      if (ec != asio::error::operation_aborted && ec != beast::error::timeout)
+        return Reply(400, "malformed HTTP request: " + ec.message(), false);
+      return Close();
+    }
+    const auto& req = parser_->get();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.body = req.body();
+    if (auto it = req.find(http::field::authorization); it != req.end())
+      r.authorization = std::string(it->value());
+    HttpResponse out;
+    try {
+      out = (*handler_)(r);
+    } catch (const std::exception& e) {
+      spdlog::error("event=http_handler_failed target={} error=\"{}\"", r.target, e.what());
+      out = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n"};
+    }
+    Send(out, req.keep_alive());
+  }
+
+  void Reply(int status, const std::string& text, bool keep_alive) {
+    Send(HttpResponse{status, "text/plain; charset=utf-8", text + "\n"}, keep_alive);
+  }
+
+  void Send(const HttpResponse& out, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<http::status>(out.status));
+    res->set(http::field::server, "hubd");
+    res->set(http::field::content_type, out.content_type);
+    res->keep_alive(keep_alive);
+    res->body() = out.body;
+    res->prepare_payload();
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+                        if (ec || !keep_alive) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const HttpHandler* handler_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(std::string host, uint16_t port, HttpHandler handler)
+    : host_(std::move(host)), port_(port), handler_(std::move(handler)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Listen() {
+  asio::ip::tcp::endpoint ep(asio::ip::make_address(host_), port_);
+  acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(io_);
+  acceptor_->open(ep.protocol());
+  acceptor_->set_option(asio::socket_base::reuse_address(true));
+  acceptor_->bind(ep);
+  acceptor_->listen(asio::socket_base::max_listen_connections);
+  port_ = acceptor_->local_endpoint().port();
+}
+
+void HttpServer::Start() {
+  Accept();
+  thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(io_);
+    io_.run();
+  });
+}
+
+void HttpServer::Stop() {
+  if (!thread_.joinable()) return;
+  io_.stop();
+  thread_.join();
+}
+
+void HttpServer::Accept() {
+  acceptor_->async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      spdlog::warn("event=http_accept_failed error=\"{}\"", ec.message());
+    } else {
+      std::make_shared<HttpSession>(std::move(socket), &handler_)->Read();
+    }
+    Accept();
+  });
+}
+
+}  // namespace hub::net

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace hub::testutil {
+
+struct HttpResult {
+  int status = 0;  // 0: no answer
+  std::string body;
+};
+
+// One blocking HTTP/1.1 request to 127.0.0.1:port.
+HttpResult HttpCall(uint16_t port, const std::string& method, const std::string& target,
+                    const std::string& body = "");
+// Sends raw bytes and returns the status line's code (0 if none).
+int HttpRawStatus(uint16_t port, const std::string& bytes);
+
+}  // namespace hub::testutil
