@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <optional>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -77,14 +78,27 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                       });
   }
 
+  // Half-closes, then reads and drops what the peer still sends (say the
+  // rest of a body we refused) until it closes too: closing with unread
+  // input would reset the connection and the peer might lose our answer.
   void Close() {
     beast::error_code ec;
     stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    Drain();
+  }
+
+  void Drain() {
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (!ec) self->Drain();
+                            });
   }
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::array<char, 16384> discard_;
   const HttpHandler* handler_;
 };
 
