@@ -8,7 +8,7 @@ packages=(
   librocksdb-dev
   libboost-dev libboost-system-dev
   libconcurrentqueue-dev
-  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 missing=()

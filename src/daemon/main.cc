@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
 #include "core/hub_state.h"
 #include "daemon/ops_endpoints.h"
@@ -76,8 +77,13 @@ int main(int argc, char** argv) {
       opt.ingest.io_threads,
       state.last_hub_seq(), replayed, state.live_parcels(), state.open_cases());
 
+  // Under systemd (Type=notify): ready only now, after recovery and with
+  // both listeners up. Without NOTIFY_SOCKET this does nothing.
+  sd_notifyf(0, "READY=1\nSTATUS=serving hub_seq=%llu", static_cast<unsigned long long>(state.last_hub_seq()));
+
   int sig = 0;
   sigwait(&stop, &sig);
+  sd_notify(0, "STOPPING=1\nSTATUS=draining");
   spdlog::info("event=draining signal={} sessions={}", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                server.sessions_open());
   server.StopAccepting();

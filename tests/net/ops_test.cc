@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <map>
 #include <regex>
 #include <set>
@@ -101,6 +107,35 @@ TEST_F(OpsTest, MetricsParseAsPrometheusTextAndMoveWithTraffic) {
   EXPECT_EQ(after["hubd_hub_sequence"], 4);  // the seeded route + 3 sorts
   EXPECT_EQ(after["hubd_healthy"], 1);
   EXPECT_EQ(hubd.Terminate(), 0);
+}
+
+TEST_F(OpsTest, TellsSystemdItIsReadyAndWhenItStops) {
+  // A stand-in for systemd's notify socket.
+  const std::string path = (dir_ / "notify.sock").string();
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  std::string messages;
+  {
+    DaemonProcess hubd(db_);
+    ::unsetenv("NOTIFY_SOCKET");
+    EXPECT_EQ(hubd.Terminate(), 0);
+  }
+  char buf[512];
+  pollfd p{fd, POLLIN, 0};
+  while (::poll(&p, 1, 500) > 0) {
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    messages.append(buf, static_cast<size_t>(n)).push_back('|');
+  }
+  ::close(fd);
+  EXPECT_NE(messages.find("READY=1"), std::string::npos) << messages;
+  EXPECT_NE(messages.find("STOPPING=1"), std::string::npos) << messages;
+  EXPECT_LT(messages.find("READY=1"), messages.find("STOPPING=1"));
 }
 
 TEST_F(OpsTest, BadRequestsGetClearErrors) {
