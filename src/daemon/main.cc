@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "core/hub_state.h"
+#include "daemon/api_endpoints.h"
 #include "daemon/ops_endpoints.h"
 #include "daemon/options.h"
 #include "net/scan_server.h"
@@ -47,9 +48,12 @@ int main(int argc, char** argv) {
   hub::net::ScanServer server(opt.ingest, &sequencer);
   std::atomic<bool> ready{false};
   const hub::daemon::OpsSources ops{&sequencer, &server, &ready};
-  hub::net::HttpServer http(opt.http_host, opt.http_port, [&ops](const hub::net::HttpRequest& r) {
-    return hub::daemon::HandleOps(r, ops);
-  });
+  const hub::daemon::ApiSources api{&sequencer, store.get(), &ready, opt.api_tokens};
+  hub::net::HttpServer http(opt.http_host, opt.http_port,
+                            [&ops, &api](const hub::net::HttpRequest& r) {
+                              if (r.target.rfind("/v1/", 0) == 0) return HandleApi(r, api);
+                              return HandleOps(r, ops);
+                            });
   try {
     http.Listen();
     server.Listen();
@@ -86,10 +90,10 @@ int main(int argc, char** argv) {
   sd_notify(0, "STOPPING=1\nSTATUS=draining");
   spdlog::info("event=draining signal={} sessions={}", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                server.sessions_open());
+  ready = false;  // API writes are refused from here on
   server.StopAccepting();
   sequencer.Stop();  // applies, commits and answers everything read
   server.CloseSessions(opt.drain_timeout_ms);
-  ready = false;
   http.Stop();
   if (!sequencer.healthy()) {
     spdlog::error("event=stopped_unhealthy hub_seq={}", state.last_hub_seq());

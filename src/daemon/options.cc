@@ -52,7 +52,7 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
     throw CLI::ValidationError("config", msg.str());
   }
   static const std::set<std::string> kTop = {"data_dir", "durability", "log_level",
-                                             "drain_timeout_ms", "ingest", "http"};
+                                             "drain_timeout_ms", "ingest", "http", "api"};
   static const std::set<std::string> kIngest = {
       "listen", "io_threads", "max_frame_bytes", "batch_max", "batch_delay_us",
       "session_max_outstanding", "session_max_unsent_bytes", "max_in_flight"};
@@ -67,6 +67,29 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
   int64_t drain = o->drain_timeout_ms;
   Take(t, "drain_timeout_ms", &drain);
   o->drain_timeout_ms = static_cast<int>(drain);
+  if (auto* api = t["api"].as_table()) {
+    for (auto& [k, v] : *api)
+      if (k.str() != "tokens")
+        throw CLI::ValidationError("config", "unknown key 'api." + std::string(k.str()) + "'");
+    if (auto* tokens = (*api)["tokens"].as_array()) {
+      for (auto& node : *tokens) {
+        auto* tt = node.as_table();
+        if (tt == nullptr) throw CLI::ValidationError("config", "api.tokens entries are tables");
+        ApiToken token;
+        std::string role;
+        Take(*tt, "name", &token.name);
+        Take(*tt, "token", &token.token);
+        Take(*tt, "role", &role);
+        if (token.name.empty() || token.token.size() < 8)
+          throw CLI::ValidationError("config", "each api token needs a name and a token of 8+ characters");
+        if (role == "viewer") token.role = Role::kViewer;
+        else if (role == "supervisor") token.role = Role::kSupervisor;
+        else if (role == "admin") token.role = Role::kAdmin;
+        else throw CLI::ValidationError("config", "api token role must be viewer, supervisor or admin");
+        o->api_tokens.push_back(token);
+      }
+    }
+  }
   if (auto* h = t["http"].as_table()) {
     for (auto& [k, v] : *h)
       if (k.str() != "listen")

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "daemon/api_endpoints.h"
 #include "net/scan_server.h"
 #include "sequencer/sequencer.h"
 #include "store/rocksdb_store.h"
@@ -22,6 +23,9 @@ struct DaemonOptions {
   sequencer::SequencerOptions sequencer;
   std::string log_level = "info";
   int drain_timeout_ms = 5000;
+  // Supervisor API tokens ([[api.tokens]] in the configuration file only:
+  // secrets do not belong on a command line). None: the API answers 401.
+  std::vector<ApiToken> api_tokens;
 };
 
 // Parses argv (and the --config file it names). Returns true to run; false

@@ -17,6 +17,8 @@ struct Sequencer::Impl {
   void Process(Submission& s);
   void CommitAndDeliver();
   Reply& ReplyFor(const std::shared_ptr<SessionLink>& session);
+  // Anything applied or answered since the last commit.
+  bool Pending() const { return !replies.empty() || !commands.empty(); }
 
   Sequencer* owner;
   core::HubState* state;
@@ -30,6 +32,7 @@ struct Sequencer::Impl {
   store::CommitBatch batch;
   core::ApplyResult result;
   std::unordered_map<SessionLink*, std::pair<std::shared_ptr<SessionLink>, Reply>> replies;
+  std::vector<std::pair<std::function<void(CommandResult)>, CommandResult>> commands;
   bool failed = false;
 };
 
@@ -63,6 +66,26 @@ Reply& Sequencer::Impl::ReplyFor(const std::shared_ptr<SessionLink>& session) {
 }
 
 void Sequencer::Impl::Process(Submission& s) {
+  if (s.command) {
+    CommandResult out;
+    if (failed) {
+      out.code = v1::REJECT_UNAVAILABLE;
+      out.reason = "the store failed; hubd is not accepting changes";
+    } else {
+      state->Apply(*s.command, &result);
+      out.applied = result.outcome == core::ApplyResult::Outcome::kApplied;
+      out.hub_seq = result.hub_seq;
+      out.code = result.reject_code;
+      out.reason = result.reject_reason;
+      if (out.applied) {
+        if (s.command->has_reference()) SequencerProbe::Add(owner->probe_.reference_changes);
+        for (const auto& c : result.raised) SequencerProbe::Count(owner->probe_.cases_raised, c.type());
+        batch.Add(*s.command, &result);
+      }
+    }
+    commands.emplace_back(std::move(s.done), std::move(out));
+    return;
+  }
   Reply& reply = ReplyFor(s.session);
   if (!s.hello_scanner.empty()) reply.welcome = state->ScannerMark(s.hello_scanner);
   for (const v1::ScanEvent* event : s.events) {
@@ -116,6 +139,11 @@ void Sequencer::Impl::CommitAndDeliver() {
       spdlog::error("event=commit_failed error=\"{}\"", s.ToString());
       failed = true;
       owner->healthy_.store(false);
+      for (auto& [done, out] : commands) {
+        out.applied = false;
+        out.code = v1::REJECT_UNAVAILABLE;
+        out.reason = "commit failed: " + s.message();
+      }
       for (auto& [link, entry] : replies) {
         Reply& r = entry.second;
         r.decisions.clear();
@@ -139,6 +167,9 @@ void Sequencer::Impl::CommitAndDeliver() {
     entry.first->Deliver(std::move(entry.second));
   }
   replies.clear();
+  for (auto& [callback, out] : commands)
+    if (callback) callback(std::move(out));
+  commands.clear();
   owner->in_flight_.fetch_sub(done, std::memory_order_relaxed);
 }
 
@@ -148,16 +179,16 @@ void Sequencer::Impl::Run() {
   Clock::time_point batch_start{};
   for (;;) {
     int64_t wait_us = 2000;
-    if (!replies.empty() && options.max_delay_us > 0) {
+    if (Pending() && options.max_delay_us > 0) {
       wait_us = std::max<int64_t>(
           0, options.max_delay_us -
                  std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - batch_start)
                      .count());
     }
-    size_t n = replies.empty() || options.max_delay_us > 0
+    size_t n = !Pending() || options.max_delay_us > 0
                    ? queue.wait_dequeue_bulk_timed(items.begin(), items.size(), wait_us)
                    : queue.try_dequeue_bulk(items.begin(), items.size());
-    if (n > 0 && replies.empty()) batch_start = Clock::now();
+    if (n > 0 && !Pending()) batch_start = Clock::now();
     for (size_t i = 0; i < n; ++i) {
       Process(items[i]);
       items[i] = Submission();
@@ -166,10 +197,10 @@ void Sequencer::Impl::Run() {
     const bool delay_over =
         options.max_delay_us == 0 ||
         Clock::now() - batch_start >= std::chrono::microseconds(options.max_delay_us);
-    if (!replies.empty() && (batch.records() >= options.max_batch || (drained && delay_over))) {
+    if (Pending() && (batch.records() >= options.max_batch || (drained && delay_over))) {
       CommitAndDeliver();
     }
-    if (n == 0 && replies.empty() && stopping.load()) {
+    if (n == 0 && !Pending() && stopping.load()) {
       // One last look: Submit() calls that raced with Stop() are still served.
       if (queue.size_approx() == 0) return;
     }

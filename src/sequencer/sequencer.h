@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,7 +61,17 @@ class SessionLink {
   virtual void Deliver(Reply&& reply) = 0;
 };
 
+// Outcome of a command (reference change or case action), reported after
+// the commit that made it durable.
+struct CommandResult {
+  bool applied = false;
+  uint64_t hub_seq = 0;
+  v1::RejectCode code = v1::REJECT_NONE;
+  std::string reason;
+};
+
 struct Submission {
+  // Set for scanner traffic (events, hello).
   std::shared_ptr<SessionLink> session;
   // Non-empty for a hello: answer with this scanner's durable seq.
   std::string hello_scanner;
@@ -69,6 +80,11 @@ struct Submission {
   // string on the sequencer thread.
   std::unique_ptr<google::protobuf::Arena> arena;
   std::vector<const v1::ScanEvent*> events;
+  // Set for a command from the API instead: `command` holds a reference
+  // change or a case action; `done` is called on the sequencer thread after
+  // the commit (it must not block).
+  std::optional<v1::LogRecord> command;
+  std::function<void(CommandResult)> done;
 };
 
 struct SequencerOptions {

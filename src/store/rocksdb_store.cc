@@ -501,6 +501,20 @@ Status RocksDbStore::AllCases(std::vector<v1::ExceptionCase>* out) {
   return FromRocks(it->status());
 }
 
+Status RocksDbStore::CasesAfter(uint64_t after, size_t limit,
+                               const std::function<bool(const v1::ExceptionCase&)>& keep,
+                               std::vector<v1::ExceptionCase>* out) {
+  out->clear();
+  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->h(kCases)));
+  v1::ExceptionCase c;
+  for (it->Seek(keys::CaseKey(after + 1)); it->Valid() && out->size() < limit; it->Next()) {
+    if (!c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
+      return Status::Corruption("case does not parse");
+    if (keep(c)) out->push_back(c);
+  }
+  return FromRocks(it->status());
+}
+
 namespace {
 Status IdsUnderPrefix(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
                       std::vector<uint64_t>* ids) {

@@ -27,6 +27,7 @@
 // each reads one consistent point in time.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -117,6 +118,10 @@ class RocksDbStore {
   Status GetCase(uint64_t case_id, v1::ExceptionCase* out);
   // Every case, in id order.
   Status AllCases(std::vector<v1::ExceptionCase>* out);
+  // Up to `limit` cases with id > after that satisfy `keep`, in id order.
+  Status CasesAfter(uint64_t after, size_t limit,
+                    const std::function<bool(const v1::ExceptionCase&)>& keep,
+                    std::vector<v1::ExceptionCase>* out);
   // Case ids with this type and status, in event-time order.
   Status CaseIdsByTypeStatus(v1::ExceptionType type, v1::ExceptionStatus status,
                              std::vector<uint64_t>* ids);

@@ -14,7 +14,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 HttpResult HttpCall(uint16_t port, const std::string& method, const std::string& target,
-                    const std::string& body) {
+                    const std::string& body, const std::string& bearer) {
   HttpResult out;
   try {
     asio::io_context io;
@@ -22,6 +22,7 @@ HttpResult HttpCall(uint16_t port, const std::string& method, const std::string&
     stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     http::request<http::string_body> req(http::string_to_verb(method), target, 11);
     req.set(http::field::host, "127.0.0.1");
+    if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
     req.body() = body;
     req.prepare_payload();
     http::write(stream, req);

@@ -12,7 +12,7 @@ struct HttpResult {
 
 // One blocking HTTP/1.1 request to 127.0.0.1:port.
 HttpResult HttpCall(uint16_t port, const std::string& method, const std::string& target,
-                    const std::string& body = "");
+                    const std::string& body = "", const std::string& bearer = "");
 // Sends raw bytes and returns the status line's code (0 if none).
 int HttpRawStatus(uint16_t port, const std::string& bytes);
 

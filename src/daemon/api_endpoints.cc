@@ -1,0 +1,292 @@
+#include "daemon/api_endpoints.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <chrono>
+#include <future>
+#include <map>
+#include <set>
+
+#include "core/validate.h"
+
+namespace hub::daemon {
+namespace {
+
+using net::HttpResponse;
+namespace pbu = google::protobuf::util;
+
+constexpr const char* kJson = "application/json";
+constexpr size_t kMaxPage = 1000;
+
+HttpResponse Error(int status, const std::string& message) {
+  std::string body = "{\"error\":\"";
+  for (char c : message) {
+    if (c == '"' || c == '\\') body.push_back('\\');
+    if (static_cast<unsigned char>(c) >= 0x20) body.push_back(c);
+  }
+  return {status, kJson, body + "\"}\n"};
+}
+
+HttpResponse Json(const google::protobuf::Message& m, int status = 200) {
+  std::string out;
+  pbu::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  if (!pbu::MessageToJsonString(m, &out, o).ok()) return Error(500, "cannot render JSON");
+  return {status, kJson, out + "\n"};
+}
+
+bool ParseJson(const std::string& body, google::protobuf::Message* m, std::string* error) {
+  pbu::JsonParseOptions o;
+  o.ignore_unknown_fields = false;
+  auto s = pbu::JsonStringToMessage(body.empty() ? "{}" : body, m, o);
+  if (!s.ok()) *error = "bad JSON: " + std::string(s.message());
+  return s.ok();
+}
+
+std::string Unescape(std::string_view v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '+') {
+      out.push_back(' ');
+    } else if (v[i] == '%' && i + 2 < v.size() && std::isxdigit(v[i + 1]) && std::isxdigit(v[i + 2])) {
+      out.push_back(static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(v[i]);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> Query(const std::string& target) {
+  std::map<std::string, std::string> q;
+  const auto at = target.find('?');
+  if (at == std::string::npos) return q;
+  std::string_view rest(target);
+  rest.remove_prefix(at + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    const auto eq = pair.find('=');
+    q[Unescape(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : Unescape(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return q;
+}
+
+const ApiToken* Authenticate(const net::HttpRequest& r, const ApiSources& src, HttpResponse* deny) {
+  if (src.tokens.empty()) {
+    *deny = Error(401, "no API tokens are configured; add [[api.tokens]] to the configuration");
+    return nullptr;
+  }
+  const std::string prefix = "Bearer ";
+  if (r.authorization.rfind(prefix, 0) != 0) {
+    *deny = Error(401, "missing bearer token");
+    return nullptr;
+  }
+  const std::string token = r.authorization.substr(prefix.size());
+  for (const auto& t : src.tokens)
+    if (t.token == token) return &t;
+  *deny = Error(401, "unknown token");
+  return nullptr;
+}
+
+// Submits a command and waits for the commit that makes it durable.
+sequencer::CommandResult Run(const ApiSources& src, v1::LogRecord record) {
+  auto promise = std::make_shared<std::promise<sequencer::CommandResult>>();
+  auto future = promise->get_future();
+  sequencer::Submission s;
+  s.command = std::move(record);
+  s.done = [promise](sequencer::CommandResult r) { promise->set_value(std::move(r)); };
+  src.sequencer->Submit(std::move(s));
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    sequencer::CommandResult timeout;
+    timeout.code = v1::REJECT_UNAVAILABLE;
+    timeout.reason = "timed out waiting for the commit";
+    return timeout;
+  }
+  return future.get();
+}
+
+HttpResponse ListExceptions(const net::HttpRequest& r, const ApiSources& src) {
+  static const std::set<std::string> kFilters = {"type", "status", "vehicle", "bag", "parcel",
+                                                 "load", "from_ms", "to_ms", "after", "limit"};
+  auto q = Query(r.target);
+  for (const auto& [k, v] : q)
+    if (!kFilters.count(k)) return Error(400, "unknown filter '" + k + "'");
+  v1::ExceptionType type = v1::EXCEPTION_TYPE_UNSPECIFIED;
+  if (q.count("type") && !v1::ExceptionType_Parse(q["type"], &type))
+    return Error(400, "unknown type '" + q["type"] + "'");
+  v1::ExceptionStatus status = v1::EXCEPTION_STATUS_UNSPECIFIED;
+  if (q.count("status")) {
+    std::string upper = q["status"];
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (!v1::ExceptionStatus_Parse(upper, &status) || status == v1::EXCEPTION_STATUS_UNSPECIFIED)
+      return Error(400, "unknown status '" + q["status"] + "' (open, acknowledged, resolved)");
+  }
+  int64_t from_ms = INT64_MIN, to_ms = INT64_MAX;
+  uint64_t after = 0;
+  size_t limit = 100;
+  try {
+    if (q.count("from_ms")) from_ms = std::stoll(q["from_ms"]);
+    if (q.count("to_ms")) to_ms = std::stoll(q["to_ms"]);
+    if (q.count("after")) after = std::stoull(q["after"]);
+    if (q.count("limit")) limit = std::stoul(q["limit"]);
+  } catch (const std::exception&) {
+    return Error(400, "from_ms, to_ms, after and limit are numbers");
+  }
+  if (limit == 0 || limit > kMaxPage) return Error(400, "limit must be 1..1000");
+
+  // Candidates from the most selective index, then every filter on the case.
+  std::vector<uint64_t> ids;
+  bool indexed = false;
+  for (auto [key, kind] : {std::pair{"parcel", store::keys::Kind::kParcel},
+                           {"bag", store::keys::Kind::kBag},
+                           {"vehicle", store::keys::Kind::kVehicle},
+                           {"load", store::keys::Kind::kLoad}}) {
+    if (indexed || !q.count(key)) continue;
+    if (!src.store->CaseIdsForEntity(kind, q[key], &ids).ok()) return Error(500, "store read failed");
+    indexed = true;
+  }
+  if (!indexed && type != v1::EXCEPTION_TYPE_UNSPECIFIED) {
+    for (int st = v1::OPEN; st <= v1::RESOLVED; ++st) {
+      if (status != v1::EXCEPTION_STATUS_UNSPECIFIED && st != status) continue;
+      std::vector<uint64_t> part;
+      if (!src.store->CaseIdsByTypeStatus(type, static_cast<v1::ExceptionStatus>(st), &part).ok())
+        return Error(500, "store read failed");
+      ids.insert(ids.end(), part.begin(), part.end());
+    }
+    indexed = true;
+  }
+  v1::ExceptionPage page;
+  auto matches = [&](const v1::ExceptionCase& c) {
+    return (type == v1::EXCEPTION_TYPE_UNSPECIFIED || c.type() == type) &&
+           (status == v1::EXCEPTION_STATUS_UNSPECIFIED || c.status() == status) &&
+           (!q.count("parcel") || c.parcel_id() == q["parcel"]) &&
+           (!q.count("bag") || c.bag_id() == q["bag"]) &&
+           (!q.count("vehicle") || c.vehicle_id() == q["vehicle"]) &&
+           (!q.count("load") || c.load_id() == q["load"]) && c.event_time_ms() >= from_ms &&
+           c.event_time_ms() <= to_ms;
+  };
+  if (indexed) {
+    std::sort(ids.begin(), ids.end());
+    for (uint64_t id : ids) {
+      if (id <= after) continue;
+      v1::ExceptionCase c;
+      if (!src.store->GetCase(id, &c).ok()) continue;
+      if (!matches(c)) continue;
+      if (static_cast<size_t>(page.exceptions_size()) == limit) {
+        page.set_next_after(page.exceptions(page.exceptions_size() - 1).id());
+        break;
+      }
+      *page.add_exceptions() = std::move(c);
+    }
+  } else {
+    std::vector<v1::ExceptionCase> cases;
+    if (!src.store->CasesAfter(after, limit + 1, matches, &cases).ok())
+      return Error(500, "store read failed");
+    for (size_t i = 0; i < cases.size() && i < limit; ++i) *page.add_exceptions() = cases[i];
+    if (cases.size() > limit) page.set_next_after(cases[limit - 1].id());
+  }
+  return Json(page);
+}
+
+HttpResponse CaseAction(const std::string& id_text, const std::string& verb,
+                        const net::HttpRequest& r, const ApiSources& src, const ApiToken& who) {
+  if (who.role < Role::kSupervisor) return Error(403, "acknowledging and resolving needs the supervisor role");
+  uint64_t id = 0;
+  try {
+    id = std::stoull(id_text);
+  } catch (const std::exception&) {
+    return Error(400, "exception id must be a number");
+  }
+  v1::CaseNote note;
+  std::string error;
+  if (!ParseJson(r.body, &note, &error)) return Error(400, error);
+  v1::LogRecord rec;
+  auto* a = rec.mutable_case_action();
+  a->set_case_id(id);
+  a->set_to(verb == "acknowledge" ? v1::ACKNOWLEDGED : v1::RESOLVED);
+  a->mutable_transition()->set_by(who.name);
+  a->mutable_transition()->set_at_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+  a->mutable_transition()->set_note(note.note());
+  if (!core::ValidateCaseAction(*a, &error)) return Error(400, error);
+  auto result = Run(src, std::move(rec));
+  if (!result.applied) {
+    if (result.code == v1::REJECT_UNAVAILABLE) return Error(503, result.reason);
+    if (result.reason.rfind("no case", 0) == 0) return Error(404, result.reason);
+    return Error(409, result.reason);
+  }
+  v1::ExceptionCase c;
+  if (!src.store->GetCase(id, &c).ok()) return Error(500, "store read failed");
+  return Json(c);
+}
+
+HttpResponse LoadReference(const net::HttpRequest& r, const ApiSources& src, const ApiToken& who) {
+  if (who.role < Role::kAdmin) return Error(403, "reference data needs the admin role");
+  v1::ReferenceBatch batch;
+  std::string error;
+  if (!ParseJson(r.body, &batch, &error)) return Error(400, error);
+  if (batch.changes().empty()) return Error(400, "no changes in the body");
+  // Validate all first, so a bad row applies nothing.
+  for (int i = 0; i < batch.changes_size(); ++i)
+    if (core::ValidateReference(batch.changes(i), &error) != v1::REJECT_NONE)
+      return Error(400, "change " + std::to_string(i) + ": " + error);
+  v1::ReferenceApplied out;
+  for (const auto& change : batch.changes()) {
+    v1::LogRecord rec;
+    *rec.mutable_reference() = change;
+    auto result = Run(src, std::move(rec));
+    if (!result.applied) return Error(503, result.reason);
+    out.set_applied(out.applied() + 1);
+    out.set_last_hub_seq(result.hub_seq);
+  }
+  return Json(out);
+}
+
+}  // namespace
+
+HttpResponse HandleApi(const net::HttpRequest& r, const ApiSources& src) {
+  HttpResponse deny;
+  const ApiToken* who = Authenticate(r, src, &deny);
+  if (who == nullptr) return deny;
+  if (!src.ready->load()) return Error(503, "not ready: recovering");
+  const std::string path = r.target.substr(0, r.target.find('?'));
+  const std::string kCases = "/v1/exceptions";
+  if (path == kCases) {
+    if (r.method != "GET") return Error(405, path + " answers GET");
+    return ListExceptions(r, src);
+  }
+  if (path.rfind(kCases + "/", 0) == 0) {
+    std::string rest = path.substr(kCases.size() + 1);
+    const auto colon = rest.find(':');
+    if (colon != std::string::npos) {
+      const std::string verb = rest.substr(colon + 1);
+      if (verb != "acknowledge" && verb != "resolve") return Error(404, "unknown action '" + verb + "'");
+      if (r.method != "POST") return Error(405, "actions answer POST");
+      return CaseAction(rest.substr(0, colon), verb, r, src, *who);
+    }
+    if (r.method != "GET") return Error(405, path + " answers GET");
+    uint64_t id = 0;
+    try {
+      id = std::stoull(rest);
+    } catch (const std::exception&) {
+      return Error(400, "exception id must be a number");
+    }
+    v1::ExceptionCase c;
+    auto s = src.store->GetCase(id, &c);
+    if (s.IsNotFound()) return Error(404, "no exception " + rest);
+    if (!s.ok()) return Error(500, "store read failed");
+    return Json(c);
+  }
+  if (path == "/v1/reference") {
+    if (r.method != "POST") return Error(405, path + " answers POST");
+    return LoadReference(r, src, *who);
+  }
+  return Error(404, "no such endpoint: " + path);
+}
+
+}  // namespace hub::daemon
