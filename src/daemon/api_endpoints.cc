@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <charconv>
 #include <chrono>
 #include <future>
 #include <map>
@@ -41,6 +42,16 @@ bool ParseJson(const std::string& body, google::protobuf::Message* m, std::strin
   auto s = pbu::JsonStringToMessage(body.empty() ? "{}" : body, m, o);
   if (!s.ok()) *error = "bad JSON: " + std::string(s.message());
   return s.ok();
+}
+
+// Whole-string unsigned / signed decimal; no sign, spaces or trailing text.
+bool ParseNumber(std::string_view text, uint64_t* out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+bool ParseNumber(std::string_view text, int64_t* out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
 std::string Unescape(std::string_view v) {
@@ -126,16 +137,12 @@ HttpResponse ListExceptions(const net::HttpRequest& r, const ApiSources& src) {
       return Error(400, "unknown status '" + q["status"] + "' (open, acknowledged, resolved)");
   }
   int64_t from_ms = INT64_MIN, to_ms = INT64_MAX;
-  uint64_t after = 0;
-  size_t limit = 100;
-  try {
-    if (q.count("from_ms")) from_ms = std::stoll(q["from_ms"]);
-    if (q.count("to_ms")) to_ms = std::stoll(q["to_ms"]);
-    if (q.count("after")) after = std::stoull(q["after"]);
-    if (q.count("limit")) limit = std::stoul(q["limit"]);
-  } catch (const std::exception&) {
-    return Error(400, "from_ms, to_ms, after and limit are numbers");
-  }
+  uint64_t after = 0, limit = 100;
+  if ((q.count("from_ms") && !ParseNumber(q["from_ms"], &from_ms)) ||
+      (q.count("to_ms") && !ParseNumber(q["to_ms"], &to_ms)) ||
+      (q.count("after") && !ParseNumber(q["after"], &after)) ||
+      (q.count("limit") && !ParseNumber(q["limit"], &limit)))
+    return Error(400, "from_ms, to_ms, after and limit are whole numbers");
   if (limit == 0 || limit > kMaxPage) return Error(400, "limit must be 1..1000");
 
   // Candidates from the most selective index, then every filter on the case.
@@ -196,11 +203,7 @@ HttpResponse CaseAction(const std::string& id_text, const std::string& verb,
                         const net::HttpRequest& r, const ApiSources& src, const ApiToken& who) {
   if (who.role < Role::kSupervisor) return Error(403, "acknowledging and resolving needs the supervisor role");
   uint64_t id = 0;
-  try {
-    id = std::stoull(id_text);
-  } catch (const std::exception&) {
-    return Error(400, "exception id must be a number");
-  }
+  if (!ParseNumber(id_text, &id)) return Error(400, "exception id must be a number");
   v1::CaseNote note;
   std::string error;
   if (!ParseJson(r.body, &note, &error)) return Error(400, error);
@@ -271,11 +274,7 @@ HttpResponse HandleApi(const net::HttpRequest& r, const ApiSources& src) {
     }
     if (r.method != "GET") return Error(405, path + " answers GET");
     uint64_t id = 0;
-    try {
-      id = std::stoull(rest);
-    } catch (const std::exception&) {
-      return Error(400, "exception id must be a number");
-    }
+    if (!ParseNumber(rest, &id)) return Error(400, "exception id must be a number");
     v1::ExceptionCase c;
     auto s = src.store->GetCase(id, &c);
     if (s.IsNotFound()) return Error(404, "no exception " + rest);

@@ -1,5 +1,7 @@
 #include "net/http_server.h"
 
+#include "net/acceptor.h"
+
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -110,12 +112,7 @@ HttpServer::HttpServer(std::string host, uint16_t port, HttpHandler handler)
 HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Listen() {
-  asio::ip::tcp::endpoint ep(asio::ip::make_address(host_), port_);
-  acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(io_);
-  acceptor_->open(ep.protocol());
-  acceptor_->set_option(asio::socket_base::reuse_address(true));
-  acceptor_->bind(ep);
-  acceptor_->listen(asio::socket_base::max_listen_connections);
+  acceptor_ = OpenAcceptor(io_, host_, port_);
   port_ = acceptor_->local_endpoint().port();
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 
+#include "net/acceptor.h"
 #include "net/scan_session.h"
 
 namespace hub::net {
@@ -26,12 +27,7 @@ ScanServer::~ScanServer() {
 }
 
 void ScanServer::Listen() {
-  asio::ip::tcp::endpoint ep(asio::ip::make_address(options_.host), options_.port);
-  acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(*contexts_[0]);
-  acceptor_->open(ep.protocol());
-  acceptor_->set_option(asio::socket_base::reuse_address(true));
-  acceptor_->bind(ep);
-  acceptor_->listen(asio::socket_base::max_listen_connections);
+  acceptor_ = OpenAcceptor(*contexts_[0], options_.host, options_.port);
   port_ = acceptor_->local_endpoint().port();
 }
 
