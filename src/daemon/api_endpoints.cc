@@ -250,6 +250,39 @@ HttpResponse LoadReference(const net::HttpRequest& r, const ApiSources& src, con
   return Json(out);
 }
 
+HttpResponse Summary(const net::HttpRequest& r, const ApiSources& src) {
+  auto q = Query(r.target);
+  for (const auto& [k, v] : q)
+    if (k != "from_ms" && k != "to_ms") return Error(400, "unknown parameter '" + k + "'");
+  int64_t from_ms = INT64_MIN, to_ms = INT64_MAX;
+  if ((q.count("from_ms") && !ParseNumber(q["from_ms"], &from_ms)) ||
+      (q.count("to_ms") && !ParseNumber(q["to_ms"], &to_ms)))
+    return Error(400, "from_ms and to_ms are whole numbers");
+  const sequencer::SequencerProbe& probe = src.sequencer->probe();
+  v1::Summary out;
+  out.set_hub_seq(probe.hub_seq.load(std::memory_order_relaxed));
+  uint64_t applied = 0;
+  for (const auto& n : probe.events_applied) applied += n.load(std::memory_order_relaxed);
+  out.set_events_applied(applied);
+  out.set_parcels_in_hub(probe.parcels_in_hub.load(std::memory_order_relaxed));
+  if (q.count("from_ms")) out.set_from_ms(from_ms);
+  if (q.count("to_ms")) out.set_to_ms(to_ms);
+  for (int t = v1::ExceptionType_MIN + 1; t <= v1::ExceptionType_MAX; ++t) {
+    uint64_t n[4] = {};
+    for (int st = v1::OPEN; st <= v1::RESOLVED; ++st)
+      if (!src.store->CountCases(static_cast<v1::ExceptionType>(t), static_cast<v1::ExceptionStatus>(st),
+                                 from_ms, to_ms, &n[st]).ok())
+        return Error(500, "store read failed");
+    if (n[1] + n[2] + n[3] == 0) continue;
+    auto* c = out.add_exceptions();
+    c->set_type(static_cast<v1::ExceptionType>(t));
+    c->set_open(n[v1::OPEN]);
+    c->set_acknowledged(n[v1::ACKNOWLEDGED]);
+    c->set_resolved(n[v1::RESOLVED]);
+  }
+  return Json(out);
+}
+
 }  // namespace
 
 HttpResponse HandleApi(const net::HttpRequest& r, const ApiSources& src) {
@@ -280,6 +313,10 @@ HttpResponse HandleApi(const net::HttpRequest& r, const ApiSources& src) {
     if (s.IsNotFound()) return Error(404, "no exception " + rest);
     if (!s.ok()) return Error(500, "store read failed");
     return Json(c);
+  }
+  if (path == "/v1/summary") {
+    if (r.method != "GET") return Error(405, path + " answers GET");
+    return Summary(r, src);
   }
   if (path == "/v1/reference") {
     if (r.method != "POST") return Error(405, path + " answers POST");

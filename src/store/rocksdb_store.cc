@@ -533,6 +533,19 @@ Status RocksDbStore::CaseIdsByTypeStatus(v1::ExceptionType type, v1::ExceptionSt
   return IdsUnderPrefix(rep_->db.get(), rep_->h(kCaseIndex), keys::CaseTypeIndexPrefix(type, status), ids);
 }
 
+Status RocksDbStore::CountCases(v1::ExceptionType type, v1::ExceptionStatus status,
+                                int64_t from_ms, int64_t to_ms, uint64_t* count) {
+  *count = 0;
+  const std::string prefix = keys::CaseTypeIndexPrefix(type, status);
+  const std::string end = keys::CaseTypeIndexKey(type, status, to_ms, UINT64_MAX);
+  std::unique_ptr<rocksdb::Iterator> it(
+      rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->h(kCaseIndex)));
+  for (it->Seek(keys::CaseTypeIndexKey(type, status, from_ms, 0));
+       it->Valid() && it->key().starts_with(prefix) && it->key().compare(end) <= 0; it->Next())
+    ++*count;
+  return FromRocks(it->status());
+}
+
 Status RocksDbStore::CaseIdsForEntity(keys::Kind kind, const std::string& id,
                                       std::vector<uint64_t>* ids) {
   return IdsUnderPrefix(rep_->db.get(), rep_->h(kCaseIndex), keys::CaseEntityIndexPrefix(kind, id), ids);

@@ -125,6 +125,9 @@ class RocksDbStore {
   // Case ids with this type and status, in event-time order.
   Status CaseIdsByTypeStatus(v1::ExceptionType type, v1::ExceptionStatus status,
                              std::vector<uint64_t>* ids);
+  // Number of cases with this type and status and from_ms <= event time <= to_ms.
+  Status CountCases(v1::ExceptionType type, v1::ExceptionStatus status, int64_t from_ms,
+                    int64_t to_ms, uint64_t* count);
   // Case ids that involve this vehicle / bag / parcel / load, in id order.
   Status CaseIdsForEntity(keys::Kind kind, const std::string& id, std::vector<uint64_t>* ids);
   // Blocks until every retirement up to `hub_seq` is archived (durable

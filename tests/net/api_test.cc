@@ -135,6 +135,18 @@ TEST_F(ApiTest, ExceptionsFilterPageAndFollowTheirLifeCycle) {
   EXPECT_EQ(HttpCall(port, "GET", "/v1/exceptions/3", "", kViewer).status, 200);
   EXPECT_EQ(HttpCall(port, "GET", "/v1/exceptions/12345", "", kViewer).status, 404);
 
+  // The summary counts cases by type and status.
+  r = HttpCall(port, "GET", "/v1/summary", "", kViewer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"({"type":"DAMAGED","open":"24","resolved":"1"})"), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find(R"({"type":"NO_READ","open":"1"})"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("events_applied":"26")"), std::string::npos) << r.body;
+  // An event-time window before any scan holds nothing.
+  r = HttpCall(port, "GET", "/v1/summary?to_ms=1000", "", kViewer);
+  EXPECT_EQ(r.body.find("DAMAGED"), std::string::npos) << r.body;
+  EXPECT_EQ(HttpCall(port, "GET", "/v1/summary?window=1h", "", kViewer).status, 400);
+
   // Bad queries are 400 with the reason.
   r = HttpCall(port, "GET", "/v1/exceptions?colour=red", "", kViewer);
   EXPECT_EQ(r.status, 400);
