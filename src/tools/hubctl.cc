@@ -1,0 +1,318 @@
+// hubctl: the supervisor's command line over hubd's HTTP API (docs/api.md).
+//
+//   hubctl exceptions list --type BAG_SHORT --status open
+//   hubctl exceptions resolve 42 --note "parcel found under the belt"
+//   hubctl summary
+//   hubctl routes load routes.csv
+//   hubctl holds add P123 --reason CUSTOMER_INTERCEPT
+//
+// --server (or HUBCTL_SERVER) and --token (or HUBCTL_TOKEN) say where and
+// who. Tables for people, --json for scripts. Exit codes: 0 done, 1 the
+// daemon refused (its reason on stderr), 2 bad usage or input, 3 the daemon
+// could not be reached.
+
+#include <google/protobuf/util/json_util.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "hub/v1/exception.pb.h"
+#include "hub/v1/reference.pb.h"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace pbu = google::protobuf::util;
+using namespace hub;
+
+struct Exit {
+  int code;
+};
+
+struct Client {
+  std::string host = "127.0.0.1";
+  std::string port = "7480";
+  std::string token;
+
+  // Returns the body of a 2xx answer; otherwise prints the error and throws.
+  std::string Call(http::verb method, const std::string& target, const std::string& body = "") {
+    http::response<http::string_body> res;
+    try {
+      asio::io_context io;
+      beast::tcp_stream stream(io);
+      asio::ip::tcp::resolver resolver(io);
+      stream.connect(resolver.resolve(host, port));
+      stream.expires_after(std::chrono::seconds(60));
+      http::request<http::string_body> req(method, target, 11);
+      req.set(http::field::host, host);
+      req.set(http::field::content_type, "application/json");
+      if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+      req.body() = body;
+      req.prepare_payload();
+      http::write(stream, req);
+      beast::flat_buffer buffer;
+      http::read(stream, buffer, res);
+    } catch (const std::exception& e) {
+      std::cerr << "hubctl: cannot reach hubd at " << host << ":" << port << ": " << e.what() << "\n";
+      throw Exit{3};
+    }
+    if (res.result_int() / 100 != 2) {
+      std::string message = res.body();
+      const auto at = message.find("\"error\":\"");
+      if (at != std::string::npos) message = message.substr(at + 9, message.rfind('"') - at - 9);
+      std::cerr << "hubctl: " << res.result_int() << " " << message << "\n";
+      throw Exit{1};
+    }
+    return res.body();
+  }
+};
+
+template <typename M>
+M Parse(const std::string& json) {
+  M m;
+  pbu::JsonParseOptions o;
+  o.ignore_unknown_fields = true;
+  if (!pbu::JsonStringToMessage(json, &m, o).ok()) {
+    std::cerr << "hubctl: the daemon's answer does not parse\n";
+    throw Exit{1};
+  }
+  return m;
+}
+
+std::string Escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '%' || c == '&' || c == '+' || c == ' ' || c == '?' || c == '#') {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", static_cast<unsigned char>(c));
+      out += buf;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string Upper(std::string v) {
+  for (auto& c : v) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return v;
+}
+
+void PrintCases(const google::protobuf::RepeatedPtrField<v1::ExceptionCase>& cases) {
+  std::printf("%-8s %-20s %-13s %-14s %-16s %-14s %-12s %-12s %s\n", "ID", "TYPE", "STATUS",
+              "TIME(ms)", "PARCEL", "BAG", "VEHICLE", "LOAD", "DETAIL");
+  for (const auto& c : cases) {
+    std::string detail = c.detail();
+    if (c.has_expected_count())
+      detail = "expected " + std::to_string(c.expected_count()) + ", actual " +
+               std::to_string(c.actual_count()) + (detail.empty() ? "" : "; " + detail);
+    std::printf("%-8llu %-20s %-13s %-14lld %-16s %-14s %-12s %-12s %s\n",
+                static_cast<unsigned long long>(c.id()), v1::ExceptionType_Name(c.type()).c_str(),
+                v1::ExceptionStatus_Name(c.status()).c_str(),
+                static_cast<long long>(c.event_time_ms()), c.parcel_id().c_str(), c.bag_id().c_str(),
+                c.vehicle_id().c_str(), c.load_id().c_str(), detail.c_str());
+  }
+}
+
+// destination,route_code,chute,load_id per line; a header line and blank
+// lines are skipped.
+v1::ReferenceBatch ReadRoutes(const std::string& path, bool replace) {
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "hubctl: cannot read " << path << "\n";
+    throw Exit{2};
+  }
+  v1::ReferenceBatch batch;
+  v1::RoutingTable table;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || (n == 1 && line.rfind("destination", 0) == 0)) continue;
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) f.push_back(cell);
+    if (f.size() < 2 || f.size() > 4) {
+      std::cerr << "hubctl: " << path << ":" << n
+                << ": expected destination,route_code[,chute[,load_id]]\n";
+      throw Exit{2};
+    }
+    f.resize(4);
+    v1::RouteEntry e;
+    e.set_destination(f[0]);
+    e.set_route_code(f[1]);
+    e.set_chute(f[2]);
+    e.set_load_id(f[3]);
+    if (replace) *table.add_entries() = e;
+    else *batch.add_changes()->mutable_upsert_route() = e;
+  }
+  if (replace) *batch.add_changes()->mutable_replace_routes() = table;
+  if (batch.changes().empty()) {
+    std::cerr << "hubctl: " << path << " holds no routes\n";
+    throw Exit{2};
+  }
+  return batch;
+}
+
+std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  pbu::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)pbu::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hubctl: supervise a hubd hub (exceptions, summary, reference data)"};
+  app.require_subcommand(1);
+  Client client;
+  std::string server = std::getenv("HUBCTL_SERVER") ? std::getenv("HUBCTL_SERVER") : "127.0.0.1:7480";
+  client.token = std::getenv("HUBCTL_TOKEN") ? std::getenv("HUBCTL_TOKEN") : "";
+  bool json = false;
+  app.add_option("--server", server, "hubd HTTP address HOST:PORT (env HUBCTL_SERVER)");
+  app.add_option("--token", client.token, "bearer token (env HUBCTL_TOKEN)");
+  app.add_flag("--json", json, "print the daemon's JSON instead of a table");
+
+  auto* exc = app.add_subcommand("exceptions", "list, show, acknowledge and resolve exceptions");
+  exc->require_subcommand(1);
+  std::string type, status, parcel, bag, vehicle, load, note, id;
+  int limit = 100;
+  bool all = false;
+  auto* list = exc->add_subcommand("list", "list exceptions, oldest first");
+  list->add_option("--type", type, "e.g. BAG_SHORT");
+  list->add_option("--status", status, "open, acknowledged or resolved");
+  list->add_option("--parcel", parcel);
+  list->add_option("--bag", bag);
+  list->add_option("--vehicle", vehicle);
+  list->add_option("--load", load);
+  list->add_option("--limit", limit, "per page (1-1000)")->check(CLI::Range(1, 1000));
+  list->add_flag("--all", all, "follow every page");
+  auto* get = exc->add_subcommand("get", "show one exception");
+  get->add_option("ID", id)->required();
+  auto* ack = exc->add_subcommand("acknowledge", "OPEN -> ACKNOWLEDGED");
+  ack->alias("ack");
+  ack->add_option("ID", id)->required();
+  ack->add_option("--note", note);
+  auto* resolve = exc->add_subcommand("resolve", "-> RESOLVED");
+  resolve->add_option("ID", id)->required();
+  resolve->add_option("--note", note)->required();
+
+  auto* summary = app.add_subcommand("summary", "open exceptions by type and the hub's position");
+
+  auto* routes = app.add_subcommand("routes", "routing table");
+  routes->require_subcommand(1);
+  std::string file;
+  bool replace = false;
+  auto* routes_load = routes->add_subcommand("load", "load routes from a CSV file");
+  routes_load->add_option("FILE", file, "destination,route_code,chute,load_id per line")->required();
+  routes_load->add_flag("--replace", replace, "replace the whole table instead of upserting");
+
+  auto* holds = app.add_subcommand("holds", "parcel holds");
+  holds->require_subcommand(1);
+  std::string reason = "CUSTOMER_INTERCEPT";
+  auto* holds_add = holds->add_subcommand("add", "hold a parcel wherever it is next scanned");
+  holds_add->add_option("PARCEL", parcel)->required();
+  holds_add->add_option("--reason", reason, "ADDRESS_UNCLEAR, MISSENT, NO_LABEL, PROHIBITED, RETURN, DAMAGED, CUSTOMER_INTERCEPT, SECURITY");
+  holds_add->add_option("--note", note);
+  auto* holds_remove = holds->add_subcommand("remove", "lift a hold");
+  holds_remove->add_option("PARCEL", parcel)->required();
+
+  CLI11_PARSE(app, argc, argv);
+  const auto colon = server.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "hubctl: --server must be HOST:PORT\n";
+    return 2;
+  }
+  client.host = server.substr(0, colon);
+  client.port = server.substr(colon + 1);
+
+  try {
+    if (list->parsed()) {
+      std::string query = "?limit=" + std::to_string(limit);
+      for (auto [k, v] : {std::pair{"type", Upper(type)}, {"status", status}, {"parcel", parcel},
+                          {"bag", bag}, {"vehicle", vehicle}, {"load", load}})
+        if (!v.empty()) query += std::string("&") + k + "=" + Escape(v);
+      v1::ExceptionPage everything;
+      uint64_t after = 0;
+      do {
+        const std::string body = client.Call(http::verb::get, "/v1/exceptions" + query +
+                                                                  "&after=" + std::to_string(after));
+        auto page = Parse<v1::ExceptionPage>(body);
+        for (auto& c : *page.mutable_exceptions()) *everything.add_exceptions() = std::move(c);
+        after = page.next_after();
+        everything.set_next_after(after);
+      } while (all && after != 0);
+      if (json) std::cout << ToJson(everything) << "\n";
+      else PrintCases(everything.exceptions());
+    } else if (get->parsed() || ack->parsed() || resolve->parsed()) {
+      std::string body;
+      if (get->parsed()) {
+        body = client.Call(http::verb::get, "/v1/exceptions/" + Escape(id));
+      } else {
+        v1::CaseNote n;
+        n.set_note(note);
+        body = client.Call(http::verb::post, "/v1/exceptions/" + Escape(id) +
+                                                 (ack->parsed() ? ":acknowledge" : ":resolve"),
+                           ToJson(n));
+      }
+      auto c = Parse<v1::ExceptionCase>(body);
+      if (json) {
+        std::cout << ToJson(c) << "\n";
+      } else {
+        google::protobuf::RepeatedPtrField<v1::ExceptionCase> one;
+        *one.Add() = c;
+        PrintCases(one);
+      }
+    } else if (summary->parsed()) {
+      auto s = Parse<v1::Summary>(client.Call(http::verb::get, "/v1/summary"));
+      if (json) {
+        std::cout << ToJson(s) << "\n";
+      } else {
+        std::printf("hub_seq %llu  events applied %llu  parcels in hub %llu\n",
+                    static_cast<unsigned long long>(s.hub_seq()),
+                    static_cast<unsigned long long>(s.events_applied()),
+                    static_cast<unsigned long long>(s.parcels_in_hub()));
+        std::printf("%-20s %8s %13s %9s\n", "TYPE", "OPEN", "ACKNOWLEDGED", "RESOLVED");
+        for (const auto& t : s.exceptions())
+          std::printf("%-20s %8llu %13llu %9llu\n", v1::ExceptionType_Name(t.type()).c_str(),
+                      static_cast<unsigned long long>(t.open()),
+                      static_cast<unsigned long long>(t.acknowledged()),
+                      static_cast<unsigned long long>(t.resolved()));
+      }
+    } else if (routes_load->parsed() || holds_add->parsed() || holds_remove->parsed()) {
+      v1::ReferenceBatch batch;
+      if (routes_load->parsed()) {
+        batch = ReadRoutes(file, replace);
+      } else if (holds_add->parsed()) {
+        v1::HoldReason r;
+        if (!v1::HoldReason_Parse("HOLD_REASON_" + Upper(reason), &r)) {
+          std::cerr << "hubctl: unknown hold reason '" << reason << "'\n";
+          return 2;
+        }
+        auto* h = batch.add_changes()->mutable_add_hold();
+        h->set_parcel_id(parcel);
+        h->set_reason(r);
+        h->set_note(note);
+      } else {
+        batch.add_changes()->set_remove_hold(parcel);
+      }
+      auto done = Parse<v1::ReferenceApplied>(client.Call(http::verb::post, "/v1/reference", ToJson(batch)));
+      if (json) std::cout << ToJson(done) << "\n";
+      else std::printf("applied %u change(s), hub_seq %llu\n", done.applied(),
+                       static_cast<unsigned long long>(done.last_hub_seq()));
+    }
+  } catch (const Exit& e) {
+    return e.code;
+  }
+  return 0;
+}

@@ -1,0 +1,107 @@
+// hubctl end to end against a real hubd, including its error exits.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "net/daemon_fixture.h"
+#include "testutil/events.h"
+#include "testutil/scan_client.h"
+
+namespace hub::testing {
+namespace {
+
+using testutil::DaemonProcess;
+
+struct CliRun {
+  int code = -1;
+  std::string out;  // stdout and stderr
+};
+
+class HubctlTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    const std::string config = (dir_ / "hubd.toml").string();
+    std::ofstream(config) << "[[api.tokens]]\nname = \"sup-li\"\ntoken = \"supervisor-secret\"\n"
+                             "role = \"supervisor\"\n[[api.tokens]]\nname = \"ops\"\n"
+                             "token = \"admin-secret-1\"\nrole = \"admin\"\n";
+    hubd_ = std::make_unique<DaemonProcess>(db_, std::vector<std::string>{"--config", config});
+  }
+
+  CliRun Hubctl(const std::string& args, const std::string& token = "admin-secret-1") {
+    std::string cmd = std::string(HUBCTL_PATH) + " --server 127.0.0.1:" +
+                      std::to_string(hubd_->http_port()) +
+                      (token.empty() ? "" : " --token " + token) + " " + args + " 2>&1";
+    CliRun r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+    const int status = ::pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  }
+
+  std::unique_ptr<DaemonProcess> hubd_;
+};
+
+TEST_F(HubctlTest, LoadsRoutesAndHoldsThenWorksTheExceptionList) {
+  const std::string csv = (dir_ / "routes.csv").string();
+  std::ofstream(csv) << "destination,route_code,chute,load_id\nD-SH,R-SH,C1,L-SH\nD-BJ,R-BJ,C2,L-BJ\n";
+  CliRun r = Hubctl("routes load " + csv);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("applied 2 change(s)"), std::string::npos) << r.out;
+  ASSERT_EQ(Hubctl("holds add P-HELD --reason security --note 'x-ray'").code, 0);
+
+  testutil::ScanClient c(hubd_->port());
+  ASSERT_EQ(c.Hello("SORTER-1"), 0);
+  testutil::Scanner s("SORTER-1");
+  c.SendAll({s.ParcelSorted("P1", "D-SH"), s.ParcelSorted("P-HELD", "D-SH"),
+             s.ParcelSorted("P2", "D-NOWHERE")});
+  std::vector<v1::ServerFrame> frames;
+  ASSERT_EQ(c.WaitForAck(3, &frames), 3u);
+  EXPECT_EQ(frames.at(0).decision().chute(), "C1");
+
+  r = Hubctl("exceptions list --status open");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("HELD_PARCEL"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("NO_ROUTE"), std::string::npos) << r.out;
+  r = Hubctl("--json exceptions list --type no_route");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"parcel_id\":\"P2\""), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("HELD_PARCEL"), std::string::npos) << r.out;
+
+  r = Hubctl("exceptions resolve 1 --note 'released by security'", "supervisor-secret");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("RESOLVED"), std::string::npos) << r.out;
+  r = Hubctl("summary");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("HELD_PARCEL"), std::string::npos) << r.out;
+  EXPECT_EQ(Hubctl("holds remove P-HELD").code, 0);
+  EXPECT_EQ(hubd_->Terminate(), 0);
+}
+
+TEST_F(HubctlTest, ErrorsExitNonZeroWithTheReason) {
+  CliRun r = Hubctl("exceptions resolve 1 --note x", "supervisor-secret");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("404 no case 1"), std::string::npos) << r.out;
+  r = Hubctl("exceptions list", "wrong-token");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("401 unknown token"), std::string::npos) << r.out;
+  r = Hubctl("routes load /no/such/file.csv");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("cannot read"), std::string::npos) << r.out;
+  EXPECT_EQ(Hubctl("holds add P1 --reason bored").code, 2);
+  EXPECT_NE(Hubctl("exceptions frobnicate").code, 0);  // usage
+  // A daemon that is not there.
+  std::string cmd = std::string(HUBCTL_PATH) + " --server 127.0.0.1:1 summary >/dev/null 2>&1";
+  const int status = std::system(cmd.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  EXPECT_EQ(hubd_->Terminate(), 0);
+}
+
+}  // namespace
+}  // namespace hub::testing
