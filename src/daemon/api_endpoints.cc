@@ -145,7 +145,9 @@ HttpResponse ListExceptions(const net::HttpRequest& r, const ApiSources& src) {
     return Error(400, "from_ms, to_ms, after and limit are whole numbers");
   if (limit == 0 || limit > kMaxPage) return Error(400, "limit must be 1..1000");
 
-  // Candidates from the most selective index, then every filter on the case.
+  // Candidates from the most selective index, then every filter on the case,
+  // all read at one point in time.
+  const auto view = src.store->NewReadView();
   std::vector<uint64_t> ids;
   bool indexed = false;
   for (auto [key, kind] : {std::pair{"parcel", store::keys::Kind::kParcel},
@@ -153,14 +155,16 @@ HttpResponse ListExceptions(const net::HttpRequest& r, const ApiSources& src) {
                            {"vehicle", store::keys::Kind::kVehicle},
                            {"load", store::keys::Kind::kLoad}}) {
     if (indexed || !q.count(key)) continue;
-    if (!src.store->CaseIdsForEntity(kind, q[key], &ids).ok()) return Error(500, "store read failed");
+    if (!src.store->CaseIdsForEntity(kind, q[key], &ids, view.get()).ok())
+      return Error(500, "store read failed");
     indexed = true;
   }
   if (!indexed && type != v1::EXCEPTION_TYPE_UNSPECIFIED) {
     for (int st = v1::OPEN; st <= v1::RESOLVED; ++st) {
       if (status != v1::EXCEPTION_STATUS_UNSPECIFIED && st != status) continue;
       std::vector<uint64_t> part;
-      if (!src.store->CaseIdsByTypeStatus(type, static_cast<v1::ExceptionStatus>(st), &part).ok())
+      if (!src.store->CaseIdsByTypeStatus(type, static_cast<v1::ExceptionStatus>(st), &part,
+                                          view.get()).ok())
         return Error(500, "store read failed");
       ids.insert(ids.end(), part.begin(), part.end());
     }
@@ -181,7 +185,7 @@ HttpResponse ListExceptions(const net::HttpRequest& r, const ApiSources& src) {
     for (uint64_t id : ids) {
       if (id <= after) continue;
       v1::ExceptionCase c;
-      if (!src.store->GetCase(id, &c).ok()) continue;
+      if (!src.store->GetCase(id, &c, view.get()).ok()) continue;
       if (!matches(c)) continue;
       if (static_cast<size_t>(page.exceptions_size()) == limit) {
         page.set_next_after(page.exceptions(page.exceptions_size() - 1).id());
@@ -191,7 +195,7 @@ HttpResponse ListExceptions(const net::HttpRequest& r, const ApiSources& src) {
     }
   } else {
     std::vector<v1::ExceptionCase> cases;
-    if (!src.store->CasesAfter(after, limit + 1, matches, &cases).ok())
+    if (!src.store->CasesAfter(after, limit + 1, matches, &cases, view.get()).ok())
       return Error(500, "store read failed");
     for (size_t i = 0; i < cases.size() && i < limit; ++i) *page.add_exceptions() = cases[i];
     if (cases.size() > limit) page.set_next_after(cases[limit - 1].id());
@@ -267,11 +271,12 @@ HttpResponse Summary(const net::HttpRequest& r, const ApiSources& src) {
   out.set_parcels_in_hub(probe.parcels_in_hub.load(std::memory_order_relaxed));
   if (q.count("from_ms")) out.set_from_ms(from_ms);
   if (q.count("to_ms")) out.set_to_ms(to_ms);
+  const auto view = src.store->NewReadView();
   for (int t = v1::ExceptionType_MIN + 1; t <= v1::ExceptionType_MAX; ++t) {
     uint64_t n[4] = {};
     for (int st = v1::OPEN; st <= v1::RESOLVED; ++st)
       if (!src.store->CountCases(static_cast<v1::ExceptionType>(t), static_cast<v1::ExceptionStatus>(st),
-                                 from_ms, to_ms, &n[st]).ok())
+                                 from_ms, to_ms, &n[st], view.get()).ok())
         return Error(500, "store read failed");
     if (n[1] + n[2] + n[3] == 0) continue;
     auto* c = out.add_exceptions();

@@ -450,6 +450,29 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
 // ---------------------------------------------------------------------------
 // Reads
 
+struct ReadView::Rep {
+  rocksdb::DB* db = nullptr;
+  const rocksdb::Snapshot* snapshot = nullptr;
+};
+
+ReadView::~ReadView() {
+  if (rep_ && rep_->snapshot) rep_->db->ReleaseSnapshot(rep_->snapshot);
+}
+
+std::unique_ptr<ReadView> RocksDbStore::NewReadView() {
+  std::unique_ptr<ReadView> view(new ReadView);
+  view->rep_ = std::make_unique<ReadView::Rep>();
+  view->rep_->db = rep_->db.get();
+  view->rep_->snapshot = rep_->db->GetSnapshot();
+  return view;
+}
+
+rocksdb::ReadOptions RocksDbStore::ReadOptionsFor(const ReadView* view) {
+  rocksdb::ReadOptions o;
+  if (view != nullptr) o.snapshot = view->rep_->snapshot;
+  return o;
+}
+
 Status RocksDbStore::LastHubSeq(uint64_t* hub_seq) {
   std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->h(kLog)));
   it->SeekToLast();
@@ -483,9 +506,10 @@ Status RocksDbStore::LoadCase(uint64_t case_id, v1::ExceptionCase* out) {
   return GetCase(case_id, out);
 }
 
-Status RocksDbStore::GetCase(uint64_t case_id, v1::ExceptionCase* out) {
+Status RocksDbStore::GetCase(uint64_t case_id, v1::ExceptionCase* out, const ReadView* view) {
   std::string value;
-  rocksdb::Status s = rep_->db->Get(rocksdb::ReadOptions(), rep_->h(kCases), keys::CaseKey(case_id), &value);
+  rocksdb::Status s =
+      rep_->db->Get(ReadOptionsFor(view), rep_->h(kCases), keys::CaseKey(case_id), &value);
   if (!s.ok()) return FromRocks(s);
   if (!out->ParseFromString(value)) return Status::Corruption("case does not parse");
   return Status::Ok();
@@ -503,9 +527,9 @@ Status RocksDbStore::AllCases(std::vector<v1::ExceptionCase>* out) {
 
 Status RocksDbStore::CasesAfter(uint64_t after, size_t limit,
                                const std::function<bool(const v1::ExceptionCase&)>& keep,
-                               std::vector<v1::ExceptionCase>* out) {
+                               std::vector<v1::ExceptionCase>* out, const ReadView* view) {
   out->clear();
-  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->h(kCases)));
+  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ReadOptionsFor(view), rep_->h(kCases)));
   v1::ExceptionCase c;
   for (it->Seek(keys::CaseKey(after + 1)); it->Valid() && out->size() < limit; it->Next()) {
     if (!c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
@@ -517,9 +541,9 @@ Status RocksDbStore::CasesAfter(uint64_t after, size_t limit,
 
 namespace {
 Status IdsUnderPrefix(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
-                      std::vector<uint64_t>* ids) {
+                      std::vector<uint64_t>* ids, const rocksdb::ReadOptions& options) {
   ids->clear();
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(options, cf));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string_view k = it->key().ToStringView();
     ids->push_back(keys::DecodeBigEndian64(k.substr(k.size() - 8)));
@@ -529,17 +553,19 @@ Status IdsUnderPrefix(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const st
 }  // namespace
 
 Status RocksDbStore::CaseIdsByTypeStatus(v1::ExceptionType type, v1::ExceptionStatus status,
-                                         std::vector<uint64_t>* ids) {
-  return IdsUnderPrefix(rep_->db.get(), rep_->h(kCaseIndex), keys::CaseTypeIndexPrefix(type, status), ids);
+                                         std::vector<uint64_t>* ids, const ReadView* view) {
+  return IdsUnderPrefix(rep_->db.get(), rep_->h(kCaseIndex), keys::CaseTypeIndexPrefix(type, status),
+                        ids, ReadOptionsFor(view));
 }
 
 Status RocksDbStore::CountCases(v1::ExceptionType type, v1::ExceptionStatus status,
-                                int64_t from_ms, int64_t to_ms, uint64_t* count) {
+                                int64_t from_ms, int64_t to_ms, uint64_t* count,
+                                const ReadView* view) {
   *count = 0;
   const std::string prefix = keys::CaseTypeIndexPrefix(type, status);
   const std::string end = keys::CaseTypeIndexKey(type, status, to_ms, UINT64_MAX);
   std::unique_ptr<rocksdb::Iterator> it(
-      rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->h(kCaseIndex)));
+      rep_->db->NewIterator(ReadOptionsFor(view), rep_->h(kCaseIndex)));
   for (it->Seek(keys::CaseTypeIndexKey(type, status, from_ms, 0));
        it->Valid() && it->key().starts_with(prefix) && it->key().compare(end) <= 0; it->Next())
     ++*count;
@@ -547,8 +573,9 @@ Status RocksDbStore::CountCases(v1::ExceptionType type, v1::ExceptionStatus stat
 }
 
 Status RocksDbStore::CaseIdsForEntity(keys::Kind kind, const std::string& id,
-                                      std::vector<uint64_t>* ids) {
-  return IdsUnderPrefix(rep_->db.get(), rep_->h(kCaseIndex), keys::CaseEntityIndexPrefix(kind, id), ids);
+                                      std::vector<uint64_t>* ids, const ReadView* view) {
+  return IdsUnderPrefix(rep_->db.get(), rep_->h(kCaseIndex), keys::CaseEntityIndexPrefix(kind, id),
+                        ids, ReadOptionsFor(view));
 }
 
 Status RocksDbStore::Archived(keys::Kind kind, const std::string& id,

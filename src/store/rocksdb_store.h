@@ -38,6 +38,10 @@
 #include "store/key_format.h"
 #include "store/status.h"
 
+namespace rocksdb {
+struct ReadOptions;
+}
+
 namespace hub::store {
 
 enum class Durability {
@@ -57,6 +61,22 @@ struct StoreOptions {
 };
 
 class RocksDbStore;
+
+// One consistent point in time for a group of reads (a RocksDB snapshot).
+// Reads given the same view see the same data, whatever commits meanwhile.
+// Must not outlive the store that made it.
+class ReadView {
+ public:
+  ~ReadView();
+  ReadView(const ReadView&) = delete;
+  ReadView& operator=(const ReadView&) = delete;
+
+ private:
+  friend class RocksDbStore;
+  ReadView() = default;
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
 
 // One group commit in the making. Not thread-safe; reusable after Commit().
 class CommitBatch {
@@ -111,25 +131,29 @@ class RocksDbStore {
   Status Recover(core::HubState* state, uint64_t* replayed = nullptr);
 
   // --- Reads ---------------------------------------------------------------
+  // The case reads below take an optional view; without one each call reads
+  // the latest committed data.
+  std::unique_ptr<ReadView> NewReadView();
   Status LastHubSeq(uint64_t* hub_seq);
   // Durable high-water mark of every scanner, sorted by scanner id.
   Status ScannerMarks(std::vector<v1::ScannerMark>* marks);
   Status ReadLog(uint64_t from_hub_seq, size_t limit, std::vector<v1::LogRecord>* out);
-  Status GetCase(uint64_t case_id, v1::ExceptionCase* out);
+  Status GetCase(uint64_t case_id, v1::ExceptionCase* out, const ReadView* view = nullptr);
   // Every case, in id order.
   Status AllCases(std::vector<v1::ExceptionCase>* out);
   // Up to `limit` cases with id > after that satisfy `keep`, in id order.
   Status CasesAfter(uint64_t after, size_t limit,
                     const std::function<bool(const v1::ExceptionCase&)>& keep,
-                    std::vector<v1::ExceptionCase>* out);
+                    std::vector<v1::ExceptionCase>* out, const ReadView* view = nullptr);
   // Case ids with this type and status, in event-time order.
   Status CaseIdsByTypeStatus(v1::ExceptionType type, v1::ExceptionStatus status,
-                             std::vector<uint64_t>* ids);
+                             std::vector<uint64_t>* ids, const ReadView* view = nullptr);
   // Number of cases with this type and status and from_ms <= event time <= to_ms.
   Status CountCases(v1::ExceptionType type, v1::ExceptionStatus status, int64_t from_ms,
-                    int64_t to_ms, uint64_t* count);
+                    int64_t to_ms, uint64_t* count, const ReadView* view = nullptr);
   // Case ids that involve this vehicle / bag / parcel / load, in id order.
-  Status CaseIdsForEntity(keys::Kind kind, const std::string& id, std::vector<uint64_t>* ids);
+  Status CaseIdsForEntity(keys::Kind kind, const std::string& id, std::vector<uint64_t>* ids,
+                          const ReadView* view = nullptr);
   // Blocks until every retirement up to `hub_seq` is archived (durable
   // cursor written), or the writer failed.
   Status FlushArchive(uint64_t hub_seq);
@@ -144,6 +168,7 @@ class RocksDbStore {
   explicit RocksDbStore(std::unique_ptr<Rep> rep);
   // Reads the stored case for a transition (the batch's own copy wins).
   Status LoadCase(uint64_t case_id, v1::ExceptionCase* out);
+  static rocksdb::ReadOptions ReadOptionsFor(const ReadView* view);
   std::unique_ptr<Rep> rep_;
 };
 

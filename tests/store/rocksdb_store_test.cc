@@ -185,6 +185,24 @@ TEST_F(StoreTest, CaseIndexesFindCasesByTypeStatusAndEntity) {
   EXPECT_TRUE(ids.empty());  // no prefix bleed between ids
 }
 
+TEST_F(StoreTest, ReadViewSeesOnePointInTime) {
+  testutil::Scanner desk("DESK-1");
+  core::HubState hub;
+  ApplyAndCommit(hub, {testutil::Record(desk.ParcelDamaged("P1", 10))});
+  const auto view = db_->NewReadView();
+  ApplyAndCommit(hub, {testutil::Record(desk.ParcelDamaged("P2", 10))});
+  std::vector<uint64_t> ids;
+  ASSERT_TRUE(db_->CaseIdsByTypeStatus(v1::DAMAGED, v1::OPEN, &ids, view.get()).ok());
+  EXPECT_EQ(ids, std::vector<uint64_t>{1});
+  v1::ExceptionCase c;
+  EXPECT_TRUE(db_->GetCase(2, &c, view.get()).IsNotFound());
+  uint64_t n = 0;
+  ASSERT_TRUE(db_->CountCases(v1::DAMAGED, v1::OPEN, INT64_MIN, INT64_MAX, &n, view.get()).ok());
+  EXPECT_EQ(n, 1u);
+  ASSERT_TRUE(db_->CaseIdsByTypeStatus(v1::DAMAGED, v1::OPEN, &ids).ok());
+  EXPECT_EQ(ids, (std::vector<uint64_t>{1, 2}));
+}
+
 TEST_F(StoreTest, CaseActionMovesTheCaseAndItsStatusIndex) {
   testutil::Scanner desk("DESK-1");
   core::HubState hub;
