@@ -31,6 +31,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 
 #include "codec/frame_codec.h"
 #include "hub/v1/session.pb.h"
@@ -54,6 +56,11 @@ struct Config {
   double rate = 0;          // events/s offered in total; 0: flat out
   std::string durability = "wal";
   int io_threads = 2;
+  // Supervisor load while ingesting: GET /v1/exceptions requests per second
+  // (one client, keep-alive), and the share of sorts with no route (so the
+  // list has cases to page through).
+  double query_rate = 0;
+  int no_route_percent = 0;
 };
 
 constexpr int kRoutes = 20;
@@ -92,7 +99,11 @@ class Driver {
         const std::string p = id + "-P" + std::to_string(n / 3);
         switch (n % 3) {
           case 0: *f.mutable_event() = s.ParcelUnbagged(p, id + "-B" + std::to_string(n / 90)); break;
-          case 1: *f.mutable_event() = s.ParcelSorted(p, "D" + std::to_string(n % kRoutes)); break;
+          case 1: {
+            const bool lost = static_cast<int>((n / 3) % 100) < cfg_.no_route_percent;
+            *f.mutable_event() = s.ParcelSorted(p, lost ? "D-NOWHERE" : "D" + std::to_string(n % kRoutes));
+            break;
+          }
           default: *f.mutable_event() = s.ParcelBagged(p, id + "-OB" + std::to_string(n / 90)); break;
         }
         hub::codec::AppendFrame(f, &c->frames);
@@ -222,6 +233,40 @@ class Driver {
   Clock::time_point start_, end_;
 };
 
+// Queries the exception list at `rate` per second until `stop`; returns
+// the latency of each answered request in microseconds.
+std::vector<uint32_t> QueryLoad(uint16_t http_port, double rate, const std::atomic<bool>& stop) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  std::vector<uint32_t> lat;
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), http_port));
+  const auto period = std::chrono::duration<double>(1.0 / rate);
+  auto next = Clock::now();
+  uint64_t after = 0;
+  while (!stop) {
+    next += std::chrono::duration_cast<Clock::duration>(period);
+    std::this_thread::sleep_until(next);
+    http::request<http::empty_body> req(http::verb::get,
+                                        "/v1/exceptions?type=NO_ROUTE&status=open&limit=100&after=" +
+                                            std::to_string(after), 11);
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::authorization, "Bearer bench-viewer-token");
+    const auto t0 = Clock::now();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    lat.push_back(static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count()));
+    // Walk forward through the list like a supervisor paging, then restart.
+    const auto at = res.body().find("\"next_after\":\"");
+    after = at == std::string::npos ? 0 : std::stoull(res.body().substr(at + 14));
+  }
+  return lat;
+}
+
 void SeedRoutes(const std::string& dir) {
   std::unique_ptr<hub::store::RocksDbStore> db;
   hub::store::StoreOptions o;
@@ -252,6 +297,9 @@ int main(int argc, char** argv) {
   app.add_option("--rate", cfg.rate, "offered events/s in total; 0 = flat out");
   app.add_option("--durability", cfg.durability)->check(CLI::IsMember({"wal", "fsync"}));
   app.add_option("--io-threads", cfg.io_threads);
+  app.add_option("--query-rate", cfg.query_rate, "exception-list queries/s during the run");
+  app.add_option("--no-route-percent", cfg.no_route_percent, "sorts without a route, in percent")
+      ->check(CLI::Range(0, 100));
   CLI11_PARSE(app, argc, argv);
 
   const fs::path dir = fs::temp_directory_path() / ("hub-ingest-bench-" + std::to_string(::getpid()));
@@ -259,6 +307,9 @@ int main(int argc, char** argv) {
   fs::create_directories(dir);
   SeedRoutes((dir / "db").string());
   const std::string log = (dir / "hubd.log").string();
+  const std::string config = (dir / "hubd.toml").string();
+  std::ofstream(config) << "[[api.tokens]]\nname = \"bench\"\ntoken = \"bench-viewer-token\"\n"
+                           "role = \"viewer\"\n";
   pid_t pid = ::fork();
   if (pid == 0) {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -266,11 +317,11 @@ int main(int argc, char** argv) {
     ::dup2(fd, 2);
     const std::string io = std::to_string(cfg.io_threads);
     ::execl(cfg.hubd.c_str(), cfg.hubd.c_str(), "--data-dir", (dir / "db").c_str(), "--listen",
-            "127.0.0.1:0", "--http", "127.0.0.1:0", "--durability", cfg.durability.c_str(), "--io-threads", io.c_str(),
+            "127.0.0.1:0", "--http", "127.0.0.1:0", "--config", config.c_str(), "--durability", cfg.durability.c_str(), "--io-threads", io.c_str(),
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  uint16_t port = 0;
+  uint16_t port = 0, http_port = 0;
   for (int i = 0; i < 400 && port == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
     std::ifstream in(log);
@@ -278,6 +329,8 @@ int main(int argc, char** argv) {
     ss << in.rdbuf();
     const auto at = ss.str().find("listen=127.0.0.1:");
     if (at != std::string::npos) port = static_cast<uint16_t>(std::stoi(ss.str().substr(at + 17)));
+    const auto h = ss.str().find(" http=127.0.0.1:");
+    if (h != std::string::npos) http_port = static_cast<uint16_t>(std::stoi(ss.str().substr(h + 16)));
   }
   int rc = 0;
   if (port == 0) {
@@ -286,8 +339,23 @@ int main(int argc, char** argv) {
   } else {
     Driver d(cfg, port);
     d.Prepare();
+    std::atomic<bool> stop{false};
+    std::vector<uint32_t> query_lat;
+    std::thread queries;
+    if (cfg.query_rate > 0)
+      queries = std::thread([&] { query_lat = QueryLoad(http_port, cfg.query_rate, stop); });
     d.Run();
+    stop = true;
+    if (queries.joinable()) queries.join();
     d.Report("ingest");
+    if (!query_lat.empty()) {
+      std::sort(query_lat.begin(), query_lat.end());
+      auto pct = [&](double p) {
+        return query_lat[std::min(query_lat.size() - 1, static_cast<size_t>(p * query_lat.size()))] / 1000.0;
+      };
+      std::printf("queries exception_list=%zu p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+                  query_lat.size(), pct(0.5), pct(0.99), query_lat.back() / 1000.0);
+    }
   }
   ::kill(pid, SIGTERM);
   int status = 0;

@@ -19,3 +19,7 @@ run --durability wal --connections 1000 --events 400000 --frames-per-write 1 --w
 for d in wal fsync; do
   run --durability $d --connections 16 --events 500000 --frames-per-write 8 --window 4096 --rate 100000
 done
+# Supervisor queries while ingesting flat out (5 % of sorts raise NO_ROUTE):
+# the same run without and with 50 exception-list queries per second.
+run --durability wal --connections 4 --events 600000 --frames-per-write 64 --window 8192 --no-route-percent 5
+run --durability wal --connections 4 --events 600000 --frames-per-write 64 --window 8192 --no-route-percent 5 --query-rate 50
