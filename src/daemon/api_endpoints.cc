@@ -97,8 +97,16 @@ const ApiToken* Authenticate(const net::HttpRequest& r, const ApiSources& src, H
     return nullptr;
   }
   const std::string token = r.authorization.substr(prefix.size());
-  for (const auto& t : src.tokens)
-    if (t.token == token) return &t;
+  // Compare every byte of every token, so timing does not leak a prefix.
+  const ApiToken* found = nullptr;
+  for (const auto& t : src.tokens) {
+    unsigned diff = t.token.size() != token.size();
+    for (size_t i = 0; i < t.token.size(); ++i)
+      diff |= static_cast<unsigned char>(t.token[i]) ^
+              static_cast<unsigned char>(i < token.size() ? token[i] : 0);
+    if (diff == 0) found = &t;
+  }
+  if (found != nullptr) return found;
   *deny = Error(401, "unknown token");
   return nullptr;
 }

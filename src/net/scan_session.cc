@@ -52,7 +52,10 @@ void ScanSession::MaybeRead() {
 
 void ScanSession::OnRead(const error_code& ec, size_t n) {
   reading_ = false;
-  if (closed_) return;
+  if (closed_) {  // finishing: this read only drains
+    if (ec) return HardClose("done");
+    return Linger();
+  }
   if (ec) {
     if (ec != asio::error::eof) Fail(ec, "read");
     // The peer is done sending (or we stopped reading): answer what it sent.
@@ -182,7 +185,7 @@ void ScanSession::OnReply(sequencer::Reply& reply) {
     ProcessFrames();  // frames that arrived behind the hello
   }
   Flush();
-  if (close_when_flushed_ && !Owes()) return Close("done");
+  if (close_when_flushed_ && !Owes()) return Finish();
   MaybeRead();
 }
 
@@ -212,7 +215,7 @@ void ScanSession::Flush() {
                         return self->Close("write failed");
                       }
                       self->Flush();
-                      if (self->close_when_flushed_ && !self->Owes()) return self->Close("done");
+                      if (self->close_when_flushed_ && !self->Owes()) return self->Finish();
                       self->MaybeRead();
                     });
 }
@@ -227,7 +230,7 @@ void ScanSession::CloseWhenFlushed() {
   stop_reading_ = true;
   close_when_flushed_ = true;
   Flush();
-  if (!Owes()) Close("done");
+  if (!Owes()) Finish();
 }
 
 void ScanSession::Fail(const error_code& ec, const char* what) {
@@ -236,9 +239,37 @@ void ScanSession::Fail(const error_code& ec, const char* what) {
                scanner_id_, ec.message());
 }
 
+// Everything owed is written. Send FIN, then read and drop whatever the
+// scanner still sends until it closes too (or a second passes): closing a
+// socket with unread input sends RST, and an RST can make the scanner's
+// kernel drop the last acks before the scanner reads them.
+void ScanSession::Finish() {
+  if (closed_) return;
+  closed_ = true;  // no more frames are processed
+  error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  retry_.cancel();
+  retry_.expires_after(std::chrono::seconds(1));
+  retry_.async_wait([self = shared_from_this()](const error_code&) { self->HardClose("done"); });
+  if (!reading_) Linger();  // else the pending read drains (OnRead)
+}
+
+void ScanSession::Linger() {
+  socket_.async_read_some(asio::buffer(read_buf_),
+                          [self = shared_from_this()](const error_code& ec, size_t) {
+                            if (ec) return self->HardClose("done");
+                            self->Linger();
+                          });
+}
+
 void ScanSession::Close(const char* why) {
   if (closed_) return;
   closed_ = true;
+  HardClose(why);
+}
+
+void ScanSession::HardClose(const char* why) {
+  if (!socket_.is_open()) return;
   error_code ec;
   retry_.cancel();
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);

@@ -58,7 +58,10 @@ class ScanSession : public sequencer::SessionLink,
   void Send(const v1::ServerFrame& frame);
   void Flush();
   void Fail(const boost::system::error_code& ec, const char* what);
-  void Close(const char* why);
+  void Finish();   // graceful: FIN, drain, close
+  void Linger();
+  void Close(const char* why);      // abrupt: bad input or a failed write
+  void HardClose(const char* why);
   bool Owes() const { return outstanding_ > 0 || writing_ || !unsent_.empty(); }
 
   boost::asio::ip::tcp::socket socket_;

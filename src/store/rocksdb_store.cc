@@ -211,7 +211,6 @@ CommitBatch::CommitBatch(RocksDbStore* store) : rep_(std::make_unique<Rep>()) {
 CommitBatch::~CommitBatch() = default;
 
 size_t CommitBatch::records() const { return rep_->records; }
-size_t CommitBatch::operations() const { return rep_->wb.Count(); }
 
 void CommitBatch::Clear() {
   rep_->wb.Clear();
@@ -251,7 +250,7 @@ void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body
     auto it = r.cases.find(t.case_id);
     if (it == r.cases.end()) {
       Rep::PendingCase pending;
-      Status s = r.store->LoadCase(t.case_id, &pending.c);
+      Status s = r.store->GetCase(t.case_id, &pending.c);
       if (!s.ok()) {
         r.error = s;
         return;
@@ -500,10 +499,6 @@ Status RocksDbStore::ReadLog(uint64_t from_hub_seq, size_t limit, std::vector<v1
       return Status::Corruption("log record does not parse");
   }
   return FromRocks(it->status());
-}
-
-Status RocksDbStore::LoadCase(uint64_t case_id, v1::ExceptionCase* out) {
-  return GetCase(case_id, out);
 }
 
 Status RocksDbStore::GetCase(uint64_t case_id, v1::ExceptionCase* out, const ReadView* view) {

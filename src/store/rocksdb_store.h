@@ -98,9 +98,6 @@ class CommitBatch {
 
   size_t records() const;
   bool empty() const { return records() == 0; }
-  // RocksDB operations queued so far (log records, archive rows; case rows,
-  // indexes and scanner marks are added by Commit()).
-  size_t operations() const;
   void Clear();
 
  private:
@@ -166,8 +163,6 @@ class RocksDbStore {
   friend class CommitBatch;
   struct Rep;
   explicit RocksDbStore(std::unique_ptr<Rep> rep);
-  // Reads the stored case for a transition (the batch's own copy wins).
-  Status LoadCase(uint64_t case_id, v1::ExceptionCase* out);
   static rocksdb::ReadOptions ReadOptionsFor(const ReadView* view);
   std::unique_ptr<Rep> rep_;
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts hubd on a fresh data directory, waits for it to report ready, sends
 # SIGTERM and expects a clean exit 0 with a checkpoint; a second start must
-# recover from that directory.
+# recover from that directory; a bad option must be refused.
 set -euo pipefail
 hubd=$1
 dir=$(mktemp -d)
