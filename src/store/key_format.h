@@ -5,7 +5,7 @@
 //
 //   CF "log"        BE64(hub_seq) -> LogRecord
 //       The durable event log: every applied scan event, reference change
-//       and case action, in hub order. Keys only ever grow, so memtable
+//       and case action, in hub order, sort scans with their decision. Keys only ever grow, so memtable
 //       inserts stay sequential (about 1 M entries/s here, against about
 //       0.19 M/s for random keys). It is the source of truth: all other
 //       families are derived from it, and it is the outbox a publisher tails.
@@ -26,10 +26,18 @@
 //   CF "default"    "archive_cursor" -> BE64(hub_seq)
 //       Every retirement up to this hub_seq is in the archive; written in the
 //       same batch as the archive rows it covers.
-//   CF "checkpoint" "snapshot" -> HubSnapshot
+//   CF "checkpoint" "snapshot" -> HubSnapshot, "entity_index" -> EntityIndex
 //       The core's whole state at some hub_seq, so recovery replays only the
-//       log after it. Big values, rewritten whole: kept apart so they do not
-//       churn the compactions of the small-record families.
+//       log after it, and the entity index of the live entities at the same
+//       hub_seq (written in one batch). Big values, rewritten whole: kept
+//       apart so they do not churn the compactions of the small-record
+//       families.
+//
+// The entity index (which log records involved a vehicle, bag, parcel or
+// load) is not a column family: random keys at two per event would cost
+// more than the log itself (about 0.13 M rows/s here). Live entities keep
+// their hub_seqs in memory (saved with the checkpoint); a retired entity's
+// archive row carries them.
 //
 // Cases, their indexes and the scanner marks are written in the same
 // WriteBatch as the log records that produce them, so a reader never sees a
@@ -43,9 +51,11 @@
 #include <string>
 #include <string_view>
 
+#include "core/entity_kind.h"
+
 namespace hub::store::keys {
 
-enum class Kind : char { kVehicle = 'V', kBag = 'B', kParcel = 'P', kLoad = 'L' };
+using Kind = core::EntityKind;
 
 void PutBigEndian64(std::string* dst, uint64_t v);
 uint64_t DecodeBigEndian64(std::string_view src);  // src.size() >= 8
@@ -62,5 +72,6 @@ std::string ArchivePrefix(Kind kind, std::string_view id);
 
 inline constexpr std::string_view kSnapshotKey = "snapshot";
 inline constexpr std::string_view kArchiveCursorKey = "archive_cursor";
+inline constexpr std::string_view kEntityIndexKey = "entity_index";
 
 }  // namespace hub::store::keys

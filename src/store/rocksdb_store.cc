@@ -1,7 +1,6 @@
 #include "store/rocksdb_store.h"
 
 #include <rocksdb/db.h>
-#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -12,6 +11,8 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+
+#include "core/views.h"
 
 namespace hub::store {
 namespace {
@@ -47,6 +48,18 @@ void ForEachEntity(const v1::ExceptionCase& c,
   if (!c.load_id().empty()) fn(keys::Kind::kLoad, c.load_id());
 }
 
+// The entity index key (kind byte + id) of an archived row.
+std::string EntityKeyOf(const v1::ArchivedEntity& a) {
+  switch (a.body_case()) {
+    case v1::ArchivedEntity::kParcel: return core::EntityKey(keys::Kind::kParcel, a.parcel().parcel_id());
+    case v1::ArchivedEntity::kBag: return core::EntityKey(keys::Kind::kBag, a.bag().bag_id());
+    case v1::ArchivedEntity::kLoad: return core::EntityKey(keys::Kind::kLoad, a.load().load_id());
+    case v1::ArchivedEntity::kVehicle: return core::EntityKey(keys::Kind::kVehicle, a.vehicle().vehicle_id());
+    case v1::ArchivedEntity::BODY_NOT_SET: break;
+  }
+  return {};
+}
+
 std::string ArchiveKeyOf(const v1::ArchivedEntity& a) {
   const uint64_t seq = a.retired_at_hub_seq();
   switch (a.body_case()) {
@@ -63,6 +76,92 @@ std::string ArchiveKeyOf(const v1::ArchivedEntity& a) {
 
 // ---------------------------------------------------------------------------
 
+// The entity index of live entities: for each entity not yet archived, the
+// hub_seqs of the committed records that involved it. In memory only; it is
+// saved with the checkpoint and rebuilt by recovery. Updated by the writer
+// thread after each commit (so a reader that saw an ack sees its record),
+// read by API threads; one short lock per group and per query, never held
+// across I/O. An entity leaves it only once its archive row, which carries
+// the same hub_seqs, is durable: a reader that looks here first and in the
+// archive after always finds every record.
+class LiveIndex {
+ public:
+  struct Touch {
+    uint64_t hub_seq;
+    std::string key;
+  };
+
+  // Records the group's touches (in hub order), then gives each retired row
+  // the hub_seqs of its entity up to its retirement.
+  void Apply(const std::vector<Touch>& touches, size_t count,
+             std::vector<v1::ArchivedEntity>* retired) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < count; ++i) {
+      auto it = seqs_.find(touches[i].key);
+      if (it == seqs_.end()) it = seqs_.emplace(touches[i].key, std::vector<uint64_t>()).first;
+      it->second.push_back(touches[i].hub_seq);
+    }
+    for (auto& row : *retired) AttachLocked(&row);
+  }
+
+  void Attach(v1::ArchivedEntity* row) {
+    std::lock_guard<std::mutex> lock(mu_);
+    AttachLocked(row);
+  }
+
+  // The row is durable in the archive: drop what it covers.
+  void Forget(const v1::ArchivedEntity& row) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = seqs_.find(EntityKeyOf(row));
+    if (it == seqs_.end()) return;
+    auto& v = it->second;
+    v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), row.retired_at_hub_seq()));
+    if (v.empty()) seqs_.erase(it);
+  }
+
+  std::vector<uint64_t> Get(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = seqs_.find(key);
+    return it == seqs_.end() ? std::vector<uint64_t>() : it->second;
+  }
+
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seqs_.size();
+  }
+
+  void Save(uint64_t last_hub_seq, v1::EntityIndex* out) {
+    std::lock_guard<std::mutex> lock(mu_);
+    out->set_last_hub_seq(last_hub_seq);
+    for (const auto& [key, seqs] : seqs_) {
+      auto* e = out->add_entries();
+      e->set_key(key);
+      e->mutable_hub_seqs()->Add(seqs.begin(), seqs.end());
+    }
+    std::sort(out->mutable_entries()->begin(), out->mutable_entries()->end(),
+              [](const auto& a, const auto& b) { return a.key() < b.key(); });
+  }
+
+  void Load(const v1::EntityIndex& in) {
+    std::lock_guard<std::mutex> lock(mu_);
+    seqs_.clear();
+    for (const auto& e : in.entries())
+      seqs_[e.key()].assign(e.hub_seqs().begin(), e.hub_seqs().end());
+  }
+
+ private:
+  void AttachLocked(v1::ArchivedEntity* row) {
+    auto it = seqs_.find(EntityKeyOf(*row));
+    if (it == seqs_.end()) return;
+    const auto& v = it->second;
+    row->mutable_hub_seqs()->Add(
+        v.begin(), std::upper_bound(v.begin(), v.end(), row->retired_at_hub_seq()));
+  }
+
+  std::mutex mu_;
+  std::unordered_map<std::string, std::vector<uint64_t>> seqs_;  // GUARDED_BY(mu_), ascending
+};
+
 // Writes retired entities to the archive column family on its own thread,
 // each job with the cursor "archive_cursor" (default CF) in one WriteBatch.
 // Jobs arrive only after the log records that produced them are committed.
@@ -70,10 +169,10 @@ class ArchiveWriter {
  public:
   static constexpr size_t kMaxQueuedRows = 1 << 20;  // then Enqueue() blocks
 
-  ArchiveWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* archive, bool drop_jobs,
-                uint64_t cursor)
-      : db_(db), archive_(archive), drop_jobs_(drop_jobs), cursor_(cursor), queued_cursor_(cursor),
-        thread_([this] { Run(); }) {}
+  ArchiveWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* archive, LiveIndex* index,
+                bool drop_jobs, uint64_t cursor)
+      : db_(db), archive_(archive), index_(index), drop_jobs_(drop_jobs), cursor_(cursor),
+        queued_cursor_(cursor), thread_([this] { Run(); }) {}
 
   ~ArchiveWriter() {
     {
@@ -141,11 +240,14 @@ class ArchiveWriter {
           wb.Put(archive_, ArchiveKeyOf(a), AsSlice(value));
         }
       }
-      jobs.clear();
       cursor_value.clear();
       keys::PutBigEndian64(&cursor_value, through);
       wb.Put(keys::kArchiveCursorKey, AsSlice(cursor_value));
       Status s = drop_jobs_ ? Status::Ok() : FromRocks(db_->Write(rocksdb::WriteOptions(), &wb));
+      if (s.ok() && !drop_jobs_)
+        for (const Job& job : jobs)
+          for (const auto& a : job.rows) index_->Forget(a);
+      jobs.clear();
       {
         std::lock_guard<std::mutex> lock(mu_);
         queued_rows_ -= rows;
@@ -158,6 +260,7 @@ class ArchiveWriter {
 
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const archive_;
+  LiveIndex* const index_;
   const bool drop_jobs_;
   std::mutex mu_;
   std::condition_variable work_, done_;
@@ -176,6 +279,7 @@ struct RocksDbStore::Rep {
   StoreOptions options;
   Status sticky_error;  // first failed write; fails every later commit
   uint64_t commits = 0;
+  LiveIndex index;
   std::unique_ptr<ArchiveWriter> archive;
 
   rocksdb::ColumnFamilyHandle* h(Cf c) const { return cf[c]; }
@@ -201,7 +305,21 @@ struct CommitBatch::Rep {
   };
   std::map<uint64_t, PendingCase> cases;
   std::vector<v1::ArchivedEntity> retired;  // for the archive writer
+  std::vector<LiveIndex::Touch> touches;    // [0, n_touches) in use; capacity kept
+  size_t n_touches = 0;
+  std::vector<core::EntityRef> refs;
   uint64_t last_hub_seq = 0;
+
+  void AddTouches(uint64_t hub_seq) {
+    for (const auto& ref : refs) {
+      if (n_touches == touches.size()) touches.emplace_back();
+      LiveIndex::Touch& t = touches[n_touches++];
+      t.hub_seq = hub_seq;
+      t.key.assign(1, static_cast<char>(ref.kind));
+      t.key += *ref.id;
+    }
+    refs.clear();
+  }
   Status error;  // a transition whose case could not be read
 };
 
@@ -218,6 +336,7 @@ void CommitBatch::Clear() {
   rep_->marks.clear();
   rep_->cases.clear();
   rep_->retired.clear();
+  rep_->n_touches = 0;
   rep_->error = Status::Ok();
 }
 
@@ -239,6 +358,11 @@ void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body
   const size_t off = v.size();
   v.resize(off + n);
   body.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(v.data() + off));
+  if (result.has_decision) {
+    v.push_back(static_cast<char>((v1::LogRecord::kDecisionFieldNumber << 3) | 2));
+    PutVarint(&v, result.decision.ByteSizeLong());
+    result.decision.AppendToString(&v);
+  }
   r.wb.Put(r.store->rep_->h(kLog), keys::LogKey(result.hub_seq), AsSlice(v));
   ++r.records;
 
@@ -270,10 +394,15 @@ void CommitBatch::AddEvent(const v1::ScanEvent& event, core::ApplyResult* result
   if (result->outcome != core::ApplyResult::Outcome::kApplied) return;
   AddRecord(v1::LogRecord::kEvent, event, result);
   rep_->marks[event.scanner_id()] = event.seq();
+  core::EntitiesOf(event, result->has_decision ? &result->decision : nullptr, &rep_->refs);
+  rep_->AddTouches(result->hub_seq);
 }
 
 void CommitBatch::AddReference(const v1::ReferenceChange& change, core::ApplyResult* result) {
+  if (result->outcome != core::ApplyResult::Outcome::kApplied) return;
   AddRecord(v1::LogRecord::kReference, change, result);
+  core::EntitiesOf(change, &rep_->refs);
+  rep_->AddTouches(result->hub_seq);
 }
 
 void CommitBatch::AddCaseAction(const v1::CaseAction& action, core::ApplyResult* result) {
@@ -300,7 +429,6 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
-  db_options.allow_concurrent_memtable_write = false;  // the vector memtable needs it
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kNumCf; ++i) {
@@ -310,7 +438,10 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
       // larger flushes of an append-only key range.
       cf_options.write_buffer_size = 64 << 20;
       cf_options.max_write_buffer_number = 4;
-      cf_options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+      // The default skiplist memtable, not the append-only vector one: the
+      // vector memtable copies and sorts itself on every read, and traces
+      // read the log (34 s against 0.5 s for one store test; commit rates
+      // within noise of each other, bench/RESULTS.md).
     }
     descriptors.emplace_back(kCfNames[i], cf_options);
   }
@@ -328,7 +459,7 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   } else if (!s.IsNotFound()) {
     return s.ok() ? Status::Corruption("archive cursor has a bad size") : FromRocks(s);
   }
-  rep->archive = std::make_unique<ArchiveWriter>(db, rep->h(kArchive),
+  rep->archive = std::make_unique<ArchiveWriter>(db, rep->h(kArchive), &rep->index,
                                                  options.testing_drop_archive_jobs, cursor);
   out->reset(new RocksDbStore(std::move(rep)));
   return Status::Ok();
@@ -374,6 +505,7 @@ Status RocksDbStore::Commit(CommitBatch* batch) {
     r.sticky_error = FromRocks(s);
     return r.sticky_error;
   }
+  r.index.Apply(b.touches, b.n_touches, &b.retired);
   if (!b.retired.empty()) r.archive->Enqueue(b.last_hub_seq, std::move(b.retired));
   batch->Clear();
   return Status::Ok();
@@ -390,9 +522,14 @@ Status RocksDbStore::WriteCheckpoint(const v1::HubSnapshot& snapshot) {
   if (!archived.ok()) return archived;
   rocksdb::Status s = r.db->FlushWAL(/*sync=*/true);
   if (s.ok()) {
+    v1::EntityIndex index;
+    r.index.Save(snapshot.last_hub_seq(), &index);
+    rocksdb::WriteBatch wb;
+    wb.Put(r.h(kCheckpoint), keys::kSnapshotKey, snapshot.SerializeAsString());
+    wb.Put(r.h(kCheckpoint), keys::kEntityIndexKey, index.SerializeAsString());
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    s = r.db->Put(wo, r.h(kCheckpoint), keys::kSnapshotKey, snapshot.SerializeAsString());
+    s = r.db->Write(wo, &wb);
   }
   if (!s.ok()) r.sticky_error = FromRocks(s);
   return FromRocks(s);
@@ -406,6 +543,11 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
     v1::HubSnapshot snapshot;
     if (!snapshot.ParseFromString(value)) return Status::Corruption("checkpoint does not parse");
     state->Restore(snapshot);
+    v1::EntityIndex index;
+    s = r.db->Get(rocksdb::ReadOptions(), r.h(kCheckpoint), keys::kEntityIndexKey, &value);
+    if (!s.ok() || !index.ParseFromString(value) || index.last_hub_seq() != snapshot.last_hub_seq())
+      return Status::Corruption("the entity index does not match the checkpoint");
+    r.index.Load(index);
   } else if (!s.IsNotFound()) {
     return FromRocks(s);
   }
@@ -419,6 +561,8 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
   v1::LogRecord rec;
   core::ApplyResult result;
   std::vector<v1::ArchivedEntity> rearchive;
+  std::vector<core::EntityRef> refs;
+  std::vector<LiveIndex::Touch> touches;
   for (it->Seek(keys::LogKey(state->last_hub_seq() + 1)); it->Valid(); it->Next()) {
     if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
       return Status::Corruption("log record does not parse at key " + it->key().ToString(true));
@@ -429,8 +573,16 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
       return Status::Corruption("log record " + std::to_string(rec.hub_seq()) +
                                 " does not replay: " + result.reject_reason);
     ++count;
-    // Retirements the archive writer had not made durable before the stop.
-    if (rec.hub_seq() > cursor && !result.retired.empty()) {
+    refs.clear();
+    core::EntitiesOf(rec, &refs);
+    touches.resize(refs.size());
+    for (size_t i = 0; i < refs.size(); ++i)
+      touches[i] = LiveIndex::Touch{rec.hub_seq(), core::EntityKey(refs[i].kind, *refs[i].id)};
+    r.index.Apply(touches, touches.size(), &result.retired);
+    // Rows already archived leave the index; the rest are written again.
+    if (rec.hub_seq() <= cursor) {
+      for (const auto& a : result.retired) r.index.Forget(a);
+    } else if (!result.retired.empty()) {
       for (auto& a : result.retired) rearchive.push_back(std::move(a));
       if (rearchive.size() >= 4096) {
         r.archive->Enqueue(rec.hub_seq(), std::move(rearchive));
@@ -574,15 +726,57 @@ Status RocksDbStore::CaseIdsForEntity(keys::Kind kind, const std::string& id,
 }
 
 Status RocksDbStore::Archived(keys::Kind kind, const std::string& id,
-                              std::vector<v1::ArchivedEntity>* out) {
+                              std::vector<v1::ArchivedEntity>* out, const ReadView* view) {
   out->clear();
   const std::string prefix = keys::ArchivePrefix(kind, id);
-  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->h(kArchive)));
+  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ReadOptionsFor(view), rep_->h(kArchive)));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (!out->emplace_back().ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
       return Status::Corruption("archived entity does not parse");
   }
   return FromRocks(it->status());
 }
+
+Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limit,
+                             EntityHistory* out) {
+  out->records.clear();
+  out->retired_at.clear();
+  out->truncated = false;
+  // The index first, the snapshot after: every hub_seq found in the index is
+  // committed, so the snapshot holds its record; an entity that leaves the
+  // index meanwhile is in the archive the snapshot sees (duplicates merge).
+  std::vector<uint64_t> seqs = rep_->index.Get(core::EntityKey(kind, id));
+  out->view = NewReadView();
+  std::vector<v1::ArchivedEntity> rows;
+  Status st = Archived(kind, id, &rows, out->view.get());
+  if (!st.ok()) return st;
+  for (const auto& row : rows) {
+    seqs.insert(seqs.end(), row.hub_seqs().begin(), row.hub_seqs().end());
+    out->retired_at.push_back(row.retired_at_hub_seq());
+  }
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+  if (seqs.size() > limit) {
+    seqs.resize(limit);
+    out->truncated = true;
+  }
+  std::vector<std::string> keys;
+  keys.reserve(seqs.size());
+  for (uint64_t seq : seqs) keys.push_back(keys::LogKey(seq));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  rep_->db->MultiGet(ReadOptionsFor(out->view.get()), rep_->h(kLog), slices.size(), slices.data(),
+                     values.data(), statuses.data(), /*sorted_input=*/true);
+  out->records.resize(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!statuses[i].ok()) return FromRocks(statuses[i]);
+    if (!out->records[i].ParseFromArray(values[i].data(), static_cast<int>(values[i].size())))
+      return Status::Corruption("log record does not parse");
+  }
+  return Status::Ok();
+}
+
+size_t RocksDbStore::LiveIndexSize() { return rep_->index.size(); }
 
 }  // namespace hub::store

@@ -157,7 +157,23 @@ class RocksDbStore {
   // Hub_seq through which the archive is complete.
   uint64_t ArchiveCursor();
   // Every archived row of one entity, oldest first.
-  Status Archived(keys::Kind kind, const std::string& id, std::vector<v1::ArchivedEntity>* out);
+  Status Archived(keys::Kind kind, const std::string& id, std::vector<v1::ArchivedEntity>* out,
+                  const ReadView* view = nullptr);
+
+  // Every log record that involved one entity, in hub order (at most
+  // `limit`, the earliest), read at one point in time: *view is set to that
+  // point so the caller can read the entity's cases consistently. *retired
+  // gets the hub_seqs at which the entity left the hub (one per life).
+  // Covers every record committed before the call.
+  struct EntityHistory {
+    std::vector<v1::LogRecord> records;
+    std::vector<uint64_t> retired_at;
+    bool truncated = false;  // more than `limit` records
+    std::unique_ptr<ReadView> view;
+  };
+  Status History(keys::Kind kind, const std::string& id, size_t limit, EntityHistory* out);
+  // Number of entities in the in-memory entity index (for metrics and tests).
+  size_t LiveIndexSize();
 
  private:
   friend class CommitBatch;

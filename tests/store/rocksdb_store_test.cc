@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 
+#include "core/views.h"
 #include "testutil/events.h"
 
 namespace hub::testing {
@@ -147,19 +148,27 @@ TEST_F(StoreTest, ReplayingDurablePrefixAfterReopenChangesNothing) {
   EXPECT_EQ(StoredCases(), cases_before);
 }
 
-TEST_F(StoreTest, LogHoldsEveryAppliedRecordInHubOrder) {
+TEST_F(StoreTest, LogHoldsEveryAppliedRecordInHubOrderWithItsDecision) {
   const auto records = testutil::GenerateDay(9, 1'000);
-  core::HubState hub;
+  core::HubState hub, again;
   ApplyAndCommit(hub, records);
   std::vector<v1::LogRecord> log;
   ASSERT_TRUE(db_->ReadLog(1, records.size() + 10, &log).ok());
   ASSERT_EQ(log.size(), records.size());
+  core::ApplyResult r;
+  size_t decisions = 0;
   for (size_t i = 0; i < log.size(); ++i) {
     EXPECT_EQ(log[i].hub_seq(), i + 1);
     v1::LogRecord expected = records[i];
     expected.set_hub_seq(i + 1);
+    again.Apply(records[i], &r);
+    if (r.has_decision) {
+      *expected.mutable_decision() = r.decision;
+      ++decisions;
+    }
     ASSERT_EQ(log[i].SerializeAsString(), expected.SerializeAsString()) << "at " << i;
   }
+  EXPECT_GT(decisions, 100u);
 }
 
 TEST_F(StoreTest, CaseIndexesFindCasesByTypeStatusAndEntity) {
@@ -320,6 +329,95 @@ TEST_F(StoreTest, CorruptLogRecordStopsRecoveryWithCorruption) {
   core::HubState recovered;
   store::Status s = db_->Recover(&recovered);
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+}
+
+std::vector<uint64_t> Seqs(const std::vector<v1::LogRecord>& records) {
+  std::vector<uint64_t> out;
+  for (const auto& r : records) out.push_back(r.hub_seq());
+  return out;
+}
+
+TEST_F(StoreTest, HistoryListsAnEntitysRecordsInHubOrderWithTheirDecisions) {
+  core::HubState hub;
+  ApplyAndCommit(hub, OneLoadLeaves());  // hub_seqs 1..8; P1 leaves at 8
+  // Read before and after the archive writer has moved P1 out of memory.
+  for (bool flushed : {false, true}) {
+    if (flushed) ASSERT_TRUE(db_->FlushArchive(hub.last_hub_seq()).ok());
+    RocksDbStore::EntityHistory h;
+    ASSERT_TRUE(db_->History(store::keys::Kind::kParcel, "P1", 100, &h).ok());
+    EXPECT_EQ(Seqs(h.records), (std::vector<uint64_t>{2, 4})) << "flushed=" << flushed;
+    ASSERT_EQ(h.records.size(), 2u);
+    EXPECT_EQ(h.records[0].decision().load_id(), "L1");
+    EXPECT_EQ(h.records[0].decision().chute(), "C1");
+    EXPECT_EQ(h.retired_at, flushed ? std::vector<uint64_t>{8} : std::vector<uint64_t>{});
+    ASSERT_TRUE(db_->History(store::keys::Kind::kLoad, "L1", 100, &h).ok());
+    EXPECT_EQ(Seqs(h.records), (std::vector<uint64_t>{2, 6, 7, 8}));
+    ASSERT_TRUE(db_->History(store::keys::Kind::kBag, "OB1", 100, &h).ok());
+    EXPECT_EQ(Seqs(h.records), (std::vector<uint64_t>{3, 4, 5, 7}));
+  }
+  EXPECT_EQ(db_->LiveIndexSize(), 0u);  // everything left the hub
+  RocksDbStore::EntityHistory h;
+  ASSERT_TRUE(db_->History(store::keys::Kind::kLoad, "L1", 2, &h).ok());
+  EXPECT_EQ(Seqs(h.records), (std::vector<uint64_t>{2, 6}));
+  EXPECT_TRUE(h.truncated);
+  ASSERT_TRUE(db_->History(store::keys::Kind::kParcel, "NOBODY", 100, &h).ok());
+  EXPECT_TRUE(h.records.empty());
+}
+
+// Every entity's history, as the whole log says it should be.
+std::map<std::string, std::vector<uint64_t>> HistoriesFromLog(RocksDbStore& db) {
+  std::vector<v1::LogRecord> log;
+  EXPECT_TRUE(db.ReadLog(1, SIZE_MAX, &log).ok());
+  std::map<std::string, std::vector<uint64_t>> out;
+  std::vector<core::EntityRef> refs;
+  for (const auto& rec : log) {
+    refs.clear();
+    core::EntitiesOf(rec, &refs);
+    for (const auto& ref : refs) out[core::EntityKey(ref.kind, *ref.id)].push_back(rec.hub_seq());
+  }
+  return out;
+}
+
+void ExpectHistoriesMatchTheLog(RocksDbStore& db) {
+  const auto expected = HistoriesFromLog(db);
+  ASSERT_GT(expected.size(), 500u);
+  size_t mismatches = 0;
+  for (const auto& [key, seqs] : expected) {
+    RocksDbStore::EntityHistory h;
+    ASSERT_TRUE(db.History(static_cast<core::EntityKind>(key[0]), key.substr(1), SIZE_MAX, &h).ok());
+    if (Seqs(h.records) != seqs && ++mismatches <= 5)
+      ADD_FAILURE() << key << ": " << h.records.size() << " records, log says " << seqs.size();
+  }
+  EXPECT_EQ(mismatches, 0u);
+}
+
+TEST_F(StoreTest, HistoriesSurviveCheckpointAndCrashRecovery) {
+  const auto records = testutil::GenerateDay(11, 12'000);
+  core::HubState hub;
+  ApplyAndCommit(hub, {records.begin(), records.begin() + 5'000});
+  ASSERT_TRUE(db_->WriteCheckpoint(hub.Snapshot()).ok());
+  // After the checkpoint the archive writer dies with the process: its rows
+  // are lost and recovery must write them again, with their hub_seqs.
+  Reopen(/*drop_archive_jobs=*/true);
+  core::HubState resumed;
+  ASSERT_TRUE(db_->Recover(&resumed).ok());
+  ApplyAndCommit(resumed, {records.begin() + 5'000, records.end()});
+  ExpectHistoriesMatchTheLog(*db_);
+
+  Reopen();  // no checkpoint since record 5,000: a crash
+  core::HubState recovered;
+  ASSERT_TRUE(db_->Recover(&recovered).ok());
+  EXPECT_EQ(Bytes(recovered), Bytes(resumed));
+  ExpectHistoriesMatchTheLog(*db_);
+
+  // A clean stop keeps exactly the live entities in the checkpoint.
+  ASSERT_TRUE(db_->WriteCheckpoint(recovered.Snapshot()).ok());
+  const size_t live = db_->LiveIndexSize();
+  Reopen();
+  core::HubState again;
+  ASSERT_TRUE(db_->Recover(&again).ok());
+  EXPECT_EQ(db_->LiveIndexSize(), live);
+  ExpectHistoriesMatchTheLog(*db_);
 }
 
 }  // namespace
