@@ -6,9 +6,11 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "core/validate.h"
+#include "core/views.h"
 
 namespace hub::daemon {
 namespace {
@@ -18,6 +20,8 @@ namespace pbu = google::protobuf::util;
 
 constexpr const char* kJson = "application/json";
 constexpr size_t kMaxPage = 1000;
+// Most records one entity view reads (a busy load's sort decisions).
+constexpr size_t kMaxHistory = 200'000;
 
 HttpResponse Error(int status, const std::string& message) {
   std::string body = "{\"error\":\"";
@@ -54,10 +58,11 @@ bool ParseNumber(std::string_view text, int64_t* out) {
   return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
-std::string Unescape(std::string_view v) {
+// Percent-decoding; '+' is a space in a query, itself in a path.
+std::string Unescape(std::string_view v, bool plus_is_space = true) {
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] == '+') {
+    if (v[i] == '+' && plus_is_space) {
       out.push_back(' ');
     } else if (v[i] == '%' && i + 2 < v.size() && std::isxdigit(v[i + 1]) && std::isxdigit(v[i + 2])) {
       out.push_back(static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16)));
@@ -111,14 +116,18 @@ const ApiToken* Authenticate(const net::HttpRequest& r, const ApiSources& src, H
   return nullptr;
 }
 
-// Submits a command and waits for the commit that makes it durable.
-sequencer::CommandResult Run(const ApiSources& src, v1::LogRecord record) {
+// Submits a command; the future is ready once its commit is durable.
+std::future<sequencer::CommandResult> Submit(const ApiSources& src, v1::LogRecord record) {
   auto promise = std::make_shared<std::promise<sequencer::CommandResult>>();
   auto future = promise->get_future();
   sequencer::Submission s;
   s.command = std::move(record);
   s.done = [promise](sequencer::CommandResult r) { promise->set_value(std::move(r)); };
   src.sequencer->Submit(std::move(s));
+  return future;
+}
+
+sequencer::CommandResult Wait(std::future<sequencer::CommandResult>& future) {
   if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
     sequencer::CommandResult timeout;
     timeout.code = v1::REJECT_UNAVAILABLE;
@@ -126,6 +135,11 @@ sequencer::CommandResult Run(const ApiSources& src, v1::LogRecord record) {
     return timeout;
   }
   return future.get();
+}
+
+sequencer::CommandResult Run(const ApiSources& src, v1::LogRecord record) {
+  auto future = Submit(src, std::move(record));
+  return Wait(future);
 }
 
 HttpResponse ListExceptions(const net::HttpRequest& r, const ApiSources& src) {
@@ -250,15 +264,29 @@ HttpResponse LoadReference(const net::HttpRequest& r, const ApiSources& src, con
   for (int i = 0; i < batch.changes_size(); ++i)
     if (core::ValidateReference(batch.changes(i), &error) != v1::REJECT_NONE)
       return Error(400, "change " + std::to_string(i) + ": " + error);
-  v1::ReferenceApplied out;
-  for (const auto& change : batch.changes()) {
+  // All queued at once, so they share group commits; the sequencer keeps
+  // their order.
+  std::vector<std::future<sequencer::CommandResult>> pending;
+  pending.reserve(batch.changes_size());
+  for (auto& change : *batch.mutable_changes()) {
     v1::LogRecord rec;
-    *rec.mutable_reference() = change;
-    auto result = Run(src, std::move(rec));
-    if (!result.applied) return Error(503, result.reason);
-    out.set_applied(out.applied() + 1);
-    out.set_last_hub_seq(result.hub_seq);
+    *rec.mutable_reference() = std::move(change);
+    pending.push_back(Submit(src, std::move(rec)));
   }
+  v1::ReferenceApplied out;
+  std::string failure;
+  for (auto& f : pending) {
+    auto result = Wait(f);
+    if (!result.applied) {
+      if (failure.empty()) failure = result.reason;
+      continue;
+    }
+    out.set_applied(out.applied() + 1);
+    out.set_last_hub_seq(std::max(out.last_hub_seq(), result.hub_seq));
+  }
+  if (!failure.empty())
+    return Error(503, std::to_string(out.applied()) + " of " + std::to_string(pending.size()) +
+                          " changes applied: " + failure);
   return Json(out);
 }
 
@@ -294,6 +322,79 @@ HttpResponse Summary(const net::HttpRequest& r, const ApiSources& src) {
     c->set_resolved(n[v1::RESOLVED]);
   }
   return Json(out);
+}
+
+// One entity's records and cases, read at one point in time.
+struct Entity {
+  store::RocksDbStore::EntityHistory history;
+  google::protobuf::RepeatedPtrField<v1::ExceptionCase> cases;
+};
+
+// Fills *out; an error response when the read fails or the hub has no
+// record of the entity.
+std::optional<HttpResponse> ReadEntity(core::EntityKind kind, const std::string& id,
+                                       const char* noun, const ApiSources& src, Entity* out) {
+  if (id.empty() || id.size() > core::kMaxIdLength)
+    return Error(400, std::string(noun) + " id must be 1.." + std::to_string(core::kMaxIdLength) +
+                          " bytes");
+  if (!src.store->History(kind, id, kMaxHistory, &out->history).ok())
+    return Error(500, "store read failed");
+  if (out->history.records.empty()) return Error(404, std::string("no record of ") + noun + " " + id);
+  std::vector<uint64_t> ids;
+  if (!src.store->CaseIdsForEntity(kind, id, &ids, out->history.view.get()).ok())
+    return Error(500, "store read failed");
+  for (uint64_t case_id : ids)
+    if (!src.store->GetCase(case_id, out->cases.Add(), out->history.view.get()).ok())
+      return Error(500, "store read failed");
+  return std::nullopt;
+}
+
+// Views of the given bags (those the hub has records of).
+std::optional<HttpResponse> ReadBags(const google::protobuf::RepeatedPtrField<v1::ManifestBag>& bags,
+                                     const ApiSources& src, std::vector<v1::BagView>* out) {
+  for (const auto& bag : bags) {
+    store::RocksDbStore::EntityHistory h;
+    if (!src.store->History(core::EntityKind::kBag, bag.bag_id(), kMaxHistory, &h).ok())
+      return Error(500, "store read failed");
+    if (!h.records.empty()) out->push_back(core::BuildBagView(bag.bag_id(), h.records));
+  }
+  return std::nullopt;
+}
+
+HttpResponse EntityView(const std::string& collection, const std::string& id,
+                        const ApiSources& src) {
+  Entity e;
+  if (collection == "parcels") {
+    if (auto err = ReadEntity(core::EntityKind::kParcel, id, "parcel", src, &e)) return *err;
+    auto t = core::BuildParcelTrace(id, e.history.records);
+    // Departed when its last life ended with a departure.
+    const auto& retired = e.history.retired_at;
+    if (!retired.empty() && retired.back() >= e.history.records.back().hub_seq())
+      t.set_departed_hub_seq(retired.back());
+    *t.mutable_exceptions() = std::move(e.cases);
+    return Json(t);
+  }
+  if (collection == "bags") {
+    if (auto err = ReadEntity(core::EntityKind::kBag, id, "bag", src, &e)) return *err;
+    auto b = core::BuildBagView(id, e.history.records);
+    *b.mutable_exceptions() = std::move(e.cases);
+    return Json(b);
+  }
+  std::vector<v1::BagView> bags;
+  if (collection == "vehicles") {
+    if (auto err = ReadEntity(core::EntityKind::kVehicle, id, "vehicle", src, &e)) return *err;
+    auto v = core::BuildVehicleView(id, e.history.records, {});
+    if (auto err = ReadBags(v.bags(), src, &bags)) return *err;
+    v = core::BuildVehicleView(id, e.history.records, bags);
+    *v.mutable_exceptions() = std::move(e.cases);
+    return Json(v);
+  }
+  if (auto err = ReadEntity(core::EntityKind::kLoad, id, "load", src, &e)) return *err;
+  auto l = core::BuildLoadView(id, e.history.records, {});
+  if (auto err = ReadBags(l.bags(), src, &bags)) return *err;
+  l = core::BuildLoadView(id, e.history.records, bags);
+  *l.mutable_exceptions() = std::move(e.cases);
+  return Json(l);
 }
 
 }  // namespace
@@ -334,6 +435,13 @@ HttpResponse HandleApi(const net::HttpRequest& r, const ApiSources& src) {
   if (path == "/v1/reference") {
     if (r.method != "POST") return Error(405, path + " answers POST");
     return LoadReference(r, src, *who);
+  }
+  for (const char* collection : {"parcels", "bags", "vehicles", "loads"}) {
+    const std::string prefix = std::string("/v1/") + collection + "/";
+    if (path.rfind(prefix, 0) != 0) continue;
+    if (r.method != "GET") return Error(405, path + " answers GET");
+    if (r.target.find('?') != std::string::npos) return Error(400, path + " takes no parameters");
+    return EntityView(collection, Unescape(path.substr(prefix.size()), false), src);
   }
   return Error(404, "no such endpoint: " + path);
 }

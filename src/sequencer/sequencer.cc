@@ -107,8 +107,8 @@ void Sequencer::Impl::Process(Submission& s) {
       case core::ApplyResult::Outcome::kApplied:
         SequencerProbe::Count(probe.events_applied, e.body_case());
         for (const auto& c : result.raised) SequencerProbe::Count(probe.cases_raised, c.type());
+        batch.AddEvent(e, &result);  // logs the decision too
         if (result.has_decision) reply.decisions.push_back(std::move(result.decision));
-        batch.AddEvent(e, &result);
         break;
       case core::ApplyResult::Outcome::kDuplicate:
         SequencerProbe::Add(probe.duplicates);

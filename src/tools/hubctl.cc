@@ -3,6 +3,8 @@
 //   hubctl exceptions list --type BAG_SHORT --status open
 //   hubctl exceptions resolve 42 --note "parcel found under the belt"
 //   hubctl summary
+//   hubctl trace parcel P123
+//   hubctl bag B7          (also: hubctl vehicle V1, hubctl load L-SH)
 //   hubctl routes load routes.csv
 //   hubctl holds add P123 --reason CUSTOMER_INTERCEPT
 //
@@ -23,8 +25,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/validate.h"
 #include "hub/v1/exception.pb.h"
 #include "hub/v1/reference.pb.h"
+#include "hub/v1/views.pb.h"
 
 namespace {
 
@@ -91,7 +95,7 @@ M Parse(const std::string& json) {
 std::string Escape(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '%' || c == '&' || c == '+' || c == ' ' || c == '?' || c == '#') {
+    if (c == '%' || c == '&' || c == '+' || c == ' ' || c == '?' || c == '#' || c == '/') {
       char buf[4];
       std::snprintf(buf, sizeof(buf), "%%%02X", static_cast<unsigned char>(c));
       out += buf;
@@ -121,6 +125,101 @@ void PrintCases(const google::protobuf::RepeatedPtrField<v1::ExceptionCase>& cas
                 static_cast<long long>(c.event_time_ms()), c.parcel_id().c_str(), c.bag_id().c_str(),
                 c.vehicle_id().c_str(), c.load_id().c_str(), detail.c_str());
   }
+}
+
+std::string Join(const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : " ") + id;
+  return out.empty() ? "-" : out;
+}
+
+// The set fields of a message's one-of body, as "name { field: value ... }".
+std::string Body(const google::protobuf::Message& m, const char* oneof) {
+  const auto* d = m.GetDescriptor()->FindOneofByName(oneof);
+  const auto* f = d ? m.GetReflection()->GetOneofFieldDescriptor(m, d) : nullptr;
+  if (f == nullptr) return "";
+  return f->name() + " { " + m.GetReflection()->GetMessage(m, f).ShortDebugString() + " }";
+}
+
+void PrintHistory(const google::protobuf::RepeatedPtrField<v1::TraceEntry>& entries) {
+  std::printf("%-8s %-14s %-12s %-12s %s\n", "HUB_SEQ", "TIME(ms)", "SCANNER", "STATION", "WHAT");
+  for (const auto& e : entries) {
+    std::string what;
+    if (e.has_event()) {
+      what = Body(e.event(), "body");
+    } else {
+      what = "reference " + Body(e.reference(), "body");
+    }
+    if (e.has_decision()) {
+      const auto& d = e.decision();
+      what += d.divert() != v1::DIVERT_NONE
+                  ? " -> " + v1::DivertReason_Name(d.divert())
+                  : " -> route " + d.route_code() + " chute " + d.chute() + " load " + d.load_id();
+    }
+    std::printf("%-8llu %-14lld %-12s %-12s %s\n", static_cast<unsigned long long>(e.hub_seq()),
+                static_cast<long long>(e.event().event_time_ms()), e.event().scanner_id().c_str(),
+                e.event().station().c_str(), what.c_str());
+  }
+}
+
+void PrintView(const v1::ParcelTrace& t) {
+  std::printf("parcel %s  destination %s  load %s  from bag %s  into bag %s%s%s",
+              t.parcel_id().c_str(), t.destination().c_str(), t.load_id().c_str(),
+              t.inbound_bag().c_str(), t.outbound_bag().c_str(), t.held() ? "  HELD" : "",
+              t.damaged() ? "  DAMAGED" : "");
+  if (t.departed_hub_seq() != 0)
+    std::printf("  departed at hub_seq %llu", static_cast<unsigned long long>(t.departed_hub_seq()));
+  std::printf("\n\n");
+  PrintHistory(t.entries());
+}
+
+void PrintView(const v1::BagView& b) {
+  std::printf("bag %s  %s", b.bag_id().c_str(), v1::BagDirection_Name(b.direction()).c_str());
+  if (b.direction() == v1::OUTBOUND)
+    std::printf("  destination %s  %s  load %s", b.destination().c_str(),
+                b.closed() ? "closed" : "open", b.load_id().empty() ? "-" : b.load_id().c_str());
+  else
+    std::printf("  vehicle %s%s%s%s", b.vehicle_id().c_str(), b.unloaded() ? "  unloaded" : "",
+                b.opened() ? "  opened" : "", b.emptied() ? "  emptied" : "");
+  std::printf("\nlabel %s  scanned %u\nmembers: %s\n",
+              b.has_label_count() ? std::to_string(b.label_count()).c_str() : "-", b.scanned_count(),
+              Join(b.members()).c_str());
+  if (!b.advised().empty())
+    std::printf("advised: %s\nmissing: %s\nforeign: %s\n", Join(b.advised()).c_str(),
+                Join(b.missing()).c_str(), Join(b.foreign()).c_str());
+  std::printf("\n");
+  PrintHistory(b.history());
+}
+
+void PrintView(const v1::VehicleView& v) {
+  std::printf("vehicle %s  %s  route %s  seal %s (%s)", v.vehicle_id().c_str(),
+              v.arrived() ? "arrived" : "not arrived", v.route_code().c_str(), v.seal_id().c_str(),
+              v.seal_intact() ? "intact" : "NOT INTACT");
+  if (v.unloaded()) std::printf("  unloaded");
+  std::printf("\n");
+  if (v.advised())
+    std::printf("advice: route %s  seal %s  bags %s\n", v.advised_route_code().c_str(),
+                v.advised_seal_id().c_str(), Join(v.advised_bags()).c_str());
+  std::printf("missing bags: %s\nunexpected bags: %s\n\n%-16s %6s %8s\n",
+              Join(v.missing_bags()).c_str(), Join(v.unexpected_bags()).c_str(), "BAG", "LABEL",
+              "SCANNED");
+  for (const auto& b : v.bags())
+    std::printf("%-16s %6s %8u\n", b.bag_id().c_str(),
+                b.has_label_count() ? std::to_string(b.label_count()).c_str() : "-", b.scanned_count());
+}
+
+void PrintView(const v1::LoadView& l) {
+  std::printf("load %s  vehicle %s  route %s  %s", l.load_id().c_str(), l.vehicle_id().c_str(),
+              l.route_code().c_str(), l.departed() ? "departed" : l.opened() ? "open" : "not opened");
+  if (!l.seal_id().empty()) std::printf("  seal %s", l.seal_id().c_str());
+  std::printf("\nparcels on board %u  routed here %d  not loaded: %s\n\n%-16s %-12s %-7s %6s %8s  %s\n",
+              l.parcel_count(), l.routed_size(), Join(l.not_loaded()).c_str(), "BAG", "DESTINATION",
+              "CLOSED", "LABEL", "SCANNED", "PARCELS");
+  for (const auto& b : l.bags())
+    std::printf("%-16s %-12s %-7s %6s %8u  %s\n", b.bag_id().c_str(), b.destination().c_str(),
+                b.closed() ? "yes" : "no",
+                b.has_label_count() ? std::to_string(b.label_count()).c_str() : "-",
+                b.scanned_count(), Join(b.parcel_ids()).c_str());
 }
 
 // destination,route_code,chute,load_id per line; a header line and blank
@@ -170,10 +269,23 @@ std::string ToJson(const google::protobuf::Message& m) {
   return out;
 }
 
+// Fetches one entity view and prints it with its exceptions.
+template <typename View>
+void Show(Client& client, const std::string& target, bool json) {
+  auto view = Parse<View>(client.Call(http::verb::get, target));
+  if (json) {
+    std::cout << ToJson(view) << "\n";
+    return;
+  }
+  PrintView(view);
+  std::printf("\n%d exception(s)\n", view.exceptions_size());
+  if (!view.exceptions().empty()) PrintCases(view.exceptions());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"hubctl: supervise a hubd hub (exceptions, summary, reference data)"};
+  CLI::App app{"hubctl: supervise a hubd hub (exceptions, traces, summary, reference data)"};
   app.require_subcommand(1);
   Client client;
   std::string server = std::getenv("HUBCTL_SERVER") ? std::getenv("HUBCTL_SERVER") : "127.0.0.1:7480";
@@ -209,6 +321,17 @@ int main(int argc, char** argv) {
 
   auto* summary = app.add_subcommand("summary", "open exceptions by type and the hub's position");
 
+  auto* trace = app.add_subcommand("trace", "every scan, decision, hold and exception of an entity");
+  trace->require_subcommand(1);
+  auto* trace_parcel = trace->add_subcommand("parcel", "a parcel's trace");
+  trace_parcel->add_option("ID", id)->required();
+  auto* bag_view = app.add_subcommand("bag", "a bag: label vs. scanned, members, missing and foreign");
+  bag_view->add_option("ID", id)->required();
+  auto* vehicle_view = app.add_subcommand("vehicle", "an inbound vehicle: advice vs. arrival, bags");
+  vehicle_view->add_option("ID", id)->required();
+  auto* load_view = app.add_subcommand("load", "a load: manifest, seal, parcels not loaded");
+  load_view->add_option("ID", id)->required();
+
   auto* routes = app.add_subcommand("routes", "routing table");
   routes->require_subcommand(1);
   std::string file;
@@ -227,7 +350,11 @@ int main(int argc, char** argv) {
   auto* holds_remove = holds->add_subcommand("remove", "lift a hold");
   holds_remove->add_option("PARCEL", parcel)->required();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is not an error; bad usage exits 2
+  }
   const auto colon = server.rfind(':');
   if (colon == std::string::npos) {
     std::cerr << "hubctl: --server must be HOST:PORT\n";
@@ -289,6 +416,14 @@ int main(int argc, char** argv) {
                       static_cast<unsigned long long>(t.acknowledged()),
                       static_cast<unsigned long long>(t.resolved()));
       }
+    } else if (trace_parcel->parsed()) {
+      Show<v1::ParcelTrace>(client, "/v1/parcels/" + Escape(id), json);
+    } else if (bag_view->parsed()) {
+      Show<v1::BagView>(client, "/v1/bags/" + Escape(id), json);
+    } else if (vehicle_view->parsed()) {
+      Show<v1::VehicleView>(client, "/v1/vehicles/" + Escape(id), json);
+    } else if (load_view->parsed()) {
+      Show<v1::LoadView>(client, "/v1/loads/" + Escape(id), json);
     } else if (routes_load->parsed() || holds_add->parsed() || holds_remove->parsed()) {
       v1::ReferenceBatch batch;
       if (routes_load->parsed()) {

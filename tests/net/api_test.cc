@@ -3,12 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <google/protobuf/util/json_util.h>
+
 #include <fstream>
 
 #include "net/daemon_fixture.h"
 #include "testutil/events.h"
 #include "testutil/http_client.h"
 #include "testutil/scan_client.h"
+#include "hub/v1/views.pb.h"
 
 namespace hub::testing {
 namespace {
@@ -154,6 +157,100 @@ TEST_F(ApiTest, ExceptionsFilterPageAndFollowTheirLifeCycle) {
   EXPECT_EQ(HttpCall(port, "GET", "/v1/exceptions?type=NOPE", "", kViewer).status, 400);
   EXPECT_EQ(HttpCall(port, "GET", "/v1/exceptions?limit=0", "", kViewer).status, 400);
   EXPECT_EQ(HttpCall(port, "POST", "/v1/exceptions/3:resolve", "[1,2", kSupervisor).status, 400);
+  EXPECT_EQ(hubd->Terminate(), 0);
+}
+
+template <typename M>
+M Get(uint16_t port, const std::string& target) {
+  auto r = HttpCall(port, "GET", target, "", kViewer);
+  M m;
+  EXPECT_EQ(r.status, 200) << target << ": " << r.body;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &m).ok()) << r.body;
+  return m;
+}
+
+std::vector<std::string> Ids(const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  return {ids.begin(), ids.end()};
+}
+
+std::vector<std::string> Types(const google::protobuf::RepeatedPtrField<v1::ExceptionCase>& cases) {
+  std::vector<std::string> out;
+  for (const auto& c : cases) out.push_back(v1::ExceptionType_Name(c.type()));
+  return out;
+}
+
+// One vehicle in, one bag unbagged (short one advised parcel, one foreign),
+// two parcels sorted to L-SH, one of them bagged and loaded, the load gone.
+TEST_F(ApiTest, TraceAndEntityViewsShowWhatTheHubSawAndDecided) {
+  auto hubd = Start();
+  const uint16_t port = hubd->http_port();
+  auto r = HttpCall(port, "POST", "/v1/reference",
+                    R"({"changes":[{"upsert_route":{"destination":"D-SH","route_code":"R-SH","chute":"C1","load_id":"L-SH"}},
+                                   {"vehicle_advice":{"vehicle_id":"V1","seal_id":"S1","bag_ids":["B1","B2"]}},
+                                   {"bag_advice":{"bag_id":"B1","parcel_ids":["P1","P2","P3"]}}]})",
+                    kAdmin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  testutil::ScanClient c(hubd->port());
+  ASSERT_EQ(c.Hello("HUB-1"), 0);
+  testutil::Scanner s("HUB-1");
+  c.SendAll({s.VehicleArrived("V1", "S1"), s.BagUnloaded("B1", "V1", 3), s.VehicleUnloaded("V1"),
+             s.BagOpened("B1"), s.ParcelUnbagged("P1", "B1"), s.ParcelUnbagged("P2", "B1"),
+             s.ParcelUnbagged("P9", "B1"), s.BagEmptied("B1"), s.ParcelSorted("P1", "D-SH"),
+             s.ParcelSorted("P2", "D-SH"), s.BagCreated("OB1", "R-SH"), s.ParcelBagged("P1", "OB1"),
+             s.BagClosed("OB1", 1), s.LoadOpened("L-SH", "TRUCK-9", "R-SH"),
+             s.BagLoaded("OB1", "L-SH"), s.LoadDeparted("L-SH", "SEAL-77")});
+  ASSERT_EQ(c.WaitForAck(16), 16u);
+
+  auto check = [&](uint16_t port) {
+    auto t = Get<v1::ParcelTrace>(port, "/v1/parcels/P1");
+    ASSERT_EQ(t.entries_size(), 3);
+    EXPECT_TRUE(t.entries(0).event().has_parcel_unbagged());
+    EXPECT_EQ(t.entries(1).decision().chute(), "C1");
+    EXPECT_EQ(t.entries(1).decision().load_id(), "L-SH");
+    EXPECT_TRUE(t.entries(2).event().has_parcel_bagged());
+    EXPECT_EQ(t.outbound_bag(), "OB1");
+    EXPECT_GT(t.departed_hub_seq(), t.entries(2).hub_seq());
+
+    auto b = Get<v1::BagView>(port, "/v1/bags/B1");
+    EXPECT_EQ(b.direction(), v1::INBOUND);
+    EXPECT_EQ(b.label_count(), 3u);
+    EXPECT_EQ(b.scanned_count(), 3u);
+    EXPECT_EQ(Ids(b.missing()), std::vector<std::string>{"P3"});
+    EXPECT_EQ(Ids(b.foreign()), std::vector<std::string>{"P9"});
+    EXPECT_EQ(Types(b.exceptions()), std::vector<std::string>{"MISBAGGED"});
+
+    auto v = Get<v1::VehicleView>(port, "/v1/vehicles/V1");
+    EXPECT_EQ(v.advised_seal_id(), "S1");
+    EXPECT_EQ(v.seal_id(), "S1");
+    ASSERT_EQ(v.bags_size(), 1);
+    EXPECT_EQ(v.bags(0).scanned_count(), 3u);
+    EXPECT_EQ(Ids(v.missing_bags()), std::vector<std::string>{"B2"});
+
+    auto l = Get<v1::LoadView>(port, "/v1/loads/L-SH");
+    EXPECT_TRUE(l.departed());
+    EXPECT_EQ(l.seal_id(), "SEAL-77");
+    ASSERT_EQ(l.bags_size(), 1);
+    EXPECT_EQ(Ids(l.bags(0).parcel_ids()), std::vector<std::string>{"P1"});
+    EXPECT_EQ(Ids(l.routed()), (std::vector<std::string>{"P1", "P2"}));
+    EXPECT_EQ(Ids(l.not_loaded()), std::vector<std::string>{"P2"});
+  };
+  check(port);
+
+  auto missing = HttpCall(port, "GET", "/v1/parcels/NOBODY", "", kViewer);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_NE(missing.body.find("no record of parcel NOBODY"), std::string::npos) << missing.body;
+  EXPECT_EQ(HttpCall(port, "GET", "/v1/bags/B1?x=1", "", kViewer).status, 400);
+  EXPECT_EQ(HttpCall(port, "POST", "/v1/loads/L-SH", "", kViewer).status, 405);
+  EXPECT_EQ(HttpCall(port, "GET", "/v1/parcels/P1").status, 401);
+  EXPECT_EQ(HttpCall(port, "GET", "/v1/parcels/" + std::string(65, 'x'), "", kViewer).status, 400);
+
+  // The same after a clean restart (checkpoint) and after a crash (replay).
+  EXPECT_EQ(hubd->Terminate(), 0);
+  hubd = Start();
+  check(hubd->http_port());
+  hubd->Kill();
+  hubd = Start();
+  check(hubd->http_port());
   EXPECT_EQ(hubd->Terminate(), 0);
 }
 

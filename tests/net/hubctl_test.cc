@@ -103,5 +103,43 @@ TEST_F(HubctlTest, ErrorsExitNonZeroWithTheReason) {
   EXPECT_EQ(hubd_->Terminate(), 0);
 }
 
+TEST_F(HubctlTest, TracesAParcelAndShowsItsBagVehicleAndLoad) {
+  const std::string csv = (dir_ / "routes.csv").string();
+  std::ofstream(csv) << "D-SH,R-SH,C1,L-SH\n";
+  ASSERT_EQ(Hubctl("routes load " + csv).code, 0);
+  testutil::ScanClient c(hubd_->port());
+  ASSERT_EQ(c.Hello("HUB-1"), 0);
+  testutil::Scanner s("HUB-1");
+  c.SendAll({s.VehicleArrived("V1", "S1"), s.BagUnloaded("B1", "V1", 2),
+             s.ParcelUnbagged("P1", "B1"), s.ParcelSorted("P1", "D-SH"), s.BagCreated("OB1", "R-SH"),
+             s.ParcelBagged("P1", "OB1"), s.BagClosed("OB1", 1),
+             s.LoadOpened("L-SH", "TRUCK-9", "R-SH"), s.BagLoaded("OB1", "L-SH")});
+  ASSERT_EQ(c.WaitForAck(9), 9u);
+
+  CliRun r = Hubctl("trace parcel P1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("parcel P1  destination D-SH  load L-SH  from bag B1  into bag OB1"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("-> route R-SH chute C1 load L-SH"), std::string::npos) << r.out;
+  r = Hubctl("bag B1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("label 2  scanned 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("members: P1"), std::string::npos) << r.out;
+  r = Hubctl("vehicle V1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("B1                    2        1"), std::string::npos) << r.out;
+  r = Hubctl("--json load L-SH");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"parcel_ids\":[\"P1\"]"), std::string::npos) << r.out;
+  r = Hubctl("load L-SH");
+  EXPECT_NE(r.out.find("OB1              R-SH         yes          1        1  P1"),
+            std::string::npos) << r.out;
+
+  r = Hubctl("trace parcel NOBODY");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("404 no record of parcel NOBODY"), std::string::npos) << r.out;
+  EXPECT_EQ(Hubctl("trace parcel").code, 2);
+}
+
 }  // namespace
 }  // namespace hub::testing
