@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -61,6 +62,10 @@ struct Config {
   // list has cases to page through).
   double query_rate = 0;
   int no_route_percent = 0;
+  // "exceptions": page through the NO_ROUTE list; "trace": GET
+  // /v1/parcels/{id} of a random parcel among the first tenth of each
+  // connection's parcels (acked early in the run).
+  std::string query_kind = "exceptions";
 };
 
 constexpr int kRoutes = 20;
@@ -235,7 +240,12 @@ class Driver {
 
 // Queries the exception list at `rate` per second until `stop`; returns
 // the latency of each answered request in microseconds.
-std::vector<uint32_t> QueryLoad(uint16_t http_port, double rate, const std::atomic<bool>& stop) {
+std::vector<uint32_t> QueryLoad(uint16_t http_port, const Config& cfg, const std::atomic<bool>& stop,
+                                size_t* not_ok) {
+  const double rate = cfg.query_rate;
+  const bool trace = cfg.query_kind == "trace";
+  const size_t parcels = std::max<size_t>(1, cfg.events / cfg.connections / 3 / 10);
+  std::mt19937_64 rng(7);
   namespace beast = boost::beast;
   namespace http = beast::http;
   std::vector<uint32_t> lat;
@@ -248,9 +258,11 @@ std::vector<uint32_t> QueryLoad(uint16_t http_port, double rate, const std::atom
   while (!stop) {
     next += std::chrono::duration_cast<Clock::duration>(period);
     std::this_thread::sleep_until(next);
-    http::request<http::empty_body> req(http::verb::get,
-                                        "/v1/exceptions?type=NO_ROUTE&status=open&limit=100&after=" +
-                                            std::to_string(after), 11);
+    const std::string target =
+        trace ? "/v1/parcels/BENCH-" + std::to_string(rng() % cfg.connections) + "-P" +
+                    std::to_string(rng() % parcels)
+              : "/v1/exceptions?type=NO_ROUTE&status=open&limit=100&after=" + std::to_string(after);
+    http::request<http::empty_body> req(http::verb::get, target, 11);
     req.set(http::field::host, "127.0.0.1");
     req.set(http::field::authorization, "Bearer bench-viewer-token");
     const auto t0 = Clock::now();
@@ -260,6 +272,7 @@ std::vector<uint32_t> QueryLoad(uint16_t http_port, double rate, const std::atom
     http::read(stream, buffer, res);
     lat.push_back(static_cast<uint32_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count()));
+    if (res.result_int() != 200) ++*not_ok;
     // Walk forward through the list like a supervisor paging, then restart.
     const auto at = res.body().find("\"next_after\":\"");
     after = at == std::string::npos ? 0 : std::stoull(res.body().substr(at + 14));
@@ -297,7 +310,9 @@ int main(int argc, char** argv) {
   app.add_option("--rate", cfg.rate, "offered events/s in total; 0 = flat out");
   app.add_option("--durability", cfg.durability)->check(CLI::IsMember({"wal", "fsync"}));
   app.add_option("--io-threads", cfg.io_threads);
-  app.add_option("--query-rate", cfg.query_rate, "exception-list queries/s during the run");
+  app.add_option("--query-rate", cfg.query_rate, "supervisor queries/s during the run");
+  app.add_option("--query-kind", cfg.query_kind, "exceptions (list pages) or trace (parcel traces)")
+      ->check(CLI::IsMember({"exceptions", "trace"}));
   app.add_option("--no-route-percent", cfg.no_route_percent, "sorts without a route, in percent")
       ->check(CLI::Range(0, 100));
   CLI11_PARSE(app, argc, argv);
@@ -341,9 +356,10 @@ int main(int argc, char** argv) {
     d.Prepare();
     std::atomic<bool> stop{false};
     std::vector<uint32_t> query_lat;
+    size_t not_ok = 0;
     std::thread queries;
     if (cfg.query_rate > 0)
-      queries = std::thread([&] { query_lat = QueryLoad(http_port, cfg.query_rate, stop); });
+      queries = std::thread([&] { query_lat = QueryLoad(http_port, cfg, stop, &not_ok); });
     d.Run();
     stop = true;
     if (queries.joinable()) queries.join();
@@ -353,8 +369,9 @@ int main(int argc, char** argv) {
       auto pct = [&](double p) {
         return query_lat[std::min(query_lat.size() - 1, static_cast<size_t>(p * query_lat.size()))] / 1000.0;
       };
-      std::printf("queries exception_list=%zu p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
-                  query_lat.size(), pct(0.5), pct(0.99), query_lat.back() / 1000.0);
+      std::printf("queries %s=%zu not_200=%zu p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+                  cfg.query_kind.c_str(), query_lat.size(), not_ok, pct(0.5), pct(0.99),
+                  query_lat.back() / 1000.0);
     }
   }
   ::kill(pid, SIGTERM);

@@ -20,6 +20,9 @@ for d in wal fsync; do
   run --durability $d --connections 16 --events 500000 --frames-per-write 8 --window 4096 --rate 100000
 done
 # Supervisor queries while ingesting flat out (5 % of sorts raise NO_ROUTE):
-# the same run without and with 50 exception-list queries per second.
-run --durability wal --connections 4 --events 600000 --frames-per-write 64 --window 8192 --no-route-percent 5
-run --durability wal --connections 4 --events 600000 --frames-per-write 64 --window 8192 --no-route-percent 5 --query-rate 50
+# the same run without queries, with 50 exception-list pages per second, and
+# with 50 parcel traces per second.
+q() { run --durability wal --connections 4 --events 2000000 --frames-per-write 64 --window 8192 --no-route-percent 5 "$@"; }
+q
+q --query-rate 50 --query-kind exceptions
+q --query-rate 50 --query-kind trace
