@@ -14,6 +14,7 @@
 
 #include "core/hub_state.h"
 #include "daemon/api_endpoints.h"
+#include "daemon/export.h"
 #include "daemon/ops_endpoints.h"
 #include "daemon/options.h"
 #include "net/scan_server.h"
@@ -42,6 +43,16 @@ int main(int argc, char** argv) {
   if (!s.ok()) {
     spdlog::error("event=open_failed data_dir={} error=\"{}\"", opt.data_dir, s.ToString());
     return EXIT_FAILURE;
+  }
+  if (!opt.export_dir.empty()) {
+    uint64_t events = 0;
+    const std::string error = hub::daemon::ExportDay(store.get(), opt.export_dir, &events);
+    if (!error.empty()) {
+      spdlog::error("event=export_failed error=\"{}\"", error);
+      return EXIT_FAILURE;
+    }
+    spdlog::info("event=exported dir={} events={}", opt.export_dir, events);
+    return EXIT_SUCCESS;
   }
   hub::core::HubState state;
   hub::sequencer::Sequencer sequencer(&state, store.get(), opt.sequencer);

@@ -148,6 +148,9 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
       ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}));
   app.add_option("--max-frame", max_frame, "largest accepted frame in bytes; bigger closes the session [65536]")
       ->check(CLI::Range(size_t{64}, size_t{16} << 20));
+  app.add_option("--export", o->export_dir,
+                 "write the data directory's log as a replayable day into this directory and exit "
+                 "(hubd must not be running on it)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error [info]")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   try {

@@ -26,6 +26,8 @@ struct DaemonOptions {
   // Supervisor API tokens ([[api.tokens]] in the configuration file only:
   // secrets do not belong on a command line). None: the API answers 401.
   std::vector<ApiToken> api_tokens;
+  // Set: export the log as a replayable day into this directory and exit.
+  std::string export_dir;
 };
 
 // Parses argv (and the --config file it names). Returns true to run; false

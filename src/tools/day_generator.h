@@ -1,0 +1,74 @@
+#pragma once
+
+// A synthetic hub day for load tests and verified replays (SPEC §5 "Tools").
+//
+// The day is a sequence of waves; each wave is a few inbound vehicles with
+// their bags and parcels, and passes five stations one epoch apart:
+//
+//   epoch w     docks     vehicle arrivals, bag unload scans, unload ends
+//   epoch w+1   tables    bags opened, parcels unbagged, bags emptied
+//   epoch w+2   sorters   sort scans (routes for wave w loaded just before)
+//   epoch w+3   baggers   outbound bags made, filled and closed
+//   epoch w+4   loader    loads opened, bags loaded, loads departed
+//
+// so every station works at once on different waves, and everything one
+// entity goes through at one station happens on one scanner. The anomalies
+// of SPEC §4 are injected at their rates, and the generator writes down the
+// exception each must raise (type and ids), from its own model of the
+// process rules, so a replay can be checked against it.
+//
+// Deterministic: the same options give the same day, byte for byte.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hub/v1/event.pb.h"
+#include "hub/v1/exception.pb.h"
+#include "hub/v1/reference.pb.h"
+#include "hub/v1/replay.pb.h"
+
+namespace hub::tools {
+
+struct DayOptions {
+  uint64_t seed = 1;
+  uint64_t parcels = 10'000;
+  uint32_t parcels_per_bag = 30;
+  uint32_t bags_per_vehicle = 10;
+  uint32_t destinations = 40;
+  uint32_t routes = 8;             // outbound routes: one load each per wave
+  uint32_t wave_parcels = 3'000;   // parcels per wave (rounded to vehicles)
+  uint32_t docks = 2, tables = 6, sorters = 4, baggers = 6, loaders = 2;
+  // Percent of the opportunities that get each anomaly (per vehicle, inbound
+  // bag, parcel or outbound bag, as fits the type), unless `rates` names it.
+  double anomaly_percent = 0.5;
+  std::map<v1::ExceptionType, double> rates;
+  // Percent of (scanner, epoch) pairs after which the scanner reconnects and
+  // re-sends its last frames.
+  double resend_percent = 0;
+};
+
+// Checks the options; returns an error message or "".
+std::string CheckOptions(const DayOptions& options);
+
+// Receives the day as it is generated.
+class DaySink {
+ public:
+  virtual ~DaySink() = default;
+  virtual void Reference(const v1::ReferenceChange& change) = 0;
+  virtual void Event(const v1::ScanEvent& event) = 0;
+};
+
+struct Day {
+  v1::ReplayPlan plan;
+  std::vector<v1::ExceptionCase> expected;  // type and ids only, sorted
+};
+
+Day GenerateDay(const DayOptions& options, DaySink* sink);
+
+// The part of a case a verification compares: its type and the ids it
+// names ("LEFT_BEHIND vehicle=T1 bag=OB1 parcel=P1 load=L1").
+std::string CaseKey(const v1::ExceptionCase& c);
+
+}  // namespace hub::tools

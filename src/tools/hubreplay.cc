@@ -1,0 +1,754 @@
+// hubreplay: sends a hub day (written by hubgen or `hubd --export`) to a
+// daemon and reports throughput and ack latency; with --verify, checks the
+// daemon's exceptions against the day's expected ones (SPEC §5 "Tools").
+//
+//   hubreplay --target 127.0.0.1:7400 --http 127.0.0.1:7480 --in /tmp/day --verify
+//
+// Each scanner's events go on their own session, in order (--connections N
+// folds the scanners onto N sessions). The day's epochs are kept: the
+// reference changes of an epoch are loaded before its events, and an epoch
+// starts only when the previous one is acknowledged (replay.proto). If the
+// daemon goes away the sessions reconnect and resume from the durable mark
+// the Welcome gives, re-sending what was not acknowledged. Exit codes: 0
+// done (and verified), 1 verification found differences or events were
+// rejected, 2 bad usage or input, 3 the daemon could not be reached.
+
+#include <google/protobuf/util/json_util.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "codec/frame_codec.h"
+#include "hub/v1/exception.pb.h"
+#include "hub/v1/replay.pb.h"
+#include "hub/v1/session.pb.h"
+#include "tools/day_generator.h"
+#include "tools/latency_histogram.h"
+
+namespace {
+
+using namespace hub;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace fs = std::filesystem;
+namespace pbu = google::protobuf::util;
+using Clock = std::chrono::steady_clock;
+using tcp = asio::ip::tcp;
+
+struct Exit {
+  int code;
+};
+
+[[noreturn]] void Fail(int code, const std::string& message) {
+  std::cerr << "hubreplay: " << message << "\n";
+  throw Exit{code};
+}
+
+std::pair<std::string, std::string> HostPort(const std::string& v, const char* flag) {
+  const auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == v.size())
+    Fail(2, std::string(flag) + " must be HOST:PORT");
+  return {v.substr(0, colon), v.substr(colon + 1)};
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) Fail(2, "cannot read " + path.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Splits a file of varint-delimited messages into their payloads.
+std::vector<std::string_view> Frames(const std::string& bytes, const fs::path& path) {
+  std::vector<std::string_view> out;
+  size_t at = 0;
+  while (at < bytes.size()) {
+    uint64_t len = 0;
+    int shift = 0;
+    size_t i = at;
+    for (; i < bytes.size() && shift < 64; ++i, shift += 7) {
+      len |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i]) & 0x7f) << shift;
+      if (!(static_cast<unsigned char>(bytes[i]) & 0x80)) break;
+    }
+    if (i >= bytes.size() || len > bytes.size() - i - 1)
+      Fail(2, path.string() + " is truncated or not a frame stream (at byte " + std::to_string(at) + ")");
+    out.emplace_back(bytes.data() + i + 1, len);
+    at = i + 1 + len;
+  }
+  return out;
+}
+
+template <typename M>
+M ParseJsonFile(const fs::path& path) {
+  M m;
+  pbu::JsonParseOptions o;
+  o.ignore_unknown_fields = true;
+  if (!pbu::JsonStringToMessage(ReadFile(path), &m, o).ok()) Fail(2, path.string() + " does not parse");
+  return m;
+}
+
+std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  pbu::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)pbu::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+// --- HTTP: reference data in, exceptions out -------------------------------
+
+struct Api {
+  std::string host, port, token;
+
+  std::string Call(http::verb method, const std::string& target, const std::string& body = "") {
+    http::response<http::string_body> res;
+    for (int attempt = 0;; ++attempt) {
+      try {
+        asio::io_context io;
+        beast::tcp_stream stream(io);
+        stream.connect(tcp::resolver(io).resolve(host, port));
+        stream.expires_after(std::chrono::seconds(120));
+        http::request<http::string_body> req(method, target, 11);
+        req.set(http::field::host, host);
+        req.set(http::field::content_type, "application/json");
+        if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+        req.body() = body;
+        req.prepare_payload();
+        http::write(stream, req);
+        beast::flat_buffer buffer;
+        http::read(stream, buffer, res);
+      } catch (const std::exception& e) {
+        // The daemon may be restarting: retry for a while.
+        if (attempt >= 300) Fail(3, "cannot reach the API at " + host + ":" + port + ": " + e.what());
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      if (res.result_int() == 503 && attempt < 300) {  // recovering
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      break;
+    }
+    if (res.result_int() / 100 != 2)
+      Fail(1, target + " answered " + std::to_string(res.result_int()) + ": " + res.body());
+    return res.body();
+  }
+
+  // Loads changes in requests below the daemon's 1 MiB body limit.
+  void LoadReference(const std::vector<v1::ReferenceChange>& changes, size_t from, size_t to) {
+    std::string body;
+    auto flush = [&] {
+      if (body.empty()) return;
+      Call(http::verb::post, "/v1/reference", "{\"changes\":[" + body + "]}");
+      body.clear();
+    };
+    for (size_t i = from; i < to; ++i) {
+      const std::string one = ToJson(changes[i]);
+      if (!body.empty() && body.size() + one.size() > (768 << 10)) flush();
+      if (!body.empty()) body += ",";
+      body += one;
+    }
+    flush();
+  }
+
+  std::vector<v1::ExceptionCase> AllExceptions() {
+    std::vector<v1::ExceptionCase> out;
+    uint64_t after = 0;
+    for (;;) {
+      v1::ExceptionPage page;
+      const std::string body =
+          Call(http::verb::get, "/v1/exceptions?limit=1000&after=" + std::to_string(after));
+      pbu::JsonParseOptions o;
+      o.ignore_unknown_fields = true;
+      if (!pbu::JsonStringToMessage(body, &page, o).ok()) Fail(1, "an exception page does not parse");
+      for (auto& c : *page.mutable_exceptions()) out.push_back(std::move(c));
+      if (page.next_after() == 0) return out;
+      after = page.next_after();
+    }
+  }
+};
+
+// --- The scan sessions -----------------------------------------------------
+
+struct Options {
+  std::string target_host, target_port;
+  int connections = 0;
+  double rate = 0;        // events/s in total; 0: flat out
+  double time_scale = 0;  // > 0: pace by event times, this many times faster
+  size_t window = 4096;   // unacknowledged events per session
+  double reconnect_seconds = 60;
+};
+
+struct Event {
+  std::string frame;  // the ClientFrame as sent (length prefix included)
+  uint64_t seq;
+  int64_t time_ms;
+};
+
+struct Stats {
+  uint64_t sent = 0, acked = 0, rejects = 0, resent = 0, reconnects = 0;
+  tools::LatencyHistogram latency;
+};
+
+class Replayer;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Replayer* r, asio::io_context& io, std::string scanner)
+      : scanner_(std::move(scanner)), r_(r), io_(io), socket_(io), retry_(io) {}
+
+  const std::string scanner_;
+  bool counted_ = false;  // the current epoch's completion was counted
+  std::vector<Event> events;
+  size_t limit = 0;       // send events [0, limit) in this epoch
+  size_t next = 0;        // next to send
+  size_t acked = 0;       // events [0, acked) are acknowledged
+  std::vector<Clock::time_point> sent_at;
+  size_t resend_from = SIZE_MAX;  // planned re-send of acknowledged frames
+
+  bool done() const { return acked >= limit; }
+  void Start() { Connect(); }
+  void Kick() {
+    if (ready_ && !writing_) Write();
+  }
+  // Drops the connection (a lost ack) and re-sends `frames` acknowledged
+  // frames once reconnected.
+  void Resend(uint32_t frames) {
+    resend_frames_ = frames;
+    Drop(/*planned=*/true);
+  }
+  void Close() {
+    boost::system::error_code ec;
+    socket_.close(ec);
+    retry_.cancel();
+    closed_ = true;
+  }
+
+ private:
+  void Connect();
+  void OnConnected();
+  void Read();
+  void Write();
+  void OnFrame(std::string_view payload);
+  void Drop(bool planned);
+
+  Replayer* r_;
+  asio::io_context& io_;
+  tcp::socket socket_;
+  asio::steady_timer retry_;
+  std::unique_ptr<codec::FrameDecoder> decoder_;
+  std::array<char, 64 << 10> in_{};
+  std::string out_;
+  bool ready_ = false, writing_ = false, closed_ = false;
+  uint32_t resend_frames_ = 0;
+  uint64_t generation_ = 0;  // bumps on every (re)connect; stale handlers stop
+  Clock::time_point down_since_{};
+};
+
+class Replayer {
+ public:
+  Replayer(const Options& o, Api* api) : o_(o), api_(api), tick_(io_) {}
+
+  asio::io_context& io() { return io_; }
+  const Options& options() const { return o_; }
+  Stats stats;
+  bool tty = ::isatty(STDERR_FILENO) != 0;
+  uint64_t total_events = 0;
+
+  std::shared_ptr<Session> AddSession(const std::string& scanner) {
+    sessions_.push_back(std::make_shared<Session>(this, io_, scanner));
+    by_scanner_[scanner] = sessions_.back().get();
+    return sessions_.back();
+  }
+  Session* SessionOf(const std::string& scanner) {
+    auto it = by_scanner_.find(scanner);
+    return it == by_scanner_.end() ? nullptr : it->second;
+  }
+
+  // May `s` send its next event now (rate and time-scale pacing)?
+  bool MaySend(const Session& s) {
+    if (o_.rate > 0 && tokens_ < 1) return false;
+    if (o_.time_scale > 0) {
+      const double hub_ms = static_cast<double>(s.events[s.next].time_ms - first_time_ms_);
+      if (Clock::now() < start_ + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double, std::milli>(hub_ms / o_.time_scale)))
+        return false;
+    }
+    if (o_.rate > 0) tokens_ -= 1;
+    return true;
+  }
+
+  void OnAcked() {
+    if (--busy_ == 0) io_.stop();
+  }
+  void SessionDone(Session& s) {
+    if (s.done() && !s.counted_) {
+      s.counted_ = true;
+      OnAcked();
+    }
+  }
+  void Unreachable(const std::string& why) {
+    unreachable_ = why;
+    io_.stop();
+  }
+
+  // Sends events [.., events_end) of every session; returns when all are
+  // acknowledged.
+  void RunEpoch(const std::vector<std::pair<Session*, size_t>>& limits) {
+    busy_ = 0;
+    for (auto& s : sessions_) s->counted_ = false;
+    for (auto [s, limit] : limits) s->limit = limit;
+    for (auto& s : sessions_) {
+      if (s->done()) {
+        s->counted_ = true;
+        continue;
+      }
+      ++busy_;
+    }
+    if (busy_ == 0) return;
+    for (auto& s : sessions_) s->Kick();
+    Loop();
+  }
+
+  void Resend(Session* s, uint32_t frames) {
+    busy_ = 1;
+    s->counted_ = false;
+    s->Resend(frames);
+    Loop();
+  }
+
+  void Begin(int64_t first_time_ms) {
+    first_time_ms_ = first_time_ms;
+    start_ = last_progress_ = last_tick_ = Clock::now();
+    for (auto& s : sessions_) s->Start();
+  }
+  void Finish() {
+    for (auto& s : sessions_) s->Close();
+    io_.poll();
+    if (tty) std::fprintf(stderr, "\n");
+  }
+  double Seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+ private:
+  friend class Session;
+  void Loop() {
+    Tick();
+    io_.restart();
+    io_.run();
+    if (!unreachable_.empty()) Fail(3, unreachable_);
+  }
+
+  void Tick() {
+    tick_.expires_after(std::chrono::milliseconds(1));
+    tick_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      const auto now = Clock::now();
+      if (o_.rate > 0) {
+        tokens_ = std::min(o_.rate / 10, tokens_ + o_.rate * std::chrono::duration<double>(now - last_tick_).count());
+      }
+      last_tick_ = now;
+      if (o_.rate > 0 || o_.time_scale > 0)
+        for (auto& s : sessions_) s->Kick();
+      if (now - last_progress_ >= std::chrono::milliseconds(tty ? 250 : 5000)) {
+        last_progress_ = now;
+        Progress();
+      }
+      Tick();
+    });
+  }
+
+  void Progress() {
+    const double secs = Seconds();
+    const double rate = secs > 0 ? static_cast<double>(stats.acked) / secs : 0;
+    const double frac = total_events ? static_cast<double>(stats.acked) / static_cast<double>(total_events) : 1;
+    const double eta = rate > 0 ? static_cast<double>(total_events - std::min(total_events, stats.acked)) / rate : 0;
+    if (tty) {
+      std::string bar(30, ' ');
+      for (int i = 0; i < static_cast<int>(frac * 30) && i < 30; ++i) bar[i] = '#';
+      std::fprintf(stderr, "\r[%s] %5.1f%% %llu/%llu events  %.0f ev/s  ETA %.0f s   ", bar.c_str(),
+                   frac * 100, static_cast<unsigned long long>(stats.acked),
+                   static_cast<unsigned long long>(total_events), rate, eta);
+    } else {
+      std::fprintf(stderr, "progress acked=%llu total=%llu rate=%.0f eta_s=%.0f\n",
+                   static_cast<unsigned long long>(stats.acked),
+                   static_cast<unsigned long long>(total_events), rate, eta);
+    }
+  }
+
+  const Options& o_;
+  Api* api_;
+  asio::io_context io_;
+  asio::steady_timer tick_;
+  std::vector<std::shared_ptr<Session>> sessions_;
+  std::map<std::string, Session*> by_scanner_;
+  int busy_ = 0;
+  double tokens_ = 0;
+  int64_t first_time_ms_ = 0;
+  Clock::time_point start_, last_progress_, last_tick_;
+  std::string unreachable_;
+};
+
+void Session::Connect() {
+  if (closed_) return;
+  ready_ = false;
+  writing_ = false;
+  decoder_ = std::make_unique<codec::FrameDecoder>(1 << 20);
+  out_.clear();
+  const uint64_t gen = ++generation_;
+  auto self = shared_from_this();
+  boost::system::error_code ec;
+  socket_ = tcp::socket(io_);
+  auto endpoints = tcp::resolver(io_).resolve(r_->options().target_host, r_->options().target_port, ec);
+  if (ec) return r_->Unreachable("cannot resolve " + r_->options().target_host);
+  asio::async_connect(socket_, endpoints, [this, self, gen](boost::system::error_code ec, const tcp::endpoint&) {
+    if (gen != generation_ || closed_) return;
+    if (ec) return Drop(false);
+    socket_.set_option(tcp::no_delay(true), ec);
+    v1::ClientFrame hello;
+    hello.mutable_hello()->set_scanner_id(scanner_);
+    hello.mutable_hello()->set_station("REPLAY");
+    hello.mutable_hello()->set_version(v1::PROTOCOL_VERSION_1);
+    auto bytes = std::make_shared<std::string>();
+    codec::AppendFrame(hello, bytes.get());
+    asio::async_write(socket_, asio::buffer(*bytes), [this, self, gen, bytes](boost::system::error_code ec, size_t) {
+      if (gen != generation_ || closed_) return;
+      if (ec) return Drop(false);
+    });
+    Read();
+  });
+}
+
+void Session::Drop(bool planned) {
+  if (closed_) return;
+  boost::system::error_code ec;
+  socket_.close(ec);
+  ++generation_;
+  ready_ = false;
+  writing_ = false;
+  if (!planned) {
+    if (down_since_ == Clock::time_point{}) down_since_ = Clock::now();
+    if (Clock::now() - down_since_ > std::chrono::duration<double>(r_->options().reconnect_seconds))
+      return r_->Unreachable("the daemon did not come back within " +
+                             std::to_string(static_cast<int>(r_->options().reconnect_seconds)) + " s");
+  }
+  ++r_->stats.reconnects;
+  retry_.expires_after(std::chrono::milliseconds(planned ? 0 : 100));
+  auto self = shared_from_this();
+  retry_.async_wait([this, self](boost::system::error_code ec) {
+    if (!ec) Connect();
+  });
+}
+
+void Session::Read() {
+  auto self = shared_from_this();
+  const uint64_t gen = generation_;
+  socket_.async_read_some(asio::buffer(in_), [this, self, gen](boost::system::error_code ec, size_t n) {
+    if (gen != generation_ || closed_) return;
+    if (ec) return Drop(false);
+    decoder_->Append(in_.data(), n);
+    std::string_view payload;
+    for (;;) {
+      auto res = decoder_->Next(&payload);
+      if (res == codec::FrameDecoder::Result::kNeedMore) break;
+      if (res != codec::FrameDecoder::Result::kFrame) return Drop(false);
+      OnFrame(payload);
+      if (gen != generation_) return;
+    }
+    Read();
+  });
+}
+
+void Session::OnFrame(std::string_view payload) {
+  v1::ServerFrame f;
+  if (!f.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) return Drop(false);
+  const auto now = Clock::now();
+  if (f.has_welcome()) {
+    down_since_ = {};
+    const uint64_t mark = f.welcome().last_durable_seq();
+    // Everything up to the mark is durable; resume after it (or, for a
+    // planned re-send, that many frames before it).
+    while (acked < events.size() && events[acked].seq <= mark) {
+      // Sent before the daemon went away and made durable by it; events
+      // never sent were in the daemon already (a replay into a used hub).
+      if (acked < next)
+        r_->stats.latency.Add(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[acked]).count()));
+      ++r_->stats.acked;
+      ++acked;
+    }
+    next = acked;
+    if (resend_frames_ > 0) {
+      next = acked > resend_frames_ ? acked - resend_frames_ : 0;
+      resend_from = next;
+      resend_frames_ = 0;
+    }
+    ready_ = true;
+    if (done() && next >= acked) r_->SessionDone(*this);
+    Write();
+    return;
+  }
+  if (f.has_reject()) {
+    ++r_->stats.rejects;
+    if (r_->stats.rejects <= 10)
+      std::cerr << "hubreplay: " << scanner_ << " seq " << f.reject().seq() << " rejected: "
+                << f.reject().reason() << "\n";
+    return;
+  }
+  if (!f.has_ack()) return;
+  const uint64_t seq = f.ack().acked_seq();
+  while (acked < next && events[acked].seq <= seq) {
+    ++r_->stats.acked;
+    r_->stats.latency.Add(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[acked]).count()));
+    ++acked;
+  }
+  if (resend_from != SIZE_MAX) {
+    // Acks for the re-sent (already acknowledged) frames.
+    while (resend_from < next && events[resend_from].seq <= seq) ++resend_from;
+    if (resend_from >= acked) resend_from = SIZE_MAX;
+  }
+  if (done() && resend_from == SIZE_MAX) r_->SessionDone(*this);
+  Write();
+}
+
+void Session::Write() {
+  if (!ready_ || writing_ || closed_) return;
+  out_.clear();
+  const auto now = Clock::now();
+  size_t n = 0;
+  while (next < limit && next < acked + r_->options().window && out_.size() < (64 << 10) && n < 512) {
+    if (!r_->MaySend(*this)) break;
+    if (next < acked) ++r_->stats.resent;  // a planned re-send of an acknowledged frame
+    out_ += events[next].frame;
+    if (next >= acked) sent_at[next] = now;
+    ++next;
+    ++n;
+    ++r_->stats.sent;
+  }
+  if (out_.empty()) return;
+  writing_ = true;
+  auto self = shared_from_this();
+  const uint64_t gen = generation_;
+  asio::async_write(socket_, asio::buffer(out_), [this, self, gen](boost::system::error_code ec, size_t) {
+    if (gen != generation_ || closed_) return;
+    writing_ = false;
+    if (ec) return Drop(false);
+    Write();
+  });
+}
+
+struct Report {
+  double seconds = 0;
+  Stats* stats = nullptr;
+  size_t sessions = 0;
+  int differences = -1;  // -1: not verified
+};
+
+void PrintReport(const Report& r, bool json) {
+  const Stats& s = *r.stats;
+  const double rate = r.seconds > 0 ? static_cast<double>(s.acked) / r.seconds : 0;
+  auto ms = [&](double p) { return static_cast<double>(s.latency.Percentile(p)) / 1000.0; };
+  if (json) {
+    std::printf("{\"sessions\":%zu,\"events_sent\":%llu,\"events_acked\":%llu,\"resent\":%llu,"
+                "\"rejects\":%llu,\"reconnects\":%llu,\"seconds\":%.3f,\"acked_per_s\":%.0f,"
+                "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}",
+                r.sessions, static_cast<unsigned long long>(s.sent),
+                static_cast<unsigned long long>(s.acked), static_cast<unsigned long long>(s.resent),
+                static_cast<unsigned long long>(s.rejects), static_cast<unsigned long long>(s.reconnects),
+                r.seconds, rate, ms(0.5), ms(0.9), ms(0.99), ms(0.999),
+                static_cast<double>(s.latency.max()) / 1000.0);
+    if (r.differences >= 0) std::printf(",\"verify_differences\":%d", r.differences);
+    std::printf("}\n");
+    return;
+  }
+  std::printf("sessions %zu  events sent %llu  acked %llu  re-sent %llu  rejected %llu  reconnects %llu\n",
+              r.sessions, static_cast<unsigned long long>(s.sent), static_cast<unsigned long long>(s.acked),
+              static_cast<unsigned long long>(s.resent), static_cast<unsigned long long>(s.rejects),
+              static_cast<unsigned long long>(s.reconnects));
+  std::printf("%.2f s  %.0f acked events/s\n", r.seconds, rate);
+  std::printf("ack latency ms  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", ms(0.5), ms(0.9),
+              ms(0.99), ms(0.999), static_cast<double>(s.latency.max()) / 1000.0);
+}
+
+// Compares the daemon's cases with the expected ones by type and ids;
+// prints every difference; returns their number.
+int Verify(Api& api, const fs::path& expected_path) {
+  const auto expected = ParseJsonFile<v1::ExceptionPage>(expected_path);
+  std::map<std::string, int> diff;  // key -> raised - expected
+  for (const auto& c : expected.exceptions()) --diff[tools::CaseKey(c)];
+  const auto raised = api.AllExceptions();
+  for (const auto& c : raised) ++diff[tools::CaseKey(c)];
+  int differences = 0;
+  for (const auto& [key, n] : diff) {
+    for (int i = 0; i < std::abs(n); ++i) {
+      std::printf("%s %s\n", n < 0 ? "missing    (expected, not raised):" : "unexpected (raised, not expected):",
+                  key.c_str());
+      ++differences;
+    }
+  }
+  std::printf("verify: %d expected, %zu raised, %d difference(s)\n", expected.exceptions_size(),
+              raised.size(), differences);
+  return differences;
+}
+
+int Main(int argc, char** argv) {
+  Options o;
+  std::string target, http_addr, in;
+  bool verify = false, json = false;
+  std::string token = std::getenv("HUBREPLAY_TOKEN") ? std::getenv("HUBREPLAY_TOKEN") : "";
+  CLI::App app{"hubreplay: replay a hub day against hubd; report throughput and ack latency"};
+  app.add_option("--target", target, "hubd scanner listener HOST:PORT")->required();
+  app.add_option("--http", http_addr, "hubd HTTP API HOST:PORT (reference data and --verify)");
+  app.add_option("--in", in, "day directory (hubgen --out, hubd --export)")->required();
+  app.add_option("--connections", o.connections, "sessions (default: one per scanner in the day)")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--rate", o.rate, "events/s in total (default: flat out)")->check(CLI::NonNegativeNumber);
+  app.add_option("--time-scale", o.time_scale,
+                 "pace by the events' times, this many times faster than recorded")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--window", o.window, "unacknowledged events per session")->check(CLI::Range(1, 1 << 20));
+  app.add_option("--reconnect-timeout", o.reconnect_seconds, "seconds to wait for a daemon that went away");
+  app.add_option("--token", token, "API bearer token: admin to load reference data (env HUBREPLAY_TOKEN)");
+  app.add_flag("--verify", verify, "compare the daemon's exceptions with the day's expected.json");
+  app.add_flag("--json", json, "print the report as JSON");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  std::tie(o.target_host, o.target_port) = HostPort(target, "--target");
+  Api api;
+  api.token = token;
+  if (!http_addr.empty()) std::tie(api.host, api.port) = HostPort(http_addr, "--http");
+  const fs::path dir(in);
+
+  // The day.
+  v1::ReplayPlan plan;
+  if (fs::exists(dir / "plan.json")) plan = ParseJsonFile<v1::ReplayPlan>(dir / "plan.json");
+  std::vector<v1::ReferenceChange> reference;
+  if (fs::exists(dir / "reference.bin")) {
+    const std::string bytes = ReadFile(dir / "reference.bin");
+    for (auto f : Frames(bytes, dir / "reference.bin")) {
+      if (!reference.emplace_back().ParseFromArray(f.data(), static_cast<int>(f.size())))
+        Fail(2, "reference.bin holds a change that does not parse");
+    }
+  }
+  if (!reference.empty() && http_addr.empty()) Fail(2, "the day has reference data: give --http");
+  if (verify && http_addr.empty()) Fail(2, "--verify needs --http");
+  if (verify && !fs::exists(dir / "expected.json")) Fail(2, "--verify needs " + (dir / "expected.json").string());
+
+  Replayer replayer(o, &api);
+  std::vector<std::shared_ptr<Session>> sessions;
+  std::vector<std::pair<Session*, uint64_t>> owner;  // per event: session and index in it
+  std::map<std::string, std::string> session_of;     // scanner id -> session name
+  int64_t first_time = 0;
+  {
+    const std::string bytes = ReadFile(dir / "events.bin");
+    auto frames = Frames(bytes, dir / "events.bin");
+    if (frames.empty()) Fail(2, "events.bin holds no events");
+    std::map<std::string, int> scanner_index;
+    v1::ClientFrame f;
+    owner.reserve(frames.size());
+    for (size_t i = 0; i < frames.size(); ++i) {
+      if (!f.ParseFromArray(frames[i].data(), static_cast<int>(frames[i].size())) || !f.has_event())
+        Fail(2, "events.bin frame " + std::to_string(i) + " is not an event");
+      v1::ScanEvent& e = *f.mutable_event();
+      if (i == 0) first_time = e.event_time_ms();
+      auto [it, fresh] = scanner_index.try_emplace(e.scanner_id(), static_cast<int>(scanner_index.size()));
+      std::string name = e.scanner_id();
+      if (o.connections > 0) name = "REPLAY-" + std::to_string(it->second % o.connections);
+      Session* s = replayer.SessionOf(name);
+      if (s == nullptr) {
+        sessions.push_back(replayer.AddSession(name));
+        s = sessions.back().get();
+      }
+      session_of[e.scanner_id()] = name;
+      if (o.connections > 0) {  // folded: renamed and renumbered
+        e.set_scanner_id(name);
+        e.set_seq(s->events.size() + 1);
+      } else if (!s->events.empty() && e.seq() != s->events.back().seq + 1) {
+        Fail(2, "events.bin: scanner " + name + " seq " + std::to_string(e.seq()) +
+                    " does not follow " + std::to_string(s->events.back().seq));
+      }
+      Event ev;
+      codec::AppendFrame(f, &ev.frame);
+      ev.seq = e.seq();
+      ev.time_ms = e.event_time_ms();
+      owner.emplace_back(s, s->events.size());
+      s->events.push_back(std::move(ev));
+    }
+  }
+  for (auto& s : sessions) s->sent_at.resize(s->events.size());
+  if (plan.epochs().empty()) {  // a plain stream: one epoch
+    auto* e = plan.add_epochs();
+    e->set_events_end(owner.size());
+    e->set_reference_end(reference.size());
+  }
+  if (plan.epochs(plan.epochs_size() - 1).events_end() != owner.size() ||
+      plan.epochs(plan.epochs_size() - 1).reference_end() > reference.size())
+    Fail(2, "plan.json does not match events.bin and reference.bin");
+  replayer.total_events = owner.size();
+
+  std::fprintf(stderr, "hubreplay: %zu events, %zu reference changes, %zu sessions, %d epochs\n",
+               owner.size(), reference.size(), sessions.size(), plan.epochs_size());
+  replayer.Begin(first_time);
+  size_t ref_at = 0;
+  std::map<Session*, size_t> limits;
+  for (int k = 0; k < plan.epochs_size(); ++k) {
+    const auto& epoch = plan.epochs(k);
+    if (epoch.reference_end() > ref_at) {
+      api.LoadReference(reference, ref_at, epoch.reference_end());
+      ref_at = epoch.reference_end();
+    }
+    const uint64_t end = epoch.events_end();
+    const uint64_t begin = k == 0 ? 0 : plan.epochs(k - 1).events_end();
+    for (uint64_t i = begin; i < end && i < owner.size(); ++i)
+      limits[owner[i].first] = owner[i].second + 1;
+    std::vector<std::pair<Session*, size_t>> l(limits.begin(), limits.end());
+    replayer.RunEpoch(l);
+    for (const auto& r : plan.resends()) {
+      if (static_cast<int>(r.epoch()) != k) continue;
+      auto name = session_of.find(r.scanner_id());
+      Session* s = name == session_of.end() ? nullptr : replayer.SessionOf(name->second);
+      if (s != nullptr && s->acked > 0) replayer.Resend(s, r.frames());
+    }
+  }
+  Report report;
+  report.seconds = replayer.Seconds();
+  replayer.Finish();
+  report.stats = &replayer.stats;
+  report.sessions = sessions.size();
+  if (verify) report.differences = Verify(api, dir / "expected.json");
+  PrintReport(report, json);
+  if (report.differences > 0) return 1;
+  if (replayer.stats.rejects > 0) return 1;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const Exit& e) {
+    return e.code;
+  }
+}
