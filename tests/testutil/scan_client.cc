@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -127,8 +128,10 @@ bool ScanClient::WaitClosed(int timeout_ms) {
 DaemonProcess::DaemonProcess(const std::string& data_dir, std::vector<std::string> extra) {
   static int counter = 0;
   log_path_ = data_dir + ".log." + std::to_string(::getpid()) + "." + std::to_string(++counter);
-  std::vector<std::string> args = {HubdPath(), "--data-dir", data_dir, "--listen", "127.0.0.1:0",
-                                   "--http", "127.0.0.1:0"};
+  std::vector<std::string> args = {HubdPath(), "--data-dir", data_dir};
+  for (const char* flag : {"--listen", "--http"})
+    if (std::find(extra.begin(), extra.end(), flag) == extra.end())
+      args.insert(args.end(), {flag, "127.0.0.1:0"});
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = ::fork();
   if (pid_ == 0) {

@@ -57,7 +57,8 @@ class ScanClient {
 // A hubd child process on a loopback port chosen by the kernel.
 class DaemonProcess {
  public:
-  // Starts hubd with --data-dir, --listen and --http on 127.0.0.1:0 plus `extra` args,
+  // Starts hubd with --data-dir, and --listen and --http on 127.0.0.1:0
+  // unless `extra` names them, plus `extra` args;
   // waits for "event=ready" and reads the port from it. Aborts the test on
   // failure (gtest ADD_FAILURE; port() is then 0).
   DaemonProcess(const std::string& data_dir, std::vector<std::string> extra = {});

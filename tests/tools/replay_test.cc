@@ -1,0 +1,205 @@
+// hubgen and hubreplay end to end: generated days replayed against a real
+// hubd over loopback and verified against the exceptions hubgen expects,
+// with re-sent frames, with the daemon killed mid-replay, and through
+// `hubd --export`.
+
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "hub/v1/exception.pb.h"
+#include "net/daemon_fixture.h"
+#include "testutil/scan_client.h"
+#include "tools/day_generator.h"
+
+namespace hub::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using testutil::DaemonProcess;
+
+struct CmdResult {
+  int code = -1;
+  std::string out;  // stdout and stderr
+};
+
+CmdResult Shell(const std::string& cmd) {
+  CmdResult r;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A loopback port nobody listens on right now.
+uint16_t FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// Every anomaly type of SPEC §4 at least once in about 6,000 parcels.
+const char* kEveryAnomaly =
+    " --parcels 6000 --bags-per-vehicle 5 --anomaly-percent 2 --rate SEAL_BROKEN=10"
+    " --rate SEAL_MISMATCH=10 --rate BAGS_MISSING=10 --rate BAGS_EXTRA=10 --rate BAG_SHORT=5"
+    " --rate BAG_OVER=5 --rate MISBAGGED=5 --rate BAG_LABEL_MISMATCH=5 --rate MISLOAD=5"
+    " --rate UNCLOSED_BAG_LOADED=5";
+
+class ReplayTest : public DaemonTest {
+ protected:
+  void SetUp() override {
+    DaemonTest::SetUp();
+    config_ = (dir_ / "hubd.toml").string();
+    std::ofstream(config_) << "[[api.tokens]]\nname = \"replay\"\ntoken = \"admin-secret\"\nrole = \"admin\"\n";
+  }
+
+  std::unique_ptr<DaemonProcess> Start(const std::string& db, std::vector<std::string> extra = {}) {
+    extra.insert(extra.end(), {"--config", config_});
+    return std::make_unique<DaemonProcess>(db, extra);
+  }
+
+  fs::path Generate(const std::string& name, const std::string& args) {
+    const fs::path day = dir_ / name;
+    CmdResult r = Shell(std::string(HUBGEN_PATH) + args + " --out " + day.string());
+    EXPECT_EQ(r.code, 0) << r.out;
+    return day;
+  }
+
+  CmdResult Replay(uint16_t port, uint16_t http, const fs::path& day, const std::string& more = "") {
+    return Shell(std::string(HUBREPLAY_PATH) + " --target 127.0.0.1:" + std::to_string(port) +
+                 " --http 127.0.0.1:" + std::to_string(http) + " --in " + day.string() +
+                 " --token admin-secret --verify" + more);
+  }
+
+  std::string config_;
+};
+
+TEST_F(ReplayTest, GeneratedDayRaisesExactlyTheExpectedExceptionsAlsoWhenExportedAndReplayed) {
+  const fs::path day = Generate("day", std::string(" --seed 5") + kEveryAnomaly);
+  // Every type is in the expectation.
+  v1::ExceptionPage expected;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(Slurp(day / "expected.json"), &expected).ok());
+  std::set<int> types;
+  for (const auto& c : expected.exceptions()) types.insert(c.type());
+  EXPECT_EQ(types.size(), 17u);
+
+  auto hubd = Start(db_);
+  CmdResult r = Replay(hubd->port(), hubd->http_port(), day, " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(", 0 difference(s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"verify_differences\":0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"rejects\":0"), std::string::npos) << r.out;
+  EXPECT_EQ(hubd->Terminate(), 0);
+
+  // The daemon's log, exported, replays into a fresh hub with the same cases.
+  const fs::path exported = dir_ / "exported";
+  r = Shell(std::string(HUBD_PATH) + " --data-dir " + db_ + " --export " + exported.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  fs::copy_file(day / "expected.json", exported / "expected.json");
+  auto fresh = Start((dir_ / "db2").string());
+  r = Replay(fresh->port(), fresh->http_port(), exported);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(", 0 difference(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(fresh->Terminate(), 0);
+}
+
+TEST_F(ReplayTest, ResentFramesChangeNothing) {
+  const fs::path day = Generate("day", std::string(" --seed 8 --resend-percent 30") + kEveryAnomaly);
+  auto hubd = Start(db_);
+  CmdResult r = Replay(hubd->port(), hubd->http_port(), day);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(", 0 difference(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("re-sent 0 "), std::string::npos) << r.out;  // some were re-sent
+  EXPECT_EQ(hubd->Terminate(), 0);
+}
+
+TEST_F(ReplayTest, DaemonKilledAndRestartedMidReplayStillVerifies) {
+  const fs::path day = Generate("day", std::string(" --seed 9 --resend-percent 5") + kEveryAnomaly);
+  const uint16_t port = FreePort(), http = FreePort();
+  const std::vector<std::string> ports = {"--listen", "127.0.0.1:" + std::to_string(port), "--http",
+                                          "127.0.0.1:" + std::to_string(http)};
+  auto hubd = Start(db_, ports);
+  ASSERT_EQ(hubd->port(), port);
+  // About 3 s of replay at 6,000 events/s; the daemon dies twice on the way.
+  auto replay = std::async(std::launch::async, [&] {
+    return Replay(port, http, day, " --rate 6000 --reconnect-timeout 30");
+  });
+  for (int kill = 0; kill < 2; ++kill) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(900));
+    hubd->Kill();
+    hubd = Start(db_, ports);
+    ASSERT_EQ(hubd->port(), port) << hubd->Log();
+  }
+  CmdResult r = replay.get();
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(", 0 difference(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("reconnects 0"), std::string::npos) << r.out;
+  EXPECT_EQ(hubd->Terminate(), 0);
+}
+
+TEST_F(ReplayTest, WrongExpectationFailsVerifyNamingEachDifference) {
+  const fs::path day = Generate("day", " --seed 3 --parcels 2000");
+  v1::ExceptionPage expected;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(Slurp(day / "expected.json"), &expected).ok());
+  ASSERT_GT(expected.exceptions_size(), 0);
+  const std::string dropped = tools::CaseKey(expected.exceptions(0));
+  expected.mutable_exceptions()->erase(expected.mutable_exceptions()->begin());
+  auto* fake = expected.add_exceptions();
+  fake->set_type(v1::DAMAGED);
+  fake->set_parcel_id("P-NOT-THERE");
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(expected, &json).ok());
+  std::ofstream(day / "expected.json", std::ios::trunc) << json;
+
+  auto hubd = Start(db_);
+  CmdResult r = Replay(hubd->port(), hubd->http_port(), day);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("missing    (expected, not raised): DAMAGED parcel=P-NOT-THERE"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("unexpected (raised, not expected): " + dropped), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(", 2 difference(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(hubd->Terminate(), 0);
+}
+
+TEST_F(ReplayTest, HubgenWritesByteIdenticalFilesForTheSameSeed) {
+  const std::string args = std::string(" --seed 42 --resend-percent 10") + kEveryAnomaly;
+  const fs::path a = Generate("a", args), b = Generate("b", args), c = Generate("c", " --seed 43 --parcels 6000");
+  for (const char* f : {"events.bin", "reference.bin", "plan.json", "expected.json"}) {
+    EXPECT_FALSE(Slurp(a / f).empty()) << f;
+    EXPECT_EQ(Slurp(a / f), Slurp(b / f)) << f;
+  }
+  EXPECT_NE(Slurp(a / "events.bin"), Slurp(c / "events.bin"));
+  CmdResult r = Shell(std::string(HUBGEN_PATH) + " --parcels 10 --rate NOPE=1 --out " + (dir_ / "x").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("unknown exception type 'NOPE'"), std::string::npos) << r.out;
+  r = Shell(std::string(HUBREPLAY_PATH) + " --target 127.0.0.1:1 --in " + (dir_ / "nowhere").string());
+  EXPECT_EQ(r.code, 2) << r.out;
+}
+
+}  // namespace
+}  // namespace hub::testing
