@@ -1,7 +1,8 @@
 #pragma once
 
-// The supervisor API, first part: exceptions (list with filters and cursor
-// paging, get one, acknowledge, resolve) and reference data, over HTTP/JSON
+// The supervisor API (docs/api.md): exceptions (list with filters and cursor
+// paging, get one, acknowledge, resolve), the parcel trace and the bag,
+// vehicle and load views, the summary, and reference data, over HTTP/JSON
 // (protobuf's JSON mapping of proto/hub/v1). Bearer tokens from the
 // configuration carry a role: viewer reads, supervisor also acknowledges and
 // resolves, admin also loads reference data. Writes go through the

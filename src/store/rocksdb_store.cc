@@ -48,28 +48,27 @@ void ForEachEntity(const v1::ExceptionCase& c,
   if (!c.load_id().empty()) fn(keys::Kind::kLoad, c.load_id());
 }
 
-// The entity index key (kind byte + id) of an archived row.
-std::string EntityKeyOf(const v1::ArchivedEntity& a) {
+// The entity an archived row is about.
+std::pair<keys::Kind, const std::string*> EntityOf(const v1::ArchivedEntity& a) {
   switch (a.body_case()) {
-    case v1::ArchivedEntity::kParcel: return core::EntityKey(keys::Kind::kParcel, a.parcel().parcel_id());
-    case v1::ArchivedEntity::kBag: return core::EntityKey(keys::Kind::kBag, a.bag().bag_id());
-    case v1::ArchivedEntity::kLoad: return core::EntityKey(keys::Kind::kLoad, a.load().load_id());
-    case v1::ArchivedEntity::kVehicle: return core::EntityKey(keys::Kind::kVehicle, a.vehicle().vehicle_id());
+    case v1::ArchivedEntity::kParcel: return {keys::Kind::kParcel, &a.parcel().parcel_id()};
+    case v1::ArchivedEntity::kBag: return {keys::Kind::kBag, &a.bag().bag_id()};
+    case v1::ArchivedEntity::kLoad: return {keys::Kind::kLoad, &a.load().load_id()};
+    case v1::ArchivedEntity::kVehicle:
     case v1::ArchivedEntity::BODY_NOT_SET: break;
   }
-  return {};
+  return {keys::Kind::kVehicle, &a.vehicle().vehicle_id()};
+}
+
+// The entity index key (kind byte + id) of an archived row.
+std::string EntityKeyOf(const v1::ArchivedEntity& a) {
+  auto [kind, id] = EntityOf(a);
+  return core::EntityKey(kind, *id);
 }
 
 std::string ArchiveKeyOf(const v1::ArchivedEntity& a) {
-  const uint64_t seq = a.retired_at_hub_seq();
-  switch (a.body_case()) {
-    case v1::ArchivedEntity::kParcel: return keys::ArchiveKey(keys::Kind::kParcel, a.parcel().parcel_id(), seq);
-    case v1::ArchivedEntity::kBag: return keys::ArchiveKey(keys::Kind::kBag, a.bag().bag_id(), seq);
-    case v1::ArchivedEntity::kLoad: return keys::ArchiveKey(keys::Kind::kLoad, a.load().load_id(), seq);
-    case v1::ArchivedEntity::kVehicle: return keys::ArchiveKey(keys::Kind::kVehicle, a.vehicle().vehicle_id(), seq);
-    case v1::ArchivedEntity::BODY_NOT_SET: break;
-  }
-  return {};
+  auto [kind, id] = EntityOf(a);
+  return keys::ArchiveKey(kind, *id, a.retired_at_hub_seq());
 }
 
 }  // namespace
@@ -90,6 +89,10 @@ class LiveIndex {
     uint64_t hub_seq;
     std::string key;
   };
+  struct Entry {
+    std::vector<uint64_t> seqs;      // ascending
+    std::vector<uint64_t> retiring;  // retirements whose archive row is not durable yet
+  };
 
   // Records the group's touches (in hub order), then gives each retired row
   // the hub_seqs of its entity up to its retirement.
@@ -97,46 +100,51 @@ class LiveIndex {
              std::vector<v1::ArchivedEntity>* retired) {
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = 0; i < count; ++i) {
-      auto it = seqs_.find(touches[i].key);
-      if (it == seqs_.end()) it = seqs_.emplace(touches[i].key, std::vector<uint64_t>()).first;
-      it->second.push_back(touches[i].hub_seq);
+      auto it = entries_.find(touches[i].key);
+      if (it == entries_.end()) it = entries_.emplace(touches[i].key, Entry()).first;
+      it->second.seqs.push_back(touches[i].hub_seq);
     }
-    for (auto& row : *retired) AttachLocked(&row);
-  }
-
-  void Attach(v1::ArchivedEntity* row) {
-    std::lock_guard<std::mutex> lock(mu_);
-    AttachLocked(row);
+    for (auto& row : *retired) {
+      auto it = entries_.find(EntityKeyOf(row));
+      if (it == entries_.end()) continue;
+      const auto& v = it->second.seqs;
+      row.mutable_hub_seqs()->Add(v.begin(),
+                                  std::upper_bound(v.begin(), v.end(), row.retired_at_hub_seq()));
+      it->second.retiring.push_back(row.retired_at_hub_seq());
+    }
   }
 
   // The row is durable in the archive: drop what it covers.
   void Forget(const v1::ArchivedEntity& row) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = seqs_.find(EntityKeyOf(row));
-    if (it == seqs_.end()) return;
-    auto& v = it->second;
+    auto it = entries_.find(EntityKeyOf(row));
+    if (it == entries_.end()) return;
+    auto& v = it->second.seqs;
     v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), row.retired_at_hub_seq()));
-    if (v.empty()) seqs_.erase(it);
+    auto& r = it->second.retiring;
+    r.erase(std::remove(r.begin(), r.end(), row.retired_at_hub_seq()), r.end());
+    if (v.empty() && r.empty()) entries_.erase(it);
   }
 
-  std::vector<uint64_t> Get(const std::string& key) {
+  Entry Get(const std::string& key) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = seqs_.find(key);
-    return it == seqs_.end() ? std::vector<uint64_t>() : it->second;
+    auto it = entries_.find(key);
+    return it == entries_.end() ? Entry() : it->second;
   }
 
   size_t size() {
     std::lock_guard<std::mutex> lock(mu_);
-    return seqs_.size();
+    return entries_.size();
   }
 
+  // Called with the archive caught up, so nothing is retiring.
   void Save(uint64_t last_hub_seq, v1::EntityIndex* out) {
     std::lock_guard<std::mutex> lock(mu_);
     out->set_last_hub_seq(last_hub_seq);
-    for (const auto& [key, seqs] : seqs_) {
+    for (const auto& [key, entry] : entries_) {
       auto* e = out->add_entries();
       e->set_key(key);
-      e->mutable_hub_seqs()->Add(seqs.begin(), seqs.end());
+      e->mutable_hub_seqs()->Add(entry.seqs.begin(), entry.seqs.end());
     }
     std::sort(out->mutable_entries()->begin(), out->mutable_entries()->end(),
               [](const auto& a, const auto& b) { return a.key() < b.key(); });
@@ -144,22 +152,14 @@ class LiveIndex {
 
   void Load(const v1::EntityIndex& in) {
     std::lock_guard<std::mutex> lock(mu_);
-    seqs_.clear();
+    entries_.clear();
     for (const auto& e : in.entries())
-      seqs_[e.key()].assign(e.hub_seqs().begin(), e.hub_seqs().end());
+      entries_[e.key()].seqs.assign(e.hub_seqs().begin(), e.hub_seqs().end());
   }
 
  private:
-  void AttachLocked(v1::ArchivedEntity* row) {
-    auto it = seqs_.find(EntityKeyOf(*row));
-    if (it == seqs_.end()) return;
-    const auto& v = it->second;
-    row->mutable_hub_seqs()->Add(
-        v.begin(), std::upper_bound(v.begin(), v.end(), row->retired_at_hub_seq()));
-  }
-
   std::mutex mu_;
-  std::unordered_map<std::string, std::vector<uint64_t>> seqs_;  // GUARDED_BY(mu_), ascending
+  std::unordered_map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
 };
 
 // Writes retired entities to the archive column family on its own thread,
@@ -745,7 +745,9 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
   // The index first, the snapshot after: every hub_seq found in the index is
   // committed, so the snapshot holds its record; an entity that leaves the
   // index meanwhile is in the archive the snapshot sees (duplicates merge).
-  std::vector<uint64_t> seqs = rep_->index.Get(core::EntityKey(kind, id));
+  LiveIndex::Entry live = rep_->index.Get(core::EntityKey(kind, id));
+  std::vector<uint64_t>& seqs = live.seqs;
+  out->retired_at = std::move(live.retiring);
   out->view = NewReadView();
   std::vector<v1::ArchivedEntity> rows;
   Status st = Archived(kind, id, &rows, out->view.get());
@@ -754,8 +756,10 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
     seqs.insert(seqs.end(), row.hub_seqs().begin(), row.hub_seqs().end());
     out->retired_at.push_back(row.retired_at_hub_seq());
   }
-  std::sort(seqs.begin(), seqs.end());
-  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+  for (auto* v : {&seqs, &out->retired_at}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
   if (seqs.size() > limit) {
     seqs.resize(limit);
     out->truncated = true;

@@ -265,7 +265,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Replayer {
  public:
-  Replayer(const Options& o, Api* api) : o_(o), api_(api), tick_(io_) {}
+  explicit Replayer(const Options& o) : o_(o), tick_(io_) {}
 
   asio::io_context& io() { return io_; }
   const Options& options() const { return o_; }
@@ -394,7 +394,6 @@ class Replayer {
   }
 
   const Options& o_;
-  Api* api_;
   asio::io_context io_;
   asio::steady_timer tick_;
   std::vector<std::shared_ptr<Session>> sessions_;
@@ -495,13 +494,14 @@ void Session::OnFrame(std::string_view payload) {
       ++acked;
     }
     next = acked;
+    resend_from = SIZE_MAX;  // a re-send cut short by a reconnect is over
     if (resend_frames_ > 0) {
       next = acked > resend_frames_ ? acked - resend_frames_ : 0;
-      resend_from = next;
+      if (next < acked) resend_from = next;
       resend_frames_ = 0;
     }
     ready_ = true;
-    if (done() && next >= acked) r_->SessionDone(*this);
+    if (done() && resend_from == SIZE_MAX) r_->SessionDone(*this);
     Write();
     return;
   }
@@ -655,7 +655,7 @@ int Main(int argc, char** argv) {
   if (verify && http_addr.empty()) Fail(2, "--verify needs --http");
   if (verify && !fs::exists(dir / "expected.json")) Fail(2, "--verify needs " + (dir / "expected.json").string());
 
-  Replayer replayer(o, &api);
+  Replayer replayer(o);
   std::vector<std::shared_ptr<Session>> sessions;
   std::vector<std::pair<Session*, uint64_t>> owner;  // per event: session and index in it
   std::map<std::string, std::string> session_of;     // scanner id -> session name
