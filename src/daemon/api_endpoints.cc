@@ -181,17 +181,6 @@ HttpResponse ListExceptions(const net::HttpRequest& r, const ApiSources& src) {
       return Error(500, "store read failed");
     indexed = true;
   }
-  if (!indexed && type != v1::EXCEPTION_TYPE_UNSPECIFIED) {
-    for (int st = v1::OPEN; st <= v1::RESOLVED; ++st) {
-      if (status != v1::EXCEPTION_STATUS_UNSPECIFIED && st != status) continue;
-      std::vector<uint64_t> part;
-      if (!src.store->CaseIdsByTypeStatus(type, static_cast<v1::ExceptionStatus>(st), &part,
-                                          view.get()).ok())
-        return Error(500, "store read failed");
-      ids.insert(ids.end(), part.begin(), part.end());
-    }
-    indexed = true;
-  }
   v1::ExceptionPage page;
   auto matches = [&](const v1::ExceptionCase& c) {
     return (type == v1::EXCEPTION_TYPE_UNSPECIFIED || c.type() == type) &&
@@ -216,9 +205,15 @@ HttpResponse ListExceptions(const net::HttpRequest& r, const ApiSources& src) {
       *page.add_exceptions() = std::move(c);
     }
   } else {
+    // By type: that type's (type, status, id) index from the cursor on;
+    // otherwise every case from the cursor on.
     std::vector<v1::ExceptionCase> cases;
-    if (!src.store->CasesAfter(after, limit + 1, matches, &cases, view.get()).ok())
-      return Error(500, "store read failed");
+    std::vector<v1::ExceptionStatus> statuses = {v1::OPEN, v1::ACKNOWLEDGED, v1::RESOLVED};
+    if (status != v1::EXCEPTION_STATUS_UNSPECIFIED) statuses = {status};
+    const auto s = type != v1::EXCEPTION_TYPE_UNSPECIFIED
+                       ? src.store->CasesByType(type, statuses, after, limit + 1, matches, &cases, view.get())
+                       : src.store->CasesAfter(after, limit + 1, matches, &cases, view.get());
+    if (!s.ok()) return Error(500, "store read failed");
     for (size_t i = 0; i < cases.size() && i < limit; ++i) *page.add_exceptions() = cases[i];
     if (cases.size() > limit) page.set_next_after(cases[limit - 1].id());
   }

@@ -104,8 +104,11 @@ void ScanSession::ProcessFrames() {
   if (server_->draining()) batch_.clear();  // never acked: the scanner re-sends
   if (!batch_.empty() && !closed_) {
     outstanding_ += batch_.size();
-    server_->sequencer()->Submit(
-        sequencer::Submission{shared_from_this(), {}, std::move(arena_), std::move(batch_)});
+    sequencer::Submission sub;
+    sub.session = shared_from_this();
+    sub.arena = std::move(arena_);
+    sub.events = std::move(batch_);
+    server_->sequencer()->Submit(std::move(sub));
     batch_.clear();
   }
   arena_.reset();  // a read without events frees its frames here
@@ -132,7 +135,10 @@ void ScanSession::HandleHello(const v1::Hello& hello) {
   scanner_id_ = hello.scanner_id();
   spdlog::info("event=session_hello peer={} scanner={} station={}", peer_, scanner_id_,
                hello.station());
-  server_->sequencer()->Submit(sequencer::Submission{shared_from_this(), scanner_id_, {}, {}});
+  sequencer::Submission sub;
+  sub.session = shared_from_this();
+  sub.hello_scanner = scanner_id_;
+  server_->sequencer()->Submit(std::move(sub));
 }
 
 void ScanSession::HandleEvent(const v1::ScanEvent* e) {

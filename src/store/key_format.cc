@@ -40,6 +40,19 @@ std::string CaseTypeIndexKey(int type, int status, int64_t time_ms, uint64_t cas
   return k;
 }
 
+std::string CaseStatusIndexPrefix(int type, int status) {
+  std::string k = "S";
+  k.push_back(static_cast<char>(type));
+  k.push_back(static_cast<char>(status));
+  return k;
+}
+
+std::string CaseStatusIndexKey(int type, int status, uint64_t case_id) {
+  std::string k = CaseStatusIndexPrefix(type, status);
+  PutBigEndian64(&k, case_id);
+  return k;
+}
+
 namespace {
 std::string EntityPrefix(char tag, Kind kind, std::string_view id) {
   std::string k;

@@ -17,6 +17,7 @@
 //       cases append; status changes overwrite in place.
 //   CF "case_index" secondary indexes, empty values:
 //       'T' type:u8 status:u8 BE64(time^sign) BE64(case_id)  by type/status/time
+//       'S' type:u8 status:u8 BE64(case_id)                  by type/status/id (paging)
 //       'E' kind:u8 len:u8 id BE64(case_id)                   by vehicle/bag/parcel/load
 //   CF "archive"    kind:u8 len:u8 id BE64(retired_at_hub_seq) -> ArchivedEntity
 //       Parcels, bags, loads and vehicles retired from the core's memory when
@@ -65,6 +66,8 @@ std::string CaseKey(uint64_t case_id);
 std::string CaseTypeIndexKey(int type, int status, int64_t time_ms, uint64_t case_id);
 // Prefix of CaseTypeIndexKey for one type and status.
 std::string CaseTypeIndexPrefix(int type, int status);
+std::string CaseStatusIndexKey(int type, int status, uint64_t case_id);
+std::string CaseStatusIndexPrefix(int type, int status);
 std::string CaseEntityIndexKey(Kind kind, std::string_view id, uint64_t case_id);
 std::string CaseEntityIndexPrefix(Kind kind, std::string_view id);
 std::string ArchiveKey(Kind kind, std::string_view id, uint64_t hub_seq);

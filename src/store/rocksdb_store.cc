@@ -486,6 +486,7 @@ Status RocksDbStore::Commit(CommitBatch* batch) {
     if (pending.stored) {
       b.wb.Delete(r.h(kCaseIndex),
                   keys::CaseTypeIndexKey(c.type(), pending.stored_status, c.event_time_ms(), id));
+      b.wb.Delete(r.h(kCaseIndex), keys::CaseStatusIndexKey(c.type(), pending.stored_status, id));
     } else {
       ForEachEntity(c, [&](keys::Kind kind, const std::string& eid) {
         b.wb.Put(r.h(kCaseIndex), keys::CaseEntityIndexKey(kind, eid, id), rocksdb::Slice());
@@ -493,6 +494,7 @@ Status RocksDbStore::Commit(CommitBatch* batch) {
     }
     b.wb.Put(r.h(kCaseIndex), keys::CaseTypeIndexKey(c.type(), c.status(), c.event_time_ms(), id),
              rocksdb::Slice());
+    b.wb.Put(r.h(kCaseIndex), keys::CaseStatusIndexKey(c.type(), c.status(), id), rocksdb::Slice());
   }
   rocksdb::WriteOptions wo;
   wo.sync = r.options.durability == Durability::kFsync;
@@ -699,10 +701,41 @@ Status IdsUnderPrefix(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const st
 }
 }  // namespace
 
-Status RocksDbStore::CaseIdsByTypeStatus(v1::ExceptionType type, v1::ExceptionStatus status,
-                                         std::vector<uint64_t>* ids, const ReadView* view) {
-  return IdsUnderPrefix(rep_->db.get(), rep_->h(kCaseIndex), keys::CaseTypeIndexPrefix(type, status),
-                        ids, ReadOptionsFor(view));
+Status RocksDbStore::CasesByType(v1::ExceptionType type,
+                                 const std::vector<v1::ExceptionStatus>& statuses, uint64_t after,
+                                 size_t limit,
+                                 const std::function<bool(const v1::ExceptionCase&)>& keep,
+                                 std::vector<v1::ExceptionCase>* out, const ReadView* view) {
+  out->clear();
+  // One iterator per status over ids > after; merged by id.
+  struct Cursor {
+    std::unique_ptr<rocksdb::Iterator> it;
+    std::string prefix;
+    bool valid() const { return it->Valid() && it->key().starts_with(prefix); }
+    uint64_t id() const { return keys::DecodeBigEndian64(it->key().ToStringView().substr(prefix.size())); }
+  };
+  std::vector<Cursor> cursors;
+  for (auto status : statuses) {
+    Cursor c{std::unique_ptr<rocksdb::Iterator>(
+                 rep_->db->NewIterator(ReadOptionsFor(view), rep_->h(kCaseIndex))),
+             keys::CaseStatusIndexPrefix(type, status)};
+    c.it->Seek(keys::CaseStatusIndexKey(type, status, after + 1));
+    cursors.push_back(std::move(c));
+  }
+  v1::ExceptionCase c;
+  while (out->size() < limit) {
+    Cursor* next = nullptr;
+    for (auto& cur : cursors)
+      if (cur.valid() && (next == nullptr || cur.id() < next->id())) next = &cur;
+    if (next == nullptr) break;
+    Status st = GetCase(next->id(), &c, view);
+    if (!st.ok()) return st;
+    if (keep(c)) out->push_back(c);
+    next->it->Next();
+  }
+  for (auto& cur : cursors)
+    if (!cur.it->status().ok()) return FromRocks(cur.it->status());
+  return Status::Ok();
 }
 
 Status RocksDbStore::CountCases(v1::ExceptionType type, v1::ExceptionStatus status,

@@ -142,9 +142,12 @@ class RocksDbStore {
   Status CasesAfter(uint64_t after, size_t limit,
                     const std::function<bool(const v1::ExceptionCase&)>& keep,
                     std::vector<v1::ExceptionCase>* out, const ReadView* view = nullptr);
-  // Case ids with this type and status, in event-time order.
-  Status CaseIdsByTypeStatus(v1::ExceptionType type, v1::ExceptionStatus status,
-                             std::vector<uint64_t>* ids, const ReadView* view = nullptr);
+  // Up to `limit` cases of this type, in one of `statuses`, with id > after,
+  // that satisfy `keep`, in id order (reads only cases of that type).
+  Status CasesByType(v1::ExceptionType type, const std::vector<v1::ExceptionStatus>& statuses,
+                     uint64_t after, size_t limit,
+                     const std::function<bool(const v1::ExceptionCase&)>& keep,
+                     std::vector<v1::ExceptionCase>* out, const ReadView* view = nullptr);
   // Number of cases with this type and status and from_ms <= event time <= to_ms.
   Status CountCases(v1::ExceptionType type, v1::ExceptionStatus status, int64_t from_ms,
                     int64_t to_ms, uint64_t* count, const ReadView* view = nullptr);

@@ -92,7 +92,9 @@ TEST_F(CrashTest, KillNineAtRandomPointsLosesNoAckedEventAndDuplicatesNone) {
       stop = true;
     }
     for (auto& t : clients) t.join();
-    if (round == kKills) ASSERT_EQ(hubd.Terminate(), 0);
+    if (round == kKills) {
+      ASSERT_EQ(hubd.Terminate(), 0);
+    }
   }
 
   auto logged = LoggedEvents();

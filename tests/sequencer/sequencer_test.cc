@@ -27,7 +27,9 @@ class RecordingLink : public sequencer::SessionLink {
     for (const auto& m : marks)
       if (m.scanner_id() == scanner_) durable = m.seq();
     bool all_rejected = !reply.rejects.empty() && reply.decisions.empty();
-    if (!all_rejected) EXPECT_GE(durable, reply.acked_seq) << "acked before durable";
+    if (!all_rejected) {
+      EXPECT_GE(durable, reply.acked_seq) << "acked before durable";
+    }
     std::lock_guard<std::mutex> lock(mu_);
     replies_.push_back(std::move(reply));
     cv_.notify_all();

@@ -58,6 +58,17 @@ class StoreTest : public ::testing::Test {
     ASSERT_TRUE(db_->Commit(&batch).ok());
   }
 
+  // Ids of the cases of one type and status, via the paging index.
+  std::vector<uint64_t> TypeIds(v1::ExceptionType type, v1::ExceptionStatus status,
+                                const store::ReadView* view = nullptr) {
+    std::vector<v1::ExceptionCase> cases;
+    EXPECT_TRUE(db_->CasesByType(type, {status}, 0, SIZE_MAX, [](const auto&) { return true; },
+                                 &cases, view).ok());
+    std::vector<uint64_t> ids;
+    for (const auto& c : cases) ids.push_back(c.id());
+    return ids;
+  }
+
   std::string StoredCases() {
     std::vector<v1::ExceptionCase> cases;
     EXPECT_TRUE(db_->AllCases(&cases).ok());
@@ -182,7 +193,7 @@ TEST_F(StoreTest, CaseIndexesFindCasesByTypeStatusAndEntity) {
   };
   ApplyAndCommit(hub, records);
   std::vector<uint64_t> ids;
-  ASSERT_TRUE(db_->CaseIdsByTypeStatus(v1::DAMAGED, v1::OPEN, &ids).ok());
+  ids = TypeIds(v1::DAMAGED, v1::OPEN);
   EXPECT_EQ(ids, (std::vector<uint64_t>{1, 3}));
   ASSERT_TRUE(db_->CaseIdsForEntity(store::keys::Kind::kParcel, "P2", &ids).ok());
   EXPECT_EQ(ids, (std::vector<uint64_t>{2, 3}));
@@ -194,6 +205,35 @@ TEST_F(StoreTest, CaseIndexesFindCasesByTypeStatusAndEntity) {
   EXPECT_TRUE(ids.empty());  // no prefix bleed between ids
 }
 
+TEST_F(StoreTest, CasesByTypePageInIdOrderAcrossStatuses) {
+  testutil::Scanner desk("DESK-1");
+  core::HubState hub;
+  std::vector<v1::LogRecord> records;
+  for (int i = 1; i <= 5; ++i) records.push_back(testutil::Record(desk.ParcelDamaged("P" + std::to_string(i), 10)));
+  records.push_back(testutil::Record(desk.ParcelSorted("", "")));  // a NO_READ, case 6
+  for (auto [id, to] : {std::pair{2, v1::ACKNOWLEDGED}, {4, v1::RESOLVED}}) {
+    v1::LogRecord action;
+    action.mutable_case_action()->set_case_id(id);
+    action.mutable_case_action()->set_to(to);
+    action.mutable_case_action()->mutable_transition()->set_by("sup");
+    records.push_back(action);
+  }
+  ApplyAndCommit(hub, records);
+  auto ids = [&](std::vector<v1::ExceptionStatus> statuses, uint64_t after, size_t limit) {
+    std::vector<v1::ExceptionCase> cases;
+    EXPECT_TRUE(db_->CasesByType(v1::DAMAGED, statuses, after, limit,
+                                 [](const auto& c) { return c.parcel_id() != "P5"; }, &cases).ok());
+    std::vector<uint64_t> out;
+    for (const auto& c : cases) out.push_back(c.id());
+    return out;
+  };
+  const std::vector<v1::ExceptionStatus> all = {v1::OPEN, v1::ACKNOWLEDGED, v1::RESOLVED};
+  EXPECT_EQ(ids(all, 1, 3), (std::vector<uint64_t>{2, 3, 4}));
+  EXPECT_EQ(ids(all, 3, 10), (std::vector<uint64_t>{4}));  // 5 is filtered out, 6 is another type
+  EXPECT_EQ(ids({v1::OPEN}, 0, 10), (std::vector<uint64_t>{1, 3}));
+  EXPECT_EQ(ids({v1::RESOLVED, v1::ACKNOWLEDGED}, 0, 10), (std::vector<uint64_t>{2, 4}));
+}
+
 TEST_F(StoreTest, ReadViewSeesOnePointInTime) {
   testutil::Scanner desk("DESK-1");
   core::HubState hub;
@@ -201,14 +241,14 @@ TEST_F(StoreTest, ReadViewSeesOnePointInTime) {
   const auto view = db_->NewReadView();
   ApplyAndCommit(hub, {testutil::Record(desk.ParcelDamaged("P2", 10))});
   std::vector<uint64_t> ids;
-  ASSERT_TRUE(db_->CaseIdsByTypeStatus(v1::DAMAGED, v1::OPEN, &ids, view.get()).ok());
+  ids = TypeIds(v1::DAMAGED, v1::OPEN, view.get());
   EXPECT_EQ(ids, std::vector<uint64_t>{1});
   v1::ExceptionCase c;
   EXPECT_TRUE(db_->GetCase(2, &c, view.get()).IsNotFound());
   uint64_t n = 0;
   ASSERT_TRUE(db_->CountCases(v1::DAMAGED, v1::OPEN, INT64_MIN, INT64_MAX, &n, view.get()).ok());
   EXPECT_EQ(n, 1u);
-  ASSERT_TRUE(db_->CaseIdsByTypeStatus(v1::DAMAGED, v1::OPEN, &ids).ok());
+  ids = TypeIds(v1::DAMAGED, v1::OPEN);
   EXPECT_EQ(ids, (std::vector<uint64_t>{1, 2}));
 }
 
@@ -228,9 +268,9 @@ TEST_F(StoreTest, CaseActionMovesTheCaseAndItsStatusIndex) {
   EXPECT_EQ(c.status(), v1::ACKNOWLEDGED);
   EXPECT_EQ(c.acknowledged().by(), "sup-wang");
   std::vector<uint64_t> ids;
-  ASSERT_TRUE(db_->CaseIdsByTypeStatus(v1::DAMAGED, v1::OPEN, &ids).ok());
+  ids = TypeIds(v1::DAMAGED, v1::OPEN);
   EXPECT_TRUE(ids.empty());
-  ASSERT_TRUE(db_->CaseIdsByTypeStatus(v1::DAMAGED, v1::ACKNOWLEDGED, &ids).ok());
+  ids = TypeIds(v1::DAMAGED, v1::ACKNOWLEDGED);
   EXPECT_EQ(ids, std::vector<uint64_t>{1});
 
   // Raised and resolved within one group commit.
@@ -240,9 +280,9 @@ TEST_F(StoreTest, CaseActionMovesTheCaseAndItsStatusIndex) {
   ApplyAndCommit(hub, {testutil::Record(desk.ParcelDamaged("P2", 10)), resolve});
   ASSERT_TRUE(db_->GetCase(2, &c).ok());
   EXPECT_EQ(c.status(), v1::RESOLVED);
-  ASSERT_TRUE(db_->CaseIdsByTypeStatus(v1::DAMAGED, v1::OPEN, &ids).ok());
+  ids = TypeIds(v1::DAMAGED, v1::OPEN);
   EXPECT_TRUE(ids.empty());
-  ASSERT_TRUE(db_->CaseIdsByTypeStatus(v1::DAMAGED, v1::RESOLVED, &ids).ok());
+  ids = TypeIds(v1::DAMAGED, v1::RESOLVED);
   EXPECT_EQ(ids, std::vector<uint64_t>{2});
 
   Reopen();
