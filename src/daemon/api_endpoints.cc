@@ -64,7 +64,8 @@ std::string Unescape(std::string_view v, bool plus_is_space = true) {
   for (size_t i = 0; i < v.size(); ++i) {
     if (v[i] == '+' && plus_is_space) {
       out.push_back(' ');
-    } else if (v[i] == '%' && i + 2 < v.size() && std::isxdigit(v[i + 1]) && std::isxdigit(v[i + 2])) {
+    } else if (v[i] == '%' && i + 2 < v.size() && std::isxdigit(static_cast<unsigned char>(v[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(v[i + 2]))) {
       out.push_back(static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16)));
       i += 2;
     } else {
@@ -127,8 +128,10 @@ std::future<sequencer::CommandResult> Submit(const ApiSources& src, v1::LogRecor
   return future;
 }
 
-sequencer::CommandResult Wait(std::future<sequencer::CommandResult>& future) {
-  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+// Waits for a commit until `deadline` (one deadline for a whole request).
+sequencer::CommandResult Wait(std::future<sequencer::CommandResult>& future,
+                              std::chrono::steady_clock::time_point deadline) {
+  if (future.wait_until(deadline) != std::future_status::ready) {
     sequencer::CommandResult timeout;
     timeout.code = v1::REJECT_UNAVAILABLE;
     timeout.reason = "timed out waiting for the commit";
@@ -137,9 +140,11 @@ sequencer::CommandResult Wait(std::future<sequencer::CommandResult>& future) {
   return future.get();
 }
 
+constexpr auto kCommitTimeout = std::chrono::seconds(30);
+
 sequencer::CommandResult Run(const ApiSources& src, v1::LogRecord record) {
   auto future = Submit(src, std::move(record));
-  return Wait(future);
+  return Wait(future, std::chrono::steady_clock::now() + kCommitTimeout);
 }
 
 HttpResponse ListExceptions(const net::HttpRequest& r, const ApiSources& src) {
@@ -270,8 +275,9 @@ HttpResponse LoadReference(const net::HttpRequest& r, const ApiSources& src, con
   }
   v1::ReferenceApplied out;
   std::string failure;
+  const auto deadline = std::chrono::steady_clock::now() + kCommitTimeout;
   for (auto& f : pending) {
-    auto result = Wait(f);
+    auto result = Wait(f, deadline);
     if (!result.applied) {
       if (failure.empty()) failure = result.reason;
       continue;

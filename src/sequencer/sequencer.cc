@@ -26,7 +26,20 @@ struct Sequencer::Impl {
   SequencerOptions options;
   moodycamel::BlockingConcurrentQueue<Submission> queue;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> stopped{false};  // the thread has exited
   std::thread thread;
+
+  // After the thread exited: answers commands left in the queue.
+  void RefuseLeftovers() {
+    Submission s;
+    while (queue.try_dequeue(s)) {
+      if (!s.done) continue;
+      CommandResult out;
+      out.code = v1::REJECT_UNAVAILABLE;
+      out.reason = "hubd is shutting down";
+      s.done(std::move(out));
+    }
+  }
 
   // Sequencer thread only.
   store::CommitBatch batch;
@@ -51,12 +64,15 @@ void Sequencer::Start() {
 void Sequencer::Submit(Submission&& submission) {
   in_flight_.fetch_add(static_cast<int64_t>(submission.events.size()), std::memory_order_relaxed);
   impl_->queue.enqueue(std::move(submission));
+  if (impl_->stopped.load()) impl_->RefuseLeftovers();  // raced with Stop(): nobody else will
 }
 
 void Sequencer::Stop() {
   if (!impl_->thread.joinable()) return;
   impl_->stopping.store(true);
   impl_->thread.join();
+  impl_->stopped.store(true);
+  impl_->RefuseLeftovers();
 }
 
 Reply& Sequencer::Impl::ReplyFor(const std::shared_ptr<SessionLink>& session) {

@@ -102,9 +102,11 @@ class Sequencer {
 
   void Start();
   // Queues work. Never blocks; callers bound the queue through in_flight().
+  // After Stop() a command is answered at once with REJECT_UNAVAILABLE
+  // (scanner sessions must not submit after Stop() begins).
   void Submit(Submission&& submission);
   // Applies, commits and answers everything submitted before the call, then
-  // joins the thread. Submit() must not be called after Stop() begins.
+  // joins the thread.
   void Stop();
 
   // Events submitted and not yet answered.

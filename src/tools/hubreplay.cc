@@ -309,6 +309,10 @@ class Replayer {
     unreachable_ = why;
     io_.stop();
   }
+  void Fatal(const std::string& why) {
+    fatal_ = why;
+    io_.stop();
+  }
 
   // Sends events [.., events_end) of every session; returns when all are
   // acknowledged.
@@ -354,6 +358,7 @@ class Replayer {
     io_.restart();
     io_.run();
     if (!unreachable_.empty()) Fail(3, unreachable_);
+    if (!fatal_.empty()) Fail(1, "the daemon refused the stream: " + fatal_);
   }
 
   void Tick() {
@@ -362,7 +367,9 @@ class Replayer {
       if (ec) return;
       const auto now = Clock::now();
       if (o_.rate > 0) {
-        tokens_ = std::min(o_.rate / 10, tokens_ + o_.rate * std::chrono::duration<double>(now - last_tick_).count());
+        // At most a tenth of a second's worth banked, and at least one event.
+        tokens_ = std::min(std::max(1.0, o_.rate / 10),
+                           tokens_ + o_.rate * std::chrono::duration<double>(now - last_tick_).count());
       }
       last_tick_ = now;
       if (o_.rate > 0 || o_.time_scale > 0)
@@ -402,7 +409,7 @@ class Replayer {
   double tokens_ = 0;
   int64_t first_time_ms_ = 0;
   Clock::time_point start_, last_progress_, last_tick_;
-  std::string unreachable_;
+  std::string unreachable_, fatal_;
 };
 
 void Session::Connect() {
@@ -496,8 +503,10 @@ void Session::OnFrame(std::string_view payload) {
     next = acked;
     resend_from = SIZE_MAX;  // a re-send cut short by a reconnect is over
     if (resend_frames_ > 0) {
-      next = acked > resend_frames_ ? acked - resend_frames_ : 0;
-      if (next < acked) resend_from = next;
+      // Re-send the last frames of this epoch that were acknowledged.
+      const size_t top = std::min(acked, limit);
+      next = top > resend_frames_ ? top - resend_frames_ : 0;
+      if (next < top) resend_from = next;
       resend_frames_ = 0;
     }
     ready_ = true;
@@ -506,11 +515,21 @@ void Session::OnFrame(std::string_view payload) {
     return;
   }
   if (f.has_reject()) {
+    if (f.reject().code() == v1::REJECT_UNAVAILABLE) return Drop(false);  // draining or unhealthy
     ++r_->stats.rejects;
     if (r_->stats.rejects <= 10)
       std::cerr << "hubreplay: " << scanner_ << " seq " << f.reject().seq() << " rejected: "
                 << f.reject().reason() << "\n";
-    return;
+    // An invalid event is answered and acknowledged; these say the stream
+    // itself is wrong: nothing would ever acknowledge the rest.
+    switch (f.reject().code()) {
+      case v1::REJECT_BAD_SEQ:
+      case v1::REJECT_NOT_HELLO:
+      case v1::REJECT_SCANNER_MISMATCH:
+        return r_->Fatal(scanner_ + ": " + v1::RejectCode_Name(f.reject().code()) + ": " +
+                         f.reject().reason());
+      default: return;
+    }
   }
   if (!f.has_ack()) return;
   const uint64_t seq = f.ack().acked_seq();
@@ -523,7 +542,7 @@ void Session::OnFrame(std::string_view payload) {
   if (resend_from != SIZE_MAX) {
     // Acks for the re-sent (already acknowledged) frames.
     while (resend_from < next && events[resend_from].seq <= seq) ++resend_from;
-    if (resend_from >= acked) resend_from = SIZE_MAX;
+    if (resend_from >= std::min(acked, limit)) resend_from = SIZE_MAX;
   }
   if (done() && resend_from == SIZE_MAX) r_->SessionDone(*this);
   Write();

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 
 #include "testutil/events.h"
 
@@ -106,6 +107,22 @@ TEST_F(SequencerTest, AnswersOnlyAfterTheCommitThatMakesThemDurable) {
   EXPECT_EQ(done, 100u);
   EXPECT_EQ(seq.in_flight(), 0);
   EXPECT_EQ(seq.committed(), 100u);
+}
+
+TEST_F(SequencerTest, CommandAfterStopIsAnsweredUnavailableAtOnce) {
+  Open();
+  sequencer::Sequencer seq(&hub_, db_.get(), {});
+  seq.Start();
+  seq.Stop();
+  std::optional<sequencer::CommandResult> answer;
+  sequencer::Submission cmd;
+  cmd.command.emplace();
+  *cmd.command->mutable_reference() = testutil::RouteRef("D1", "R1", "C1", "L1");
+  cmd.done = [&](sequencer::CommandResult r) { answer = std::move(r); };
+  seq.Submit(std::move(cmd));
+  ASSERT_TRUE(answer.has_value());  // answered inside Submit: nobody else would
+  EXPECT_FALSE(answer->applied);
+  EXPECT_EQ(answer->code, v1::REJECT_UNAVAILABLE);
 }
 
 TEST_F(SequencerTest, HelloIsAnsweredWithTheDurableMark) {

@@ -16,7 +16,10 @@
 #include <sstream>
 #include <thread>
 
+#include "codec/frame_codec.h"
 #include "hub/v1/exception.pb.h"
+#include "hub/v1/session.pb.h"
+#include "testutil/events.h"
 #include "net/daemon_fixture.h"
 #include "testutil/scan_client.h"
 #include "tools/day_generator.h"
@@ -199,6 +202,27 @@ TEST_F(ReplayTest, HubgenWritesByteIdenticalFilesForTheSameSeed) {
   EXPECT_NE(r.out.find("unknown exception type 'NOPE'"), std::string::npos) << r.out;
   r = Shell(std::string(HUBREPLAY_PATH) + " --target 127.0.0.1:1 --in " + (dir_ / "nowhere").string());
   EXPECT_EQ(r.code, 2) << r.out;
+}
+
+TEST_F(ReplayTest, StreamTheDaemonRefusesStopsTheReplayWithTheReason) {
+  // A scanner whose stream starts at seq 5: a fresh hub expects 1.
+  const fs::path day = dir_ / "gap";
+  fs::create_directories(day);
+  testutil::Scanner s("S1");
+  s.Rewind(4);
+  std::string bytes;
+  v1::ClientFrame f;
+  for (int i = 0; i < 3; ++i) {
+    *f.mutable_event() = s.ParcelDamaged("P" + std::to_string(i), 10);
+    codec::AppendFrame(f, &bytes);
+  }
+  std::ofstream(day / "events.bin", std::ios::binary) << bytes;
+  auto hubd = Start(db_);
+  CmdResult r = Shell(std::string(HUBREPLAY_PATH) + " --target 127.0.0.1:" +
+                      std::to_string(hubd->port()) + " --in " + day.string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("the daemon refused the stream: S1: REJECT_BAD_SEQ"), std::string::npos) << r.out;
+  EXPECT_EQ(hubd->Terminate(), 0);
 }
 
 }  // namespace
