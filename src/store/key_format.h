@@ -27,6 +27,8 @@
 //   CF "default"    "archive_cursor" -> BE64(hub_seq)
 //       Every retirement up to this hub_seq is in the archive; written in the
 //       same batch as the archive rows it covers.
+//                   "format_version" -> BE64(kStoreFormat), written when the
+//       database is created.
 //   CF "checkpoint" "snapshot" -> HubSnapshot, "entity_index" -> EntityIndex
 //       The core's whole state at some hub_seq, so recovery replays only the
 //       log after it, and the entity index of the live entities at the same
@@ -76,5 +78,6 @@ std::string ArchivePrefix(Kind kind, std::string_view id);
 inline constexpr std::string_view kSnapshotKey = "snapshot";
 inline constexpr std::string_view kArchiveCursorKey = "archive_cursor";
 inline constexpr std::string_view kEntityIndexKey = "entity_index";
+inline constexpr std::string_view kFormatKey = "format_version";
 
 }  // namespace hub::store::keys

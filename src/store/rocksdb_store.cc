@@ -281,6 +281,7 @@ struct RocksDbStore::Rep {
   uint64_t commits = 0;
   LiveIndex index;
   std::unique_ptr<ArchiveWriter> archive;
+  std::string format_error;  // set: Recover() refuses this database
 
   rocksdb::ColumnFamilyHandle* h(Cf c) const { return cf[c]; }
 
@@ -451,8 +452,31 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &rep->cf, &db);
   if (!s.ok()) return FromRocks(s);
   rep->db.reset(db);
-  uint64_t cursor = 0;
   std::string value;
+  s = db->Get(rocksdb::ReadOptions(), keys::kFormatKey, &value);
+  if (s.ok()) {
+    const uint64_t format = value.size() == 8 ? keys::DecodeBigEndian64(value) : 0;
+    if (format != kStoreFormat)
+      rep->format_error = "the data directory has store format " + std::to_string(format) +
+                          "; this hubd reads format " + std::to_string(kStoreFormat);
+  } else if (s.IsNotFound()) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), rep->h(kLog)));
+    it->SeekToFirst();
+    if (it->Valid() || !it->status().ok()) {
+      rep->format_error = "the data directory was written by an older hubd (store format 1); "
+                          "this hubd reads format " + std::to_string(kStoreFormat);
+    } else if (!options.testing_legacy_format) {
+      value.clear();
+      keys::PutBigEndian64(&value, kStoreFormat);
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      s = db->Put(wo, keys::kFormatKey, value);
+      if (!s.ok()) return FromRocks(s);
+    }
+  } else {
+    return FromRocks(s);
+  }
+  uint64_t cursor = 0;
   s = db->Get(rocksdb::ReadOptions(), keys::kArchiveCursorKey, &value);
   if (s.ok() && value.size() == 8) {
     cursor = keys::DecodeBigEndian64(value);
@@ -539,6 +563,10 @@ Status RocksDbStore::WriteCheckpoint(const v1::HubSnapshot& snapshot) {
 
 Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
   Rep& r = *rep_;
+  if (!r.format_error.empty())
+    return Status::InvalidArgument(r.format_error + ". Export its scans with `hubd --data-dir " +
+                                   r.options.path + " --export DIR` and replay DIR into an empty " +
+                                   "data directory with hubreplay.");
   std::string value;
   rocksdb::Status s = r.db->Get(rocksdb::ReadOptions(), r.h(kCheckpoint), keys::kSnapshotKey, &value);
   if (s.ok()) {

@@ -58,7 +58,15 @@ struct StoreOptions {
   // Fault injection for tests: every Commit() after this many successful
   // ones fails with IOError (0: never). Never set in production.
   uint64_t testing_fail_commits_after = 0;
+  // For tests: open a new database the way a hubd from before store format
+  // 2 did (no format key). Never set in production.
+  bool testing_legacy_format = false;
 };
+
+// The layout version this code writes and reads (key_format.h). Format 1
+// (before 2026-11-28) had no entity index, no sort decisions in the log and
+// no (type, status, id) case index; Recover() refuses it with a way out.
+inline constexpr uint64_t kStoreFormat = 2;
 
 class RocksDbStore;
 
@@ -125,6 +133,8 @@ class RocksDbStore {
 
   // Rebuilds `state` (which must be fresh) from the checkpoint and the log.
   // *replayed gets the number of log records applied after the checkpoint.
+  // A database of another store format is refused (InvalidArgument); the
+  // read methods (ReadLog for an export) still work on it.
   Status Recover(core::HubState* state, uint64_t* replayed = nullptr);
 
   // --- Reads ---------------------------------------------------------------

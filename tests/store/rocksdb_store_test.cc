@@ -466,5 +466,35 @@ TEST_F(StoreTest, HistoriesSurviveCheckpointAndCrashRecovery) {
   ExpectHistoriesMatchTheLog(*db_);
 }
 
+TEST_F(StoreTest, DataOfAnOlderStoreFormatIsRefusedButStillExportable) {
+  db_.reset();
+  fs::remove_all(dir_);
+  store::StoreOptions legacy;
+  legacy.path = dir_.string();
+  legacy.testing_legacy_format = true;  // as a hubd before format 2 made it
+  ASSERT_TRUE(RocksDbStore::Open(legacy, &db_).ok());
+  core::HubState hub;
+  ApplyAndCommit(hub, OneLoadLeaves());
+  Reopen();
+  core::HubState recovered;
+  store::Status s = db_->Recover(&recovered);
+  EXPECT_EQ(s.code(), store::Status::Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.ToString().find("older hubd (store format 1)"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.ToString().find("--export"), std::string::npos) << s.ToString();
+  std::vector<v1::LogRecord> log;
+  ASSERT_TRUE(db_->ReadLog(1, 100, &log).ok());  // what an export reads
+  EXPECT_EQ(log.size(), 8u);
+
+  // A database this code made opens as before.
+  db_.reset();
+  fs::remove_all(dir_);
+  Open();
+  core::HubState fresh;
+  ApplyAndCommit(fresh, OneLoadLeaves());
+  Reopen();
+  core::HubState again;
+  EXPECT_TRUE(db_->Recover(&again).ok());
+}
+
 }  // namespace
 }  // namespace hub::testing
