@@ -3,9 +3,11 @@
 // `hubd --export DIR`: the data directory's log as a day hubreplay can send
 // to another daemon (proto/hub/v1/replay.proto): the scan events in hub
 // order as wire frames, the reference changes, and a plan whose epochs keep
-// the hub order exactly (a new epoch wherever the log switches between
-// scanners or to reference data). Case actions are not exported. Each
-// scanner's events are renumbered 1, 2, 3, ... (rejected events left gaps).
+// every order that matters: a new epoch starts where an event involves a
+// vehicle, bag, parcel or load that another scanner's event in the open
+// epoch involved, and around reference changes. Case actions are not
+// exported. Each scanner's events are renumbered 1, 2, 3, ... (rejected
+// events left gaps).
 
 #include <string>
 
