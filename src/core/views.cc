@@ -14,9 +14,18 @@ void Add(std::vector<EntityRef>* out, EntityKind kind, const std::string& id) {
   out->push_back(EntityRef{kind, &id});
 }
 
-void AppendOnce(google::protobuf::RepeatedPtrField<std::string>* list, const std::string& id) {
-  if (std::find(list->begin(), list->end(), id) == list->end()) *list->Add() = id;
-}
+// A list of ids in first-seen order, each once, in O(1) per id.
+class UniqueList {
+ public:
+  explicit UniqueList(google::protobuf::RepeatedPtrField<std::string>* list) : list_(list) {}
+  void Add(const std::string& id) {
+    if (seen_.insert(id).second) *list_->Add() = id;
+  }
+
+ private:
+  google::protobuf::RepeatedPtrField<std::string>* list_;
+  std::unordered_set<std::string> seen_;
+};
 
 // Appends to *out the ids of `from` that are not in `not_in`, in `from`'s order.
 void Minus(const google::protobuf::RepeatedPtrField<std::string>& from,
@@ -116,6 +125,18 @@ void EntitiesOf(const v1::LogRecord& rec, std::vector<EntityRef>* out) {
   if (rec.has_reference()) EntitiesOf(rec.reference(), out);
 }
 
+void KeepLatestLife(const std::vector<uint64_t>& retired_at, std::vector<v1::LogRecord>* records) {
+  if (retired_at.empty() || records->empty()) return;
+  uint64_t after = retired_at.back(), through = UINT64_MAX;
+  if (records->back().hub_seq() <= after) {  // the latest life has ended
+    through = after;
+    after = retired_at.size() >= 2 ? retired_at[retired_at.size() - 2] : 0;
+  }
+  std::erase_if(*records, [&](const v1::LogRecord& r) {
+    return r.hub_seq() <= after || r.hub_seq() > through;
+  });
+}
+
 v1::ParcelTrace BuildParcelTrace(const std::string& parcel_id,
                                  const std::vector<v1::LogRecord>& records) {
   v1::ParcelTrace t;
@@ -150,6 +171,7 @@ v1::BagView BuildBagView(const std::string& bag_id, const std::vector<v1::LogRec
   v1::BagView b;
   b.set_bag_id(bag_id);
   bool advised = false;
+  UniqueList members(b.mutable_members());
   for (const auto& rec : records) {
     *b.add_history() = ToEntry(rec);
     if (rec.has_reference() && rec.reference().has_bag_advice()) {
@@ -171,7 +193,7 @@ v1::BagView BuildBagView(const std::string& bag_id, const std::vector<v1::LogRec
       case E::kBagOpened: b.set_direction(v1::INBOUND); b.set_opened(true); break;
       case E::kParcelUnbagged:
         b.set_direction(v1::INBOUND);
-        AppendOnce(b.mutable_members(), e.parcel_unbagged().parcel_id());
+        members.Add(e.parcel_unbagged().parcel_id());
         break;
       case E::kBagEmptied: b.set_emptied(true); break;
       case E::kBagCreated:
@@ -180,7 +202,7 @@ v1::BagView BuildBagView(const std::string& bag_id, const std::vector<v1::LogRec
         break;
       case E::kParcelBagged:
         b.set_direction(v1::OUTBOUND);
-        AppendOnce(b.mutable_members(), e.parcel_bagged().parcel_id());
+        members.Add(e.parcel_bagged().parcel_id());
         break;
       case E::kBagClosed:
         b.set_direction(v1::OUTBOUND);
@@ -207,6 +229,7 @@ v1::VehicleView BuildVehicleView(const std::string& vehicle_id,
   std::unordered_map<std::string, const v1::BagView*> by_id;
   for (const auto& bag : bags) by_id[bag.bag_id()] = &bag;
   google::protobuf::RepeatedPtrField<std::string> unloaded;
+  UniqueList unloaded_once(&unloaded);
   for (const auto& rec : records) {
     *v.add_history() = ToEntry(rec);
     if (rec.has_reference() && rec.reference().has_vehicle_advice()) {
@@ -234,7 +257,7 @@ v1::VehicleView BuildVehicleView(const std::string& vehicle_id,
       }
       case E::kBagUnloaded:
         if (e.bag_unloaded().vehicle_id() == vehicle_id)
-          AppendOnce(&unloaded, e.bag_unloaded().bag_id());
+          unloaded_once.Add(e.bag_unloaded().bag_id());
         break;
       case E::kVehicleUnloaded: v.set_unloaded(true); break;
       default: break;
@@ -260,6 +283,7 @@ v1::LoadView BuildLoadView(const std::string& load_id, const std::vector<v1::Log
   v1::LoadView l;
   l.set_load_id(load_id);
   google::protobuf::RepeatedPtrField<std::string> loaded;
+  UniqueList loaded_once(&loaded), routed(l.mutable_routed());
   for (const auto& rec : records) {
     if (!rec.has_event()) continue;
     const v1::ScanEvent& e = rec.event();
@@ -270,7 +294,7 @@ v1::LoadView BuildLoadView(const std::string& load_id, const std::vector<v1::Log
         l.set_vehicle_id(e.load_opened().vehicle_id());
         l.set_route_code(e.load_opened().route_code());
         break;
-      case E::kBagLoaded: AppendOnce(&loaded, e.bag_loaded().bag_id()); break;
+      case E::kBagLoaded: loaded_once.Add(e.bag_loaded().bag_id()); break;
       case E::kLoadDeparted:
         l.set_departed(true);
         l.set_departed_ms(e.event_time_ms());
@@ -278,7 +302,7 @@ v1::LoadView BuildLoadView(const std::string& load_id, const std::vector<v1::Log
         break;
       case E::kParcelSorted:
         if (rec.decision().load_id() == load_id)
-          AppendOnce(l.mutable_routed(), e.parcel_sorted().parcel_id());
+          routed.Add(e.parcel_sorted().parcel_id());
         break;
       default: break;
     }

@@ -37,6 +37,11 @@ void EntitiesOf(const v1::LogRecord& record, std::vector<EntityRef>* out);
 // Index key of an entity: the kind byte, then the id.
 std::string EntityKey(EntityKind kind, const std::string& id);
 
+// Keeps only the records of the entity's latest life: those after its last
+// retirement, or if none, those since the retirement before it. `retired_at`
+// (ascending) holds the hub_seqs at which the entity left the hub.
+void KeepLatestLife(const std::vector<uint64_t>& retired_at, std::vector<v1::LogRecord>* records);
+
 v1::ParcelTrace BuildParcelTrace(const std::string& parcel_id,
                                  const std::vector<v1::LogRecord>& records);
 v1::BagView BuildBagView(const std::string& bag_id, const std::vector<v1::LogRecord>& records);

@@ -341,12 +341,23 @@ std::optional<HttpResponse> ReadEntity(core::EntityKind kind, const std::string&
   if (!src.store->History(kind, id, kMaxHistory, &out->history).ok())
     return Error(500, "store read failed");
   if (out->history.records.empty()) return Error(404, std::string("no record of ") + noun + " " + id);
+  // Bags, vehicles and loads: the latest life, and the cases raised since
+  // the retirement before it.
+  uint64_t since = 0;
+  if (kind != core::EntityKind::kParcel) {
+    core::KeepLatestLife(out->history.retired_at, &out->history.records);
+    for (uint64_t r : out->history.retired_at)
+      if (r < out->history.records.front().hub_seq()) since = r;
+  }
   std::vector<uint64_t> ids;
   if (!src.store->CaseIdsForEntity(kind, id, &ids, out->history.view.get()).ok())
     return Error(500, "store read failed");
-  for (uint64_t case_id : ids)
-    if (!src.store->GetCase(case_id, out->cases.Add(), out->history.view.get()).ok())
+  for (uint64_t case_id : ids) {
+    v1::ExceptionCase c;
+    if (!src.store->GetCase(case_id, &c, out->history.view.get()).ok())
       return Error(500, "store read failed");
+    if (c.hub_seq() > since) *out->cases.Add() = std::move(c);
+  }
   return std::nullopt;
 }
 
@@ -357,6 +368,7 @@ std::optional<HttpResponse> ReadBags(const google::protobuf::RepeatedPtrField<v1
     store::RocksDbStore::EntityHistory h;
     if (!src.store->History(core::EntityKind::kBag, bag.bag_id(), kMaxHistory, &h).ok())
       return Error(500, "store read failed");
+    core::KeepLatestLife(h.retired_at, &h.records);
     if (!h.records.empty()) out->push_back(core::BuildBagView(bag.bag_id(), h.records));
   }
   return std::nullopt;
@@ -373,14 +385,18 @@ HttpResponse EntityView(const std::string& collection, const std::string& id,
     if (!retired.empty() && retired.back() >= e.history.records.back().hub_seq())
       t.set_departed_hub_seq(retired.back());
     *t.mutable_exceptions() = std::move(e.cases);
+    t.set_truncated(e.history.truncated);
     return Json(t);
   }
   if (collection == "bags") {
     if (auto err = ReadEntity(core::EntityKind::kBag, id, "bag", src, &e)) return *err;
     auto b = core::BuildBagView(id, e.history.records);
     *b.mutable_exceptions() = std::move(e.cases);
+    b.set_truncated(e.history.truncated);
     return Json(b);
   }
+  // Vehicles and loads: a first pass names the bags, whose views complete
+  // the manifest.
   std::vector<v1::BagView> bags;
   if (collection == "vehicles") {
     if (auto err = ReadEntity(core::EntityKind::kVehicle, id, "vehicle", src, &e)) return *err;
@@ -388,6 +404,7 @@ HttpResponse EntityView(const std::string& collection, const std::string& id,
     if (auto err = ReadBags(v.bags(), src, &bags)) return *err;
     v = core::BuildVehicleView(id, e.history.records, bags);
     *v.mutable_exceptions() = std::move(e.cases);
+    v.set_truncated(e.history.truncated);
     return Json(v);
   }
   if (auto err = ReadEntity(core::EntityKind::kLoad, id, "load", src, &e)) return *err;
@@ -395,6 +412,7 @@ HttpResponse EntityView(const std::string& collection, const std::string& id,
   if (auto err = ReadBags(l.bags(), src, &bags)) return *err;
   l = core::BuildLoadView(id, e.history.records, bags);
   *l.mutable_exceptions() = std::move(e.cases);
+  l.set_truncated(e.history.truncated);
   return Json(l);
 }
 

@@ -706,6 +706,7 @@ Status RocksDbStore::CasesAfter(uint64_t after, size_t limit,
                                const std::function<bool(const v1::ExceptionCase&)>& keep,
                                std::vector<v1::ExceptionCase>* out, const ReadView* view) {
   out->clear();
+  if (after == UINT64_MAX) return Status::Ok();
   std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ReadOptionsFor(view), rep_->h(kCases)));
   v1::ExceptionCase c;
   for (it->Seek(keys::CaseKey(after + 1)); it->Valid() && out->size() < limit; it->Next()) {
@@ -735,6 +736,7 @@ Status RocksDbStore::CasesByType(v1::ExceptionType type,
                                  const std::function<bool(const v1::ExceptionCase&)>& keep,
                                  std::vector<v1::ExceptionCase>* out, const ReadView* view) {
   out->clear();
+  if (after == UINT64_MAX) return Status::Ok();
   // One iterator per status over ids > after; merged by id.
   struct Cursor {
     std::unique_ptr<rocksdb::Iterator> it;
@@ -821,8 +823,8 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
     std::sort(v->begin(), v->end());
     v->erase(std::unique(v->begin(), v->end()), v->end());
   }
-  if (seqs.size() > limit) {
-    seqs.resize(limit);
+  if (seqs.size() > limit) {  // keep the newest
+    seqs.erase(seqs.begin(), seqs.end() - static_cast<std::ptrdiff_t>(limit));
     out->truncated = true;
   }
   std::vector<std::string> keys;

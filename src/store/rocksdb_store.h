@@ -174,7 +174,7 @@ class RocksDbStore {
                   const ReadView* view = nullptr);
 
   // Every log record that involved one entity, in hub order (at most
-  // `limit`, the earliest), read at one point in time: *view is set to that
+  // `limit`, the newest), read at one point in time: *view is set to that
   // point so the caller can read the entity's cases consistently. *retired
   // gets the hub_seqs at which the entity left the hub (one per life).
   // Covers every record committed before the call.

@@ -213,5 +213,30 @@ TEST_F(ViewsTest, LoadViewListsTheManifestSealAndParcelsRoutedButNotLoaded) {
   EXPECT_EQ(Ids(l.not_loaded()), std::vector<std::string>{"P2"});
 }
 
+TEST(KeepLatestLifeTest, KeepsTheRecordsOfTheEntitysLatestLife) {
+  auto records = [](std::vector<uint64_t> seqs) {
+    std::vector<v1::LogRecord> out;
+    for (uint64_t s : seqs) out.emplace_back().set_hub_seq(s);
+    return out;
+  };
+  auto seqs = [](const std::vector<v1::LogRecord>& r) {
+    std::vector<uint64_t> out;
+    for (const auto& x : r) out.push_back(x.hub_seq());
+    return out;
+  };
+  auto r = records({1, 5, 9, 12, 20, 25});
+  core::KeepLatestLife({}, &r);  // never left: everything
+  EXPECT_EQ(seqs(r).size(), 6u);
+  r = records({1, 5, 9, 12, 20, 25});
+  core::KeepLatestLife({9, 25}, &r);  // left at 9 and at 25: the second life
+  EXPECT_EQ(seqs(r), (std::vector<uint64_t>{12, 20, 25}));
+  r = records({1, 5, 9, 12, 20});
+  core::KeepLatestLife({9}, &r);  // back after leaving at 9: the live one
+  EXPECT_EQ(seqs(r), (std::vector<uint64_t>{12, 20}));
+  r = records({1, 5, 9});
+  core::KeepLatestLife({9}, &r);  // one life, ended
+  EXPECT_EQ(seqs(r), (std::vector<uint64_t>{1, 5, 9}));
+}
+
 }  // namespace
 }  // namespace hub::testing

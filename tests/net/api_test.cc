@@ -254,5 +254,31 @@ TEST_F(ApiTest, TraceAndEntityViewsShowWhatTheHubSawAndDecided) {
   EXPECT_EQ(hubd->Terminate(), 0);
 }
 
+TEST_F(ApiTest, LoadViewShowsTheLatestLifeOfALoadIdUsedAgain) {
+  auto hubd = Start();
+  const uint16_t port = hubd->http_port();
+  ASSERT_EQ(HttpCall(port, "POST", "/v1/reference",
+                     R"({"changes":[{"upsert_route":{"destination":"D-SH","route_code":"R-SH","chute":"C1","load_id":"L-SH"}}]})",
+                     kAdmin).status, 200);
+  testutil::ScanClient c(hubd->port());
+  ASSERT_EQ(c.Hello("HUB-1"), 0);
+  testutil::Scanner s("HUB-1");
+  // Monday's L-SH leaves with P1; Tuesday's L-SH is loading P2.
+  c.SendAll({s.ParcelSorted("P1", "D-SH"), s.BagCreated("OB1", "R-SH"), s.ParcelBagged("P1", "OB1"),
+             s.BagClosed("OB1", 1), s.LoadOpened("L-SH", "TRUCK-1", "R-SH"), s.BagLoaded("OB1", "L-SH"),
+             s.LoadDeparted("L-SH", "SEAL-1"), s.ParcelSorted("P2", "D-SH"), s.BagCreated("OB2", "R-SH"),
+             s.ParcelBagged("P2", "OB2"), s.BagClosed("OB2", 1), s.LoadOpened("L-SH", "TRUCK-2", "R-SH"),
+             s.BagLoaded("OB2", "L-SH")});
+  ASSERT_EQ(c.WaitForAck(13), 13u);
+  auto l = Get<v1::LoadView>(port, "/v1/loads/L-SH");
+  EXPECT_EQ(l.vehicle_id(), "TRUCK-2");
+  EXPECT_FALSE(l.departed());
+  ASSERT_EQ(l.bags_size(), 1);
+  EXPECT_EQ(l.bags(0).bag_id(), "OB2");
+  EXPECT_EQ(Ids(l.routed()), std::vector<std::string>{"P2"});
+  EXPECT_FALSE(l.truncated());
+  EXPECT_EQ(hubd->Terminate(), 0);
+}
+
 }  // namespace
 }  // namespace hub::testing

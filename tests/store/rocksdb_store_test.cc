@@ -404,7 +404,7 @@ TEST_F(StoreTest, HistoryListsAnEntitysRecordsInHubOrderWithTheirDecisions) {
   }
   RocksDbStore::EntityHistory h;
   ASSERT_TRUE(db_->History(store::keys::Kind::kLoad, "L1", 2, &h).ok());
-  EXPECT_EQ(Seqs(h.records), (std::vector<uint64_t>{2, 6}));
+  EXPECT_EQ(Seqs(h.records), (std::vector<uint64_t>{7, 8}));  // the newest
   EXPECT_TRUE(h.truncated);
   ASSERT_TRUE(db_->History(store::keys::Kind::kParcel, "NOBODY", 100, &h).ok());
   EXPECT_TRUE(h.records.empty());
