@@ -76,9 +76,17 @@ std::string ReadFile(const fs::path& path) {
   return ss.str();
 }
 
-// Splits a file of varint-delimited messages into their payloads.
-std::vector<std::string_view> Frames(const std::string& bytes, const fs::path& path) {
-  std::vector<std::string_view> out;
+// One varint-delimited message in a file: where its frame (length prefix
+// included) starts, its size, and its payload.
+struct FrameRef {
+  size_t offset;
+  size_t size;
+  std::string_view payload;
+};
+
+// Splits a file of varint-delimited messages.
+std::vector<FrameRef> Frames(const std::string& bytes, const fs::path& path) {
+  std::vector<FrameRef> out;
   size_t at = 0;
   while (at < bytes.size()) {
     uint64_t len = 0;
@@ -90,7 +98,7 @@ std::vector<std::string_view> Frames(const std::string& bytes, const fs::path& p
     }
     if (i >= bytes.size() || len > bytes.size() - i - 1)
       Fail(2, path.string() + " is truncated or not a frame stream (at byte " + std::to_string(at) + ")");
-    out.emplace_back(bytes.data() + i + 1, len);
+    out.push_back(FrameRef{at, i + 1 + len - at, std::string_view(bytes.data() + i + 1, len)});
     at = i + 1 + len;
   }
   return out;
@@ -198,7 +206,10 @@ struct Options {
 };
 
 struct Event {
-  std::string frame;  // the ClientFrame as sent (length prefix included)
+  // The ClientFrame as sent (length prefix included): bytes
+  // [offset, offset + size) of the session's `frames`.
+  uint64_t offset;
+  uint32_t size;
   uint64_t seq;
   int64_t time_ms;
 };
@@ -218,6 +229,10 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string scanner_;
   bool counted_ = false;  // the current epoch's completion was counted
   std::vector<Event> events;
+  // The events' bytes: the day's events.bin, or the session's own copy of
+  // its re-encoded frames when scanners are folded onto fewer sessions.
+  const std::string* frames = nullptr;
+  std::string own_frames;
   size_t limit = 0;       // send events [0, limit) in this epoch
   size_t next = 0;        // next to send
   size_t acked = 0;       // events [0, acked) are acknowledged
@@ -556,7 +571,7 @@ void Session::Write() {
   while (next < limit && next < acked + r_->options().window && out_.size() < (64 << 10) && n < 512) {
     if (!r_->MaySend(*this)) break;
     if (next < acked) ++r_->stats.resent;  // a planned re-send of an acknowledged frame
-    out_ += events[next].frame;
+    out_.append(frames->data() + events[next].offset, events[next].size);
     if (next >= acked) sent_at[next] = now;
     ++next;
     ++n;
@@ -665,8 +680,8 @@ int Main(int argc, char** argv) {
   std::vector<v1::ReferenceChange> reference;
   if (fs::exists(dir / "reference.bin")) {
     const std::string bytes = ReadFile(dir / "reference.bin");
-    for (auto f : Frames(bytes, dir / "reference.bin")) {
-      if (!reference.emplace_back().ParseFromArray(f.data(), static_cast<int>(f.size())))
+    for (const auto& f : Frames(bytes, dir / "reference.bin")) {
+      if (!reference.emplace_back().ParseFromArray(f.payload.data(), static_cast<int>(f.payload.size())))
         Fail(2, "reference.bin holds a change that does not parse");
     }
   }
@@ -679,15 +694,16 @@ int Main(int argc, char** argv) {
   std::vector<std::pair<Session*, uint64_t>> owner;  // per event: session and index in it
   std::map<std::string, std::string> session_of;     // scanner id -> session name
   int64_t first_time = 0;
+  const std::string bytes = ReadFile(dir / "events.bin");  // the sessions send from it
   {
-    const std::string bytes = ReadFile(dir / "events.bin");
     auto frames = Frames(bytes, dir / "events.bin");
     if (frames.empty()) Fail(2, "events.bin holds no events");
     std::map<std::string, int> scanner_index;
     v1::ClientFrame f;
     owner.reserve(frames.size());
     for (size_t i = 0; i < frames.size(); ++i) {
-      if (!f.ParseFromArray(frames[i].data(), static_cast<int>(frames[i].size())) || !f.has_event())
+      const std::string_view payload = frames[i].payload;
+      if (!f.ParseFromArray(payload.data(), static_cast<int>(payload.size())) || !f.has_event())
         Fail(2, "events.bin frame " + std::to_string(i) + " is not an event");
       v1::ScanEvent& e = *f.mutable_event();
       if (i == 0) first_time = e.event_time_ms();
@@ -708,7 +724,16 @@ int Main(int argc, char** argv) {
                     " does not follow " + std::to_string(s->events.back().seq));
       }
       Event ev;
-      codec::AppendFrame(f, &ev.frame);
+      if (o.connections > 0) {
+        s->frames = &s->own_frames;
+        ev.offset = s->own_frames.size();
+        codec::AppendFrame(f, &s->own_frames);
+        ev.size = static_cast<uint32_t>(s->own_frames.size() - ev.offset);
+      } else {
+        s->frames = &bytes;
+        ev.offset = frames[i].offset;
+        ev.size = static_cast<uint32_t>(frames[i].size);
+      }
       ev.seq = e.seq();
       ev.time_ms = e.event_time_ms();
       owner.emplace_back(s, s->events.size());
