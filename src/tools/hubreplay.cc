@@ -244,10 +244,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void Kick() {
     if (ready_ && !writing_) Write();
   }
-  // Drops the connection (a lost ack) and re-sends `frames` acknowledged
+  // Drops the connection (a lost ack) and re-sends `count` acknowledged
   // frames once reconnected.
-  void Resend(uint32_t frames) {
-    resend_frames_ = frames;
+  void Resend(uint32_t count) {
+    resend_frames_ = count;
     Drop(/*planned=*/true);
   }
   void Close() {
@@ -259,7 +259,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void Connect();
-  void OnConnected();
   void Read();
   void Write();
   void OnFrame(std::string_view payload);
@@ -282,7 +281,6 @@ class Replayer {
  public:
   explicit Replayer(const Options& o) : o_(o), tick_(io_) {}
 
-  asio::io_context& io() { return io_; }
   const Options& options() const { return o_; }
   Stats stats;
   bool tty = ::isatty(STDERR_FILENO) != 0;
