@@ -137,6 +137,11 @@ TEST_F(CrashTest, SigtermMidStreamAcksEverythingItReadAndExitsZero) {
   const int rc = hubd.Terminate();
   // Read what the daemon answered before it closed the session.
   EXPECT_TRUE(c.WaitClosed(10'000));
+  // The writer may sit in a blocking send that the closed daemon will never
+  // drain (its window was zero when it closed: the kernel only probes until
+  // the orphaned socket times out, about two minutes). A scanner that saw
+  // the close stops sending; so does this one.
+  c.ShutdownSend();
   writer.join();
   EXPECT_EQ(rc, 0);
   const uint64_t acked = c.last_ack();
