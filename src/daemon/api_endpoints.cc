@@ -346,6 +346,7 @@ std::optional<HttpResponse> ReadEntity(core::EntityKind kind, const std::string&
   uint64_t since = 0;
   if (kind != core::EntityKind::kParcel) {
     core::KeepLatestLife(out->history.retired_at, &out->history.records);
+    if (out->history.records.empty()) return Error(404, std::string("no record of ") + noun + " " + id);
     for (uint64_t r : out->history.retired_at)
       if (r < out->history.records.front().hub_seq()) since = r;
   }
