@@ -38,6 +38,16 @@ void PutVarint(std::string* dst, uint64_t v) {
   dst->push_back(static_cast<char>(v));
 }
 
+// Appends `m` as length-delimited field `field`.
+void PutMessageField(std::string* dst, int field, const google::protobuf::MessageLite& m) {
+  PutVarint(dst, (static_cast<uint64_t>(field) << 3) | 2);
+  const size_t n = m.ByteSizeLong();
+  PutVarint(dst, n);
+  const size_t at = dst->size();
+  dst->resize(at + n);
+  m.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(dst->data() + at));
+}
+
 rocksdb::Slice AsSlice(const std::string& s) { return rocksdb::Slice(s.data(), s.size()); }
 
 void ForEachEntity(const v1::ExceptionCase& c,
@@ -347,23 +357,15 @@ void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body
   const core::ApplyResult& result = *applied;
   Rep& r = *rep_;
   r.last_hub_seq = result.hub_seq;
-  // A LogRecord serialised by hand: field 1 (hub_seq, varint), then the body
-  // as length-delimited field `field`. Same bytes protobuf would produce.
+  // A LogRecord serialised by hand: field 1 (hub_seq, varint), the body as
+  // length-delimited field `field`, then the decision (field 5) of a sort
+  // scan. Same bytes protobuf would produce.
   std::string& v = r.scratch;
   v.clear();
   v.push_back(0x08);
   PutVarint(&v, result.hub_seq);
-  PutVarint(&v, (static_cast<uint64_t>(field) << 3) | 2);
-  const size_t n = body.ByteSizeLong();
-  PutVarint(&v, n);
-  const size_t off = v.size();
-  v.resize(off + n);
-  body.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(v.data() + off));
-  if (result.has_decision) {
-    v.push_back(static_cast<char>((v1::LogRecord::kDecisionFieldNumber << 3) | 2));
-    PutVarint(&v, result.decision.ByteSizeLong());
-    result.decision.AppendToString(&v);
-  }
+  PutMessageField(&v, field, body);
+  if (result.has_decision) PutMessageField(&v, v1::LogRecord::kDecisionFieldNumber, result.decision);
   r.wb.Put(r.store->rep_->h(kLog), keys::LogKey(result.hub_seq), AsSlice(v));
   ++r.records;
 

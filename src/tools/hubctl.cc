@@ -16,25 +16,19 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
-#include "core/validate.h"
 #include "hub/v1/exception.pb.h"
 #include "hub/v1/reference.pb.h"
 #include "hub/v1/views.pb.h"
+#include "tools/api_client.h"
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace pbu = google::protobuf::util;
 using namespace hub;
 
@@ -48,35 +42,19 @@ struct Client {
   std::string token;
 
   // Returns the body of a 2xx answer; otherwise prints the error and throws.
-  std::string Call(http::verb method, const std::string& target, const std::string& body = "") {
-    http::response<http::string_body> res;
+  std::string Call(const std::string& method, const std::string& target, const std::string& body = "") {
+    tools::ApiAnswer res;
     try {
-      asio::io_context io;
-      beast::tcp_stream stream(io);
-      asio::ip::tcp::resolver resolver(io);
-      stream.connect(resolver.resolve(host, port));
-      stream.expires_after(std::chrono::seconds(60));
-      http::request<http::string_body> req(method, target, 11);
-      req.set(http::field::host, host);
-      req.set(http::field::content_type, "application/json");
-      if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-      req.body() = body;
-      req.prepare_payload();
-      http::write(stream, req);
-      beast::flat_buffer buffer;
-      http::read(stream, buffer, res);
+      res = tools::CallApi(host, port, token, method, target, body);
     } catch (const std::exception& e) {
       std::cerr << "hubctl: cannot reach hubd at " << host << ":" << port << ": " << e.what() << "\n";
       throw Exit{3};
     }
-    if (res.result_int() / 100 != 2) {
-      std::string message = res.body();
-      const auto at = message.find("\"error\":\"");
-      if (at != std::string::npos) message = message.substr(at + 9, message.rfind('"') - at - 9);
-      std::cerr << "hubctl: " << res.result_int() << " " << message << "\n";
+    if (res.status / 100 != 2) {
+      std::cerr << "hubctl: " << res.status << " " << tools::ErrorMessage(res.body) << "\n";
       throw Exit{1};
     }
-    return res.body();
+    return res.body;
   }
 };
 
@@ -272,7 +250,7 @@ std::string ToJson(const google::protobuf::Message& m) {
 // Fetches one entity view and prints it with its exceptions.
 template <typename View>
 void Show(Client& client, const std::string& target, bool json) {
-  auto view = Parse<View>(client.Call(http::verb::get, target));
+  auto view = Parse<View>(client.Call("GET", target));
   if (json) {
     std::cout << ToJson(view) << "\n";
     return;
@@ -372,7 +350,7 @@ int main(int argc, char** argv) {
       v1::ExceptionPage everything;
       uint64_t after = 0;
       do {
-        const std::string body = client.Call(http::verb::get, "/v1/exceptions" + query +
+        const std::string body = client.Call("GET", "/v1/exceptions" + query +
                                                                   "&after=" + std::to_string(after));
         auto page = Parse<v1::ExceptionPage>(body);
         for (auto& c : *page.mutable_exceptions()) *everything.add_exceptions() = std::move(c);
@@ -384,11 +362,11 @@ int main(int argc, char** argv) {
     } else if (get->parsed() || ack->parsed() || resolve->parsed()) {
       std::string body;
       if (get->parsed()) {
-        body = client.Call(http::verb::get, "/v1/exceptions/" + Escape(id));
+        body = client.Call("GET", "/v1/exceptions/" + Escape(id));
       } else {
         v1::CaseNote n;
         n.set_note(note);
-        body = client.Call(http::verb::post, "/v1/exceptions/" + Escape(id) +
+        body = client.Call("POST", "/v1/exceptions/" + Escape(id) +
                                                  (ack->parsed() ? ":acknowledge" : ":resolve"),
                            ToJson(n));
       }
@@ -401,7 +379,7 @@ int main(int argc, char** argv) {
         PrintCases(one);
       }
     } else if (summary->parsed()) {
-      auto s = Parse<v1::Summary>(client.Call(http::verb::get, "/v1/summary"));
+      auto s = Parse<v1::Summary>(client.Call("GET", "/v1/summary"));
       if (json) {
         std::cout << ToJson(s) << "\n";
       } else {
@@ -441,7 +419,7 @@ int main(int argc, char** argv) {
       } else {
         batch.add_changes()->set_remove_hold(parcel);
       }
-      auto done = Parse<v1::ReferenceApplied>(client.Call(http::verb::post, "/v1/reference", ToJson(batch)));
+      auto done = Parse<v1::ReferenceApplied>(client.Call("POST", "/v1/reference", ToJson(batch)));
       if (json) std::cout << ToJson(done) << "\n";
       else std::printf("applied %u change(s), hub_seq %llu\n", done.applied(),
                        static_cast<unsigned long long>(done.last_hub_seq()));

@@ -22,8 +22,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -38,6 +36,7 @@
 #include "hub/v1/exception.pb.h"
 #include "hub/v1/replay.pb.h"
 #include "hub/v1/session.pb.h"
+#include "tools/api_client.h"
 #include "tools/day_generator.h"
 #include "tools/latency_histogram.h"
 
@@ -45,8 +44,6 @@ namespace {
 
 using namespace hub;
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace fs = std::filesystem;
 namespace pbu = google::protobuf::util;
 using Clock = std::chrono::steady_clock;
@@ -126,38 +123,26 @@ std::string ToJson(const google::protobuf::Message& m) {
 struct Api {
   std::string host, port, token;
 
-  std::string Call(http::verb method, const std::string& target, const std::string& body = "") {
-    http::response<http::string_body> res;
+  std::string Call(const std::string& method, const std::string& target, const std::string& body = "") {
+    tools::ApiAnswer res;
     for (int attempt = 0;; ++attempt) {
       try {
-        asio::io_context io;
-        beast::tcp_stream stream(io);
-        stream.connect(tcp::resolver(io).resolve(host, port));
-        stream.expires_after(std::chrono::seconds(120));
-        http::request<http::string_body> req(method, target, 11);
-        req.set(http::field::host, host);
-        req.set(http::field::content_type, "application/json");
-        if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-        req.body() = body;
-        req.prepare_payload();
-        http::write(stream, req);
-        beast::flat_buffer buffer;
-        http::read(stream, buffer, res);
+        res = tools::CallApi(host, port, token, method, target, body);
       } catch (const std::exception& e) {
         // The daemon may be restarting: retry for a while.
         if (attempt >= 300) Fail(3, "cannot reach the API at " + host + ":" + port + ": " + e.what());
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         continue;
       }
-      if (res.result_int() == 503 && attempt < 300) {  // recovering
+      if (res.status == 503 && attempt < 300) {  // recovering
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         continue;
       }
       break;
     }
-    if (res.result_int() / 100 != 2)
-      Fail(1, target + " answered " + std::to_string(res.result_int()) + ": " + res.body());
-    return res.body();
+    if (res.status / 100 != 2)
+      Fail(1, target + " answered " + std::to_string(res.status) + ": " + tools::ErrorMessage(res.body));
+    return res.body;
   }
 
   // Loads changes in requests below the daemon's 1 MiB body limit.
@@ -165,7 +150,7 @@ struct Api {
     std::string body;
     auto flush = [&] {
       if (body.empty()) return;
-      Call(http::verb::post, "/v1/reference", "{\"changes\":[" + body + "]}");
+      Call("POST", "/v1/reference", "{\"changes\":[" + body + "]}");
       body.clear();
     };
     for (size_t i = from; i < to; ++i) {
@@ -183,7 +168,7 @@ struct Api {
     for (;;) {
       v1::ExceptionPage page;
       const std::string body =
-          Call(http::verb::get, "/v1/exceptions?limit=1000&after=" + std::to_string(after));
+          Call("GET", "/v1/exceptions?limit=1000&after=" + std::to_string(after));
       pbu::JsonParseOptions o;
       o.ignore_unknown_fields = true;
       if (!pbu::JsonStringToMessage(body, &page, o).ok()) Fail(1, "an exception page does not parse");

@@ -1,9 +1,7 @@
 // hubctl end to end against a real hubd, including its error exits.
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <fstream>
 
 #include "net/daemon_fixture.h"
@@ -15,10 +13,7 @@ namespace {
 
 using testutil::DaemonProcess;
 
-struct CliRun {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
+using CliRun = testutil::CommandResult;
 
 class HubctlTest : public DaemonTest {
  protected:
@@ -34,15 +29,8 @@ class HubctlTest : public DaemonTest {
   CliRun Hubctl(const std::string& args, const std::string& token = "admin-secret-1") {
     std::string cmd = std::string(HUBCTL_PATH) + " --server 127.0.0.1:" +
                       std::to_string(hubd_->http_port()) +
-                      (token.empty() ? "" : " --token " + token) + " " + args + " 2>&1";
-    CliRun r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+                      (token.empty() ? "" : " --token " + token) + " " + args;
+    return testutil::RunCommand(cmd);
   }
 
   std::unique_ptr<DaemonProcess> hubd_;

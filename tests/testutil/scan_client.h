@@ -54,6 +54,14 @@ class ScanClient {
   bool eof_ = false;
 };
 
+// A command's exit code (-1 if it did not exit) and its stdout and stderr.
+struct CommandResult {
+  int code = -1;
+  std::string out;
+};
+// Runs `cmd` through /bin/sh and waits for it.
+CommandResult RunCommand(const std::string& cmd);
+
 // A hubd child process on a loopback port chosen by the kernel.
 class DaemonProcess {
  public:
