@@ -1,5 +1,7 @@
 #include "tools/api_client.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -34,6 +36,14 @@ std::string ErrorMessage(const std::string& body) {
   if (at == std::string::npos) return body;
   const auto end = body.rfind('"');
   return end > at + key.size() ? body.substr(at + key.size(), end - at - key.size()) : body;
+}
+
+std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
 }
 
 }  // namespace hub::tools

@@ -31,6 +31,7 @@ namespace {
 
 namespace pbu = google::protobuf::util;
 using namespace hub;
+using tools::ToJson;
 
 struct Exit {
   int code;
@@ -237,14 +238,6 @@ v1::ReferenceBatch ReadRoutes(const std::string& path, bool replace) {
     throw Exit{2};
   }
   return batch;
-}
-
-std::string ToJson(const google::protobuf::Message& m) {
-  std::string out;
-  pbu::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  (void)pbu::MessageToJsonString(m, &out, o);
-  return out;
 }
 
 // Fetches one entity view and prints it with its exceptions.

@@ -6,8 +6,6 @@
 //   hubgen --seed 7 --parcels 2000000 --out /tmp/day
 //   hubgen --seed 7 --parcels 5000 --anomaly-percent 2 --rate SEAL_BROKEN=20 --out day
 
-#include <google/protobuf/util/json_util.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +14,7 @@
 
 #include "codec/frame_codec.h"
 #include "hub/v1/session.pb.h"
+#include "tools/api_client.h"
 #include "tools/day_generator.h"
 
 namespace {
@@ -64,12 +63,8 @@ class FileSink : public tools::DaySink {
 };
 
 bool WriteJson(const fs::path& path, const google::protobuf::Message& m) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  if (!google::protobuf::util::MessageToJsonString(m, &json, o).ok()) return false;
   std::ofstream out(path, std::ios::trunc);
-  out << json << "\n";
+  out << tools::ToJson(m) << "\n";
   return static_cast<bool>(out);
 }
 

@@ -43,6 +43,7 @@
 namespace {
 
 using namespace hub;
+using tools::ToJson;
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
 namespace pbu = google::protobuf::util;
@@ -108,14 +109,6 @@ M ParseJsonFile(const fs::path& path) {
   o.ignore_unknown_fields = true;
   if (!pbu::JsonStringToMessage(ReadFile(path), &m, o).ok()) Fail(2, path.string() + " does not parse");
   return m;
-}
-
-std::string ToJson(const google::protobuf::Message& m) {
-  std::string out;
-  pbu::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  (void)pbu::MessageToJsonString(m, &out, o);
-  return out;
 }
 
 // --- HTTP: reference data in, exceptions out -------------------------------
