@@ -3,7 +3,7 @@
 # Idempotent: does nothing when all are present. Run as root (or via sudo).
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config ccache
   protobuf-compiler libprotobuf-dev
   librocksdb-dev
   libboost-dev libboost-system-dev
