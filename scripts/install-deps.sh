@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   protobuf-compiler libprotobuf-dev
   librocksdb-dev
-  libboost-dev libboost-system-dev
+  libboost-dev libboost-system-dev libssl-dev openssl
   libconcurrentqueue-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev

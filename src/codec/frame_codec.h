@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,7 +14,9 @@
 
 namespace hub::codec {
 
-// Incremental decoder for one connection's byte stream.
+// Incremental decoder for one connection's byte stream. It owns the
+// connection's receive buffer: a reader asks Prepare(n) for room, receives
+// into it and Commit()s what arrived, so bytes are never copied on the way.
 // Not thread-safe: owned by one session.
 class FrameDecoder {
  public:
@@ -26,20 +29,35 @@ class FrameDecoder {
 
   explicit FrameDecoder(size_t max_frame) : max_frame_(max_frame) {}
 
-  // Appends received bytes. Invalidates views returned by Next().
+  // Room for at least `n` more bytes after what is buffered (consumed bytes
+  // are dropped first). Valid until the next Prepare(), Append() or
+  // Shrink(); invalidates views returned by Next().
+  char* Prepare(size_t n);
+  // `n` bytes (at most what Prepare() offered) were written at Prepare().
+  void Commit(size_t n) { end_ += n; }
+  // Prepare + copy + Commit.
   void Append(const char* data, size_t n);
 
-  // Extracts the next frame. The view stays valid until the next Append().
+  // Extracts the next frame. The view stays valid until the next Prepare(),
+  // Append() or Shrink().
   // After kOversized or kMalformed, every call returns the same error.
   Result Next(std::string_view* frame);
 
   // Bytes buffered and not yet returned as frames.
-  size_t buffered() const { return buf_.size() - pos_; }
+  size_t buffered() const { return end_ - begin_; }
+  // Bytes the buffer holds room for.
+  size_t capacity() const { return capacity_; }
+  // Gives memory back after a large frame: when the buffer holds more than
+  // `keep` bytes of room, it is cut to max(keep, buffered()).
+  void Shrink(size_t keep);
 
  private:
+  void Reallocate(size_t capacity);
+
   const size_t max_frame_;
-  std::string buf_;
-  size_t pos_ = 0;
+  std::unique_ptr<char[]> buf_;
+  size_t capacity_ = 0;
+  size_t begin_ = 0, end_ = 0;  // unread bytes are [begin_, end_)
   Result error_ = Result::kNeedMore;  // sticky kOversized/kMalformed
 };
 

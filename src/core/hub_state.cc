@@ -66,6 +66,11 @@ uint64_t HubState::ScannerMark(const std::string& scanner_id) const {
   return it == scanners_.end() ? 0 : it->second;
 }
 
+void HubState::AdvanceScannerMark(const std::string& scanner_id, uint64_t seq) {
+  uint64_t& mark = scanners_[scanner_id];
+  mark = std::max(mark, seq);
+}
+
 // ---------------------------------------------------------------------------
 // Entry points
 
@@ -96,6 +101,11 @@ void HubState::ApplyEvent(const v1::ScanEvent& e, ApplyResult* result) {
   result->reject_code = ValidateEvent(e, &result->reject_reason);
   if (result->reject_code != v1::REJECT_NONE) {
     result->outcome = ApplyResult::Outcome::kRejected;
+    // A content reject consumes the seq (session.proto): the scanner moves
+    // on, and its resume point must too. Not logged; the store keeps the
+    // mark (see AdvanceScannerMark).
+    if (ConsumesSeq(result->reject_code) && ValidScannerId(e.scanner_id()))
+      AdvanceScannerMark(e.scanner_id(), e.seq());
     return;
   }
   uint64_t& mark = scanners_[e.scanner_id()];

@@ -81,8 +81,14 @@ class HubState {
   void ApplyCaseAction(const v1::CaseAction& action, ApplyResult* result);
 
   uint64_t last_hub_seq() const { return last_hub_seq_; }
-  // Highest seq applied for `scanner_id`; 0 when never seen.
+  // Highest seq handled for `scanner_id` (applied, or rejected with a code
+  // that consumes the seq); 0 when never seen. An event at or below it is a
+  // re-send.
   uint64_t ScannerMark(const std::string& scanner_id) const;
+  // Raises the scanner's mark to at least `seq`. Recovery calls it with the
+  // store's durable marks, which also cover rejected events (they consume a
+  // seq but are not in the log); never lowers a mark.
+  void AdvanceScannerMark(const std::string& scanner_id, uint64_t seq);
 
   // The complete state, every list sorted by id: equal states give equal
   // bytes. Restore() replaces this state with a snapshot's.

@@ -3,7 +3,40 @@
 #include <string_view>
 
 namespace hub::core {
+
+bool HasControlCharacter(std::string_view text) {
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+bool ConsumesSeq(v1::RejectCode code) {
+  switch (code) {
+    case v1::REJECT_UNKNOWN_KIND:
+    case v1::REJECT_MISSING_ID:
+    case v1::REJECT_ID_TOO_LONG:
+    case v1::REJECT_BAD_ENUM:
+    case v1::REJECT_BAD_ID:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool ValidScannerId(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxIdLength && !HasControlCharacter(id);
+}
+
 namespace {
+
+// Runs checks in order and stops at the first failure.
+#define HUB_CHECK(expr)                               \
+  do {                                                    \
+    if (v1::RejectCode c_ = (expr); c_ != v1::REJECT_NONE) \
+      return c_;                                          \
+  } while (0)
 
 // Builds the reason on failure; each check returns the code to report.
 class Checker {
@@ -12,10 +45,13 @@ class Checker {
 
   v1::RejectCode Id(std::string_view field, const std::string& value) {
     if (value.empty()) return Fail(v1::REJECT_MISSING_ID, field, " is missing");
-    return Length(field, value, kMaxIdLength);
+    return OptionalId(field, value);
   }
   v1::RejectCode OptionalId(std::string_view field, const std::string& value) {
-    return Length(field, value, kMaxIdLength);
+    HUB_CHECK(Length(field, value, kMaxIdLength));
+    if (HasControlCharacter(value))
+      return Fail(v1::REJECT_BAD_ID, field, " holds a control character");
+    return v1::REJECT_NONE;
   }
   v1::RejectCode Note(std::string_view field, const std::string& value) {
     return Length(field, value, kMaxNoteLength);
@@ -39,12 +75,6 @@ class Checker {
   std::string* reason_;
 };
 
-// Runs checks in order and stops at the first failure.
-#define HUB_CHECK(expr)                                   \
-  do {                                                    \
-    if (v1::RejectCode c_ = (expr); c_ != v1::REJECT_NONE) \
-      return c_;                                          \
-  } while (0)
 
 v1::RejectCode ValidateBody(const v1::ScanEvent& e, Checker& c) {
   using E = v1::ScanEvent;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "hub/v1/event.pb.h"
 #include "hub/v1/exception.pb.h"
@@ -15,12 +16,25 @@ inline constexpr size_t kMaxIdLength = 64;
 // Longest free-text note accepted on an event or a case action, in bytes.
 inline constexpr size_t kMaxNoteLength = 1024;
 
+// True when `text` holds a byte below 0x20 or 0x7f (DEL). Such ids are
+// refused (REJECT_BAD_ID) before they reach the state, the store or a log.
+bool HasControlCharacter(std::string_view text);
+
 // Checks one scan event for the rules every event must meet before it can be
-// applied: a known kind, every required id present and at most kMaxIdLength
-// bytes, defined enum values, seq > 0. Returns REJECT_NONE when the event is
+// applied: a known kind, every required id present, at most kMaxIdLength
+// bytes and free of control characters, defined enum values, seq > 0. Returns REJECT_NONE when the event is
 // acceptable; otherwise the code, with a reason naming the field in *reason.
 // Pure and thread-safe: the I/O threads call it before queueing an event.
 v1::RejectCode ValidateEvent(const v1::ScanEvent& event, std::string* reason);
+
+// Whether an event rejected with `code` still uses up its seq (see RejectCode
+// in session.proto): true for the content codes (UNKNOWN_KIND, MISSING_ID,
+// ID_TOO_LONG, BAD_ENUM, BAD_ID), false for the rest.
+bool ConsumesSeq(v1::RejectCode code);
+
+// A scanner id the hub can key a session and a mark on: 1..kMaxIdLength
+// bytes, no control characters.
+bool ValidScannerId(std::string_view id);
 
 // Same for a reference-data change.
 v1::RejectCode ValidateReference(const v1::ReferenceChange& change, std::string* reason);

@@ -6,6 +6,7 @@
 // checkpoint, close the store, exit 0.
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -20,6 +21,46 @@
 #include "net/scan_server.h"
 #include "sequencer/sequencer.h"
 #include "store/rocksdb_store.h"
+#include "util/log_value.h"
+
+namespace {
+
+bool IsLoopback(const std::string& host) {
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
+// Plain TCP is fine on loopback (tests, a hub that fronts hubd with its own
+// proxy); on a network, scans and bearer tokens would travel in clear.
+void WarnAboutExposure(const hub::daemon::DaemonOptions& opt, const hub::net::ScanServer& server) {
+  if (!IsLoopback(opt.ingest.host) && !server.tls())
+    spdlog::warn("event=insecure_listener port=ingest listen={} reason={}", opt.ingest.host,
+                 hub::util::LogValue("scanner traffic is not encrypted: configure [ingest.tls]"));
+  if (!IsLoopback(opt.ingest.host) && !server.authenticating())
+    spdlog::warn("event=insecure_listener port=ingest listen={} reason={}", opt.ingest.host,
+                 hub::util::LogValue("any client can speak for any scanner: configure "
+                                     "[[ingest.credentials]] or a client CA"));
+  if (!IsLoopback(opt.http_host) && opt.http_tls.cert.empty())
+    spdlog::warn("event=insecure_listener port=http listen={} reason={}", opt.http_host,
+                 hub::util::LogValue("API tokens travel in clear: configure [http.tls]"));
+}
+
+// Each scanner session takes a file descriptor: let hubd use as many as its
+// hard limit allows, and say so when that is fewer than its session cap.
+void RaiseFileLimit(size_t max_sessions) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (lim.rlim_cur < max_sessions + 64)
+    spdlog::warn("event=file_limit_low nofile={} max_sessions={} reason={}", lim.rlim_cur,
+                 max_sessions, hub::util::LogValue("connections beyond the limit wait in the backlog"));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   hub::daemon::DaemonOptions opt;
@@ -32,8 +73,11 @@ int main(int argc, char** argv) {
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGHUP);  // reload the TLS files
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   signal(SIGPIPE, SIG_IGN);
+
+  RaiseFileLimit(opt.ingest.max_sessions);
 
   hub::store::StoreOptions store_options;
   store_options.path = opt.data_dir;
@@ -56,24 +100,36 @@ int main(int argc, char** argv) {
   }
   hub::core::HubState state;
   hub::sequencer::Sequencer sequencer(&state, store.get(), opt.sequencer);
-  hub::net::ScanServer server(opt.ingest, &sequencer);
+  // A re-sent sort scan gets the decision the log holds for it.
+  auto find_decision = [db = store.get()](const std::string& scanner, uint64_t seq,
+                                          const std::string& parcel, hub::v1::SortDecision* out) {
+    return db->SortDecisionOf(scanner, seq, parcel, out).ok();
+  };
   std::atomic<bool> ready{false};
-  const hub::daemon::OpsSources ops{&sequencer, &server, &ready};
+  std::unique_ptr<hub::net::ScanServer> server;
+  std::unique_ptr<hub::net::HttpServer> http;
+  std::unique_ptr<hub::daemon::OpsSources> ops;
   const hub::daemon::ApiSources api{&sequencer, store.get(), &ready, opt.api_tokens};
-  hub::net::HttpServer http(opt.http_host, opt.http_port,
-                            [&ops, &api](const hub::net::HttpRequest& r) {
-                              if (r.target.rfind("/v1/", 0) == 0) return HandleApi(r, api);
-                              return HandleOps(r, ops);
-                            });
   try {
-    http.Listen();
-    server.Listen();
+    server = std::make_unique<hub::net::ScanServer>(opt.ingest, &sequencer, find_decision);
+    ops = std::make_unique<hub::daemon::OpsSources>(
+        hub::daemon::OpsSources{&sequencer, server.get(), &ready});
+    http = std::make_unique<hub::net::HttpServer>(
+        opt.http_host, opt.http_port,
+        [&ops, &api](const hub::net::HttpRequest& r) {
+          if (r.target.rfind("/v1/", 0) == 0) return HandleApi(r, api);
+          return HandleOps(r, *ops);
+        },
+        opt.http_tls);
+    http->Listen();
+    server->Listen();
   } catch (const std::exception& e) {
-    spdlog::error("event=listen_failed ingest={}:{} http={}:{} error=\"{}\"", opt.ingest.host,
-                  opt.ingest.port, opt.http_host, opt.http_port, e.what());
+    spdlog::error("event=listen_failed ingest={}:{} http={}:{} error={}", opt.ingest.host,
+                  opt.ingest.port, opt.http_host, opt.http_port, hub::util::LogValue(e.what()));
     return EXIT_FAILURE;
   }
-  http.Start();  // /healthz answers during recovery; /readyz once it is done
+  WarnAboutExposure(opt, *server);
+  http->Start();  // /healthz answers during recovery; /readyz once it is done
 
   uint64_t replayed = 0;
   s = store->Recover(&state, &replayed);
@@ -82,13 +138,13 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
   sequencer.Start();
-  server.Start();
+  server->Start();
   ready = true;
   const char* durability = opt.durability == hub::store::Durability::kFsync ? "fsync" : "wal";
   spdlog::info(
       "event=ready listen={}:{} http={}:{} data_dir={} durability={} io_threads={} hub_seq={} "
       "replayed={} parcels={} open_cases={}",
-      opt.ingest.host, server.port(), opt.http_host, http.port(), opt.data_dir, durability,
+      opt.ingest.host, server->port(), opt.http_host, http->port(), opt.data_dir, durability,
       opt.ingest.io_threads,
       state.last_hub_seq(), replayed, state.live_parcels(), state.open_cases());
 
@@ -97,15 +153,27 @@ int main(int argc, char** argv) {
   sd_notifyf(0, "READY=1\nSTATUS=serving hub_seq=%llu", static_cast<unsigned long long>(state.last_hub_seq()));
 
   int sig = 0;
-  sigwait(&stop, &sig);
+  for (;;) {
+    sigwait(&stop, &sig);
+    if (sig != SIGHUP) break;
+    // Certificates renewed on disk: later connections use them; open
+    // sessions keep theirs.
+    for (auto [name, error] : {std::pair{"ingest", server->ReloadTls()}, {"http", http->ReloadTls()}}) {
+      if (error.empty()) {
+        spdlog::info("event=tls_reloaded port={}", name);
+      } else {
+        spdlog::error("event=tls_reload_failed port={} error={}", name, hub::util::LogValue(error));
+      }
+    }
+  }
   sd_notify(0, "STOPPING=1\nSTATUS=draining");
   spdlog::info("event=draining signal={} sessions={}", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-               server.sessions_open());
+               server->sessions_open());
   ready = false;  // API writes are refused from here on
-  server.StopAccepting();
+  server->StopAccepting();
   sequencer.Stop();  // applies, commits and answers everything read
-  server.CloseSessions(opt.drain_timeout_ms);
-  http.Stop();
+  server->CloseSessions(opt.drain_timeout_ms);
+  http->Stop();
   if (!sequencer.healthy()) {
     spdlog::error("event=stopped_unhealthy hub_seq={}", state.last_hub_seq());
     return EXIT_FAILURE;

@@ -46,7 +46,8 @@ std::string RenderMetrics(const OpsSources& src) {
   for (int t = v1::ExceptionType_MIN + 1; t <= v1::ExceptionType_MAX; ++t)
     fmt::format_to(std::back_inserter(out), "hubd_exceptions_raised_total{{type=\"{}\"}} {}\n",
                    v1::ExceptionType_Name(t), Get(p.cases_raised[t]));
-  Header(&out, "hubd_rejects_total", "counter", "Scan events rejected, by reject code.");
+  Header(&out, "hubd_rejects_total", "counter",
+         "Rejects sent to scanners, by code (events, and refused or closed sessions).");
   for (int c = v1::RejectCode_MIN + 1; c <= v1::RejectCode_MAX; ++c)
     fmt::format_to(std::back_inserter(out), "hubd_rejects_total{{code=\"{}\"}} {}\n",
                    v1::RejectCode_Name(c), Get(p.rejects[c]));
@@ -60,6 +61,29 @@ std::string RenderMetrics(const OpsSources& src) {
          "Events received and not yet answered.", static_cast<double>(src.sequencer->in_flight()));
   Scalar(&out, "hubd_scanner_sessions", "gauge", "Open scanner sessions.",
          src.scan_server ? static_cast<double>(src.scan_server->sessions_open()) : 0.0);
+  if (src.scan_server != nullptr) {
+    const net::ScanServerProbe& b = src.scan_server->probe();
+    Header(&out, "hubd_scanner_sessions_refused_total", "counter",
+           "Scanner connections closed at accept, by the cap they hit.");
+    fmt::format_to(std::back_inserter(out),
+                   "hubd_scanner_sessions_refused_total{{reason=\"max_sessions\"}} {}\n"
+                   "hubd_scanner_sessions_refused_total{{reason=\"max_sessions_per_address\"}} {}\n",
+                   Get(b.refused_max_sessions), Get(b.refused_per_address));
+    Scalar(&out, "hubd_scanner_auth_failures_total", "counter",
+           "Hellos refused for a wrong or missing credential or client certificate.",
+           Get(b.auth_failures));
+    Scalar(&out, "hubd_scanner_tls_handshake_failures_total", "counter",
+           "Scanner connections whose TLS handshake failed.", Get(b.tls_handshake_failures));
+    Scalar(&out, "hubd_scanner_sessions_fenced_total", "counter",
+           "Scanner sessions closed because a newer hello for their scanner took over.",
+           Get(b.fenced));
+    Scalar(&out, "hubd_scanner_session_timeouts_total", "counter",
+           "Scanner sessions closed for no hello, an incomplete frame or silence in time.",
+           Get(b.timeouts));
+    Scalar(&out, "hubd_accept_errors_total", "counter",
+           "Failed accepts on the scanner port (e.g. out of file descriptors).",
+           Get(b.accept_errors));
+  }
   Scalar(&out, "hubd_hub_sequence", "gauge", "Hub sequence number of the last committed record.",
          static_cast<double>(Get(p.hub_seq)));
   Scalar(&out, "hubd_parcels_in_hub", "gauge", "Parcels live in the hub's state.",

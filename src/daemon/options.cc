@@ -1,6 +1,7 @@
 #include "daemon/options.h"
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <iostream>
 #include <toml++/toml.h>
 
@@ -42,6 +43,58 @@ void Take(const toml::table& t, std::string_view key, T* out) {
   }
 }
 
+void TakeTls(const toml::table& t, const std::string& where, bool client_certs, net::TlsFiles* out) {
+  for (auto& [k, v] : t) {
+    const std::string key(k.str());
+    const bool known = key == "cert" || key == "key" ||
+                       (client_certs && (key == "client_ca" || key == "require_client_cert"));
+    if (!known) throw CLI::ValidationError("config", "unknown key '" + where + "." + key + "'");
+  }
+  Take(t, "cert", &out->cert);
+  Take(t, "key", &out->key);
+  Take(t, "client_ca", &out->client_ca);
+  Take(t, "require_client_cert", &out->require_client_cert);
+}
+
+// Every rule a value must meet, checked once after the file and the flags
+// are merged, so both are held to the same limits.
+void Validate(const DaemonOptions& o) {
+  auto range = [](const char* name, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi)
+      throw CLI::ValidationError(name, std::to_string(v) + " is outside " + std::to_string(lo) +
+                                           ".." + std::to_string(hi));
+  };
+  const auto& in = o.ingest;
+  range("io_threads", in.io_threads, 1, 256);
+  range("batch_max", static_cast<int64_t>(o.sequencer.max_batch), 1, int64_t{1} << 20);
+  range("batch_delay_us", o.sequencer.max_delay_us, 0, 1'000'000);
+  range("max_frame_bytes", static_cast<int64_t>(in.max_frame), 64, int64_t{16} << 20);
+  range("hello_timeout_ms", in.hello_timeout.count(), 50, 86'400'000);
+  range("frame_timeout_ms", in.frame_timeout.count(), 50, 86'400'000);
+  range("idle_timeout_ms", in.idle_timeout.count(), 50, 86'400'000);
+  range("max_sessions", static_cast<int64_t>(in.max_sessions), 1, 1'000'000);
+  range("max_sessions_per_address", static_cast<int64_t>(in.max_sessions_per_address), 1, 1'000'000);
+  range("drain_timeout_ms", o.drain_timeout_ms, 0, 3'600'000);
+  for (const auto* tls : {&in.tls, &o.http_tls}) {
+    const char* where = tls == &in.tls ? "ingest.tls" : "http.tls";
+    if (tls->cert.empty() != tls->key.empty())
+      throw CLI::ValidationError(where, "needs both a certificate and a key");
+    if (tls->cert.empty() && (!tls->client_ca.empty() || tls->require_client_cert))
+      throw CLI::ValidationError(where, "client certificates need TLS: set cert and key too");
+    if (tls->require_client_cert && tls->client_ca.empty())
+      throw CLI::ValidationError(where, "require_client_cert needs client_ca");
+  }
+  for (const auto& c : in.secrets) {
+    if (c.scanner_id.empty() == c.station.empty())
+      throw CLI::ValidationError("ingest.credentials", "each entry names either a scanner or a station");
+    if (c.secret.size() < 8)
+      throw CLI::ValidationError("ingest.credentials",
+                                 "the secret for " + (c.scanner_id.empty() ? "station " + c.station
+                                                                           : "scanner " + c.scanner_id) +
+                                     " is shorter than 8 characters");
+  }
+}
+
 void LoadToml(const std::string& path, DaemonOptions* o) {
   toml::table t;
   try {
@@ -55,7 +108,9 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
                                              "drain_timeout_ms", "ingest", "http", "api"};
   static const std::set<std::string> kIngest = {
       "listen", "io_threads", "max_frame_bytes", "batch_max", "batch_delay_us",
-      "session_max_outstanding", "session_max_unsent_bytes", "max_in_flight"};
+      "session_max_outstanding", "session_max_unsent_bytes", "max_in_flight",
+      "hello_timeout_ms", "frame_timeout_ms", "idle_timeout_ms", "max_sessions",
+      "max_sessions_per_address", "tls", "credentials"};
   for (auto& [k, v] : t)
     if (!kTop.count(std::string(k.str())))
       throw CLI::ValidationError("config", "unknown key '" + std::string(k.str()) + "' in " + path);
@@ -92,11 +147,12 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
   }
   if (auto* h = t["http"].as_table()) {
     for (auto& [k, v] : *h)
-      if (k.str() != "listen")
+      if (k.str() != "listen" && k.str() != "tls")
         throw CLI::ValidationError("config", "unknown key 'http." + std::string(k.str()) + "'");
     std::string listen;
     Take(*h, "listen", &listen);
     if (!listen.empty()) ParseListen(listen, &o->http_host, &o->http_port);
+    if (auto* tls = (*h)["tls"].as_table()) TakeTls(*tls, "http.tls", false, &o->http_tls);
   }
   if (auto* in = t["ingest"].as_table()) {
     for (auto& [k, v] : *in)
@@ -119,6 +175,32 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
     num("max_in_flight", &o->ingest.max_in_flight);
     num("batch_max", &o->sequencer.max_batch);
     num("batch_delay_us", &o->sequencer.max_delay_us);
+    num("max_sessions", &o->ingest.max_sessions);
+    num("max_sessions_per_address", &o->ingest.max_sessions_per_address);
+    auto ms = [&](std::string_view key, std::chrono::milliseconds* out) {
+      int64_t count = out->count();
+      num(key, &count);
+      *out = std::chrono::milliseconds(count);
+    };
+    ms("hello_timeout_ms", &o->ingest.hello_timeout);
+    ms("frame_timeout_ms", &o->ingest.frame_timeout);
+    ms("idle_timeout_ms", &o->ingest.idle_timeout);
+    if (auto* tls = (*in)["tls"].as_table()) TakeTls(*tls, "ingest.tls", true, &o->ingest.tls);
+    if (auto* creds = (*in)["credentials"].as_array()) {
+      for (auto& node : *creds) {
+        auto* ct = node.as_table();
+        if (ct == nullptr) throw CLI::ValidationError("config", "ingest.credentials entries are tables");
+        for (auto& [k, v] : *ct)
+          if (k.str() != "scanner" && k.str() != "station" && k.str() != "secret")
+            throw CLI::ValidationError("config", "unknown key 'ingest.credentials." + std::string(k.str()) +
+                                                     "' (scanner, station, secret)");
+        net::ScannerSecret secret;
+        Take(*ct, "scanner", &secret.scanner_id);
+        Take(*ct, "station", &secret.station);
+        Take(*ct, "secret", &secret.secret);
+        o->ingest.secrets.push_back(std::move(secret));
+      }
+    }
   }
 }
 
@@ -153,6 +235,27 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
                  "(hubd must not be running on it)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error [info]")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  int64_t hello_ms = -1, frame_ms = -1, idle_ms = -1;
+  int64_t max_sessions = -1, per_address = -1;
+  net::TlsFiles tls, http_tls;
+  app.add_option("--hello-timeout-ms", hello_ms,
+                 "close a scanner connection that sends no hello within this time [10000]");
+  app.add_option("--frame-timeout-ms", frame_ms,
+                 "close a scanner session whose started frame is not complete within this time [30000]");
+  app.add_option("--idle-timeout-ms", idle_ms,
+                 "close a scanner session that sends nothing (not even a ping) for this long [300000]");
+  app.add_option("--max-sessions", max_sessions, "most scanner connections at once [4096]");
+  app.add_option("--max-sessions-per-address", per_address,
+                 "most scanner connections from one source address [1024]");
+  app.add_option("--tls-cert", tls.cert, "scanner port: PEM certificate chain; turns TLS on");
+  app.add_option("--tls-key", tls.key, "scanner port: PEM private key");
+  app.add_option("--tls-client-ca", tls.client_ca,
+                 "scanner port: CA bundle for client certificates (mutual TLS; the certificate "
+                 "names the scanner id)");
+  app.add_flag("--tls-require-client-cert", tls.require_client_cert,
+               "scanner port: refuse connections without a client certificate");
+  app.add_option("--http-tls-cert", http_tls.cert, "HTTP port: PEM certificate chain; turns HTTPS on");
+  app.add_option("--http-tls-key", http_tls.key, "HTTP port: PEM private key");
   try {
     app.parse(argc, argv);
     if (!config.empty()) LoadToml(config, o);
@@ -165,8 +268,18 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
     if (batch_delay >= 0) o->sequencer.max_delay_us = batch_delay;
     if (max_frame > 0) o->ingest.max_frame = max_frame;
     if (!log_level.empty()) o->log_level = log_level;
-    if (o->ingest.io_threads < 1) throw CLI::ValidationError("io_threads", "must be at least 1");
-    if (o->sequencer.max_batch < 1) throw CLI::ValidationError("batch_max", "must be at least 1");
+    if (hello_ms >= 0) o->ingest.hello_timeout = std::chrono::milliseconds(hello_ms);
+    if (frame_ms >= 0) o->ingest.frame_timeout = std::chrono::milliseconds(frame_ms);
+    if (idle_ms >= 0) o->ingest.idle_timeout = std::chrono::milliseconds(idle_ms);
+    if (max_sessions >= 0) o->ingest.max_sessions = static_cast<size_t>(max_sessions);
+    if (per_address >= 0) o->ingest.max_sessions_per_address = static_cast<size_t>(per_address);
+    if (!tls.cert.empty()) o->ingest.tls.cert = tls.cert;
+    if (!tls.key.empty()) o->ingest.tls.key = tls.key;
+    if (!tls.client_ca.empty()) o->ingest.tls.client_ca = tls.client_ca;
+    if (tls.require_client_cert) o->ingest.tls.require_client_cert = true;
+    if (!http_tls.cert.empty()) o->http_tls.cert = http_tls.cert;
+    if (!http_tls.key.empty()) o->http_tls.key = http_tls.key;
+    Validate(*o);
   } catch (const CLI::ParseError& e) {
     *exit_code = app.exit(e);
     return false;

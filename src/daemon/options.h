@@ -18,8 +18,9 @@ struct DaemonOptions {
   std::string data_dir = "hubd-data";
   store::Durability durability = store::Durability::kWal;
   net::ServerOptions ingest;
-  std::string http_host = "127.0.0.1";  // operations endpoints (and later the API)
+  std::string http_host = "127.0.0.1";  // operations endpoints and the API
   uint16_t http_port = 7480;
+  net::TlsFiles http_tls;               // HTTPS when http_tls.cert is set
   sequencer::SequencerOptions sequencer;
   std::string log_level = "info";
   int drain_timeout_ms = 5000;
@@ -30,8 +31,9 @@ struct DaemonOptions {
   std::string export_dir;
 };
 
-// Parses argv (and the --config file it names). Returns true to run; false
-// to exit with *exit_code (0 after --help). Writes errors to stderr.
+// Parses argv (and the --config file it names), then checks every value
+// once, whichever of the two it came from. Returns true to run; false to
+// exit with *exit_code (0 after --help). Writes errors to stderr.
 bool ParseOptions(int argc, char** argv, DaemonOptions* options, int* exit_code);
 
 }  // namespace hub::daemon

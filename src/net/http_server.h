@@ -1,10 +1,13 @@
 #pragma once
 
 // A small HTTP/1.1 server (Boost.Beast) on its own I/O thread, for the
-// operations endpoints and, later, the supervisor API. Handlers run on that
-// thread and must not block on ingest: they read atomics or store snapshots.
+// operations endpoints and the supervisor API; HTTPS when TLS files are
+// given (ReloadTls() reads them again for later connections). Handlers run
+// on that thread and must not block on ingest: they read atomics or store
+// snapshots.
 //
-// Thread safety: Listen(), Start() and Stop() from one controlling thread.
+// Thread safety: Listen(), Start() and Stop() from one controlling thread;
+// ReloadTls() from any thread.
 
 #include <cstdint>
 #include <functional>
@@ -14,6 +17,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+
+#include "net/tls.h"
 
 namespace hub::net {
 
@@ -36,13 +41,17 @@ class HttpServer {
  public:
   static constexpr size_t kMaxBody = 1 << 20;  // larger requests get 413
 
-  HttpServer(std::string host, uint16_t port, HttpHandler handler);
+  // Throws std::exception when the TLS files cannot be loaded.
+  HttpServer(std::string host, uint16_t port, HttpHandler handler, TlsFiles tls = {});
   ~HttpServer();
 
   // Binds; throws boost::system::system_error.
   void Listen();
   uint16_t port() const { return port_; }
   void Start();
+  // Empty on success (or with TLS off), else why the old files stay.
+  std::string ReloadTls();
+  bool tls() const { return tls_ != nullptr; }
   void Stop();
 
  private:
@@ -51,6 +60,7 @@ class HttpServer {
   std::string host_;
   uint16_t port_;
   HttpHandler handler_;
+  std::unique_ptr<TlsContextSource> tls_;
   boost::asio::io_context io_{1};
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::thread thread_;

@@ -1,23 +1,42 @@
 #include "net/scan_server.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
-#include <chrono>
 #include <future>
 
 #include "net/acceptor.h"
-#include "net/scan_session.h"
+#include "util/log_value.h"
 
 namespace hub::net {
 
 namespace asio = boost::asio;
 
-ScanServer::ScanServer(ServerOptions options, sequencer::Sequencer* sequencer)
-    : options_(std::move(options)), sequencer_(sequencer) {
+namespace {
+util::LogThrottle accept_log(std::chrono::seconds(10));
+util::LogThrottle refuse_log(std::chrono::seconds(10));
+}  // namespace
+
+ScanServer::ScanServer(ServerOptions options, sequencer::Sequencer* sequencer,
+                       DecisionLookup find_decision)
+    : options_(std::move(options)),
+      sequencer_(sequencer),
+      auth_(options_.secrets, !options_.tls.client_ca.empty()) {
+  if (options_.tls.enabled()) tls_ = std::make_unique<TlsContextSource>(options_.tls);
+  if (!options_.tls.client_ca.empty() && !tls_)
+    throw std::invalid_argument("client certificates (client_ca) need TLS (cert and key)");
   const int n = std::max(1, options_.io_threads);
   for (int i = 0; i < n; ++i) contexts_.push_back(std::make_unique<asio::io_context>(1));
+  env_.options = &options_;
+  env_.sequencer = sequencer_;
+  env_.registry = &registry_;
+  env_.auth = &auth_;
+  env_.find_decision = std::move(find_decision);
+  env_.probe = &probe_;
+  env_.draining = &draining_;
+  env_.closed = [this](ScanSession* s) { Forget(s); };
 }
 
 ScanServer::~ScanServer() {
@@ -29,6 +48,7 @@ ScanServer::~ScanServer() {
 void ScanServer::Listen() {
   acceptor_ = OpenAcceptor(*contexts_[0], options_.host, options_.port);
   port_ = acceptor_->local_endpoint().port();
+  accept_retry_ = std::make_unique<asio::steady_timer>(*contexts_[0]);
 }
 
 void ScanServer::Start() {
@@ -42,25 +62,72 @@ void ScanServer::Start() {
   }
 }
 
+std::string ScanServer::ReloadTls() { return tls_ ? tls_->Reload() : ""; }
+
 void ScanServer::Accept() {
   auto& target = *contexts_[next_context_++ % contexts_.size()];
   acceptor_->async_accept(target, [this](const boost::system::error_code& ec,
                                          asio::ip::tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !accepting_ || !acceptor_->is_open()) return;
     if (ec) {
-      if (ec != asio::error::operation_aborted)
-        spdlog::warn("event=accept_failed error=\"{}\"", ec.message());
-      if (accepting_ && acceptor_->is_open()) Accept();
+      // Out of file descriptors (EMFILE/ENFILE) or memory, the pending
+      // connection stays queued and accepting again fails at once: wait,
+      // longer each time, instead of spinning and logging at full speed.
+      ScanServerProbe::Add(probe_.accept_errors);
+      accept_backoff_ = std::clamp(accept_backoff_ * 2, std::chrono::milliseconds(10),
+                                   std::chrono::milliseconds(1000));
+      uint64_t held = 0;
+      if (accept_log.Allow(&held))
+        spdlog::warn("event=accept_failed error={} retry_ms={} suppressed={}",
+                     util::LogValue(ec.message()), accept_backoff_.count(), held);
+      accept_retry_->expires_after(accept_backoff_);
+      accept_retry_->async_wait([this](const boost::system::error_code& wec) {
+        if (!wec && accepting_) Accept();
+      });
       return;
     }
-    if (!accepting_) return;  // draining: the socket closes unserved
-    auto session = std::make_shared<ScanSession>(std::move(socket), this);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      sessions_.insert(session);
-    }
-    asio::post(session->executor(), [session] { session->Start(); });
-    if (accepting_) Accept();
+    accept_backoff_ = std::chrono::milliseconds(0);
+    OnAccept(std::move(socket));
+    Accept();
   });
+}
+
+void ScanServer::OnAccept(asio::ip::tcp::socket socket) {
+  boost::system::error_code ec;
+  const auto ep = socket.remote_endpoint(ec);
+  if (ec) return;  // gone already
+  std::string address = ep.address().to_string();
+  const char* refused = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t& from_here = per_address_[address];
+    if (sessions_.size() >= options_.max_sessions) {
+      refused = "max_sessions";
+      ScanServerProbe::Add(probe_.refused_max_sessions);
+    } else if (from_here >= options_.max_sessions_per_address) {
+      refused = "max_sessions_per_address";
+      ScanServerProbe::Add(probe_.refused_per_address);
+    } else {
+      ++from_here;
+    }
+    if (refused && from_here == 0) per_address_.erase(address);
+  }
+  if (refused) {
+    uint64_t held = 0;
+    if (refuse_log.Allow(&held))
+      spdlog::warn("event=session_refused reason={} peer={} suppressed={}", refused, address, held);
+    socket.close(ec);
+    return;
+  }
+  std::string peer = address + ":" + std::to_string(ep.port());
+  auto session = tls_ ? std::make_shared<ScanSession>(ScanStream(std::move(socket), tls_->Current()),
+                                                      std::move(peer), env_)
+                      : std::make_shared<ScanSession>(ScanStream(std::move(socket)), std::move(peer), env_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sessions_.emplace(session.get(), Entry{session, std::move(address)});
+  }
+  asio::post(session->executor(), [session] { session->Start(); });
 }
 
 template <typename Fn>
@@ -68,7 +135,7 @@ void ScanServer::ForEachSession(Fn fn) {
   std::vector<std::shared_ptr<ScanSession>> all;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    all.assign(sessions_.begin(), sessions_.end());
+    for (auto& [ptr, entry] : sessions_) all.push_back(entry.session);
   }
   for (auto& s : all) fn(s);
 }
@@ -79,6 +146,7 @@ void ScanServer::StopAccepting() {
   asio::post(*contexts_[0], [this] {
     boost::system::error_code ec;
     acceptor_->close(ec);
+    accept_retry_->cancel();
   });
   ForEachSession([](const std::shared_ptr<ScanSession>& s) {
     asio::post(s->executor(), [s] { s->StopReading(); });
@@ -114,9 +182,33 @@ size_t ScanServer::sessions_open() const {
   return sessions_.size();
 }
 
-void ScanServer::Forget(const std::shared_ptr<ScanSession>& session) {
+void ScanServer::Forget(ScanSession* session) {
   std::lock_guard<std::mutex> lock(mu_);
-  sessions_.erase(session);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  auto at = per_address_.find(it->second.address);
+  if (at != per_address_.end() && --at->second == 0) per_address_.erase(at);
+  // The last reference may be this one; the caller's handler holds another.
+  sessions_.erase(it);
+  if (!trim_pending_) {
+    trim_pending_ = true;
+    asio::post(*contexts_[0], [this] { TrimMemory(); });
+  }
+}
+
+// Closed sessions free their buffers, but glibc keeps freed memory in its
+// arenas; after a wave of closes (a burst of hostile connections holding
+// partial frames, a shift change) hand it back to the system, at most once
+// a second.
+void ScanServer::TrimMemory() {
+  auto timer = std::make_shared<asio::steady_timer>(*contexts_[0], std::chrono::seconds(1));
+  timer->async_wait([this, timer](const boost::system::error_code& ec) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      trim_pending_ = false;
+    }
+    if (!ec) ::malloc_trim(0);
+  });
 }
 
 }  // namespace hub::net

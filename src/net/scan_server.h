@@ -5,21 +5,34 @@
 // so its handlers never run concurrently and its submissions to the
 // sequencer keep their order (the queue is FIFO per producing thread).
 //
+// The boundary (SPEC §5): TLS when a certificate is configured (reloaded on
+// ReloadTls()), scanner credentials and client certificates (ScannerAuth),
+// one owner per scanner id (ScannerRegistry), session caps in total and per
+// source address, and an accept loop that backs off when the process runs
+// out of file descriptors instead of spinning.
+//
 // Thread safety: Listen(), Start(), StopAccepting(), CloseSessions() and
-// Join() from one controlling thread; sessions_open() from any thread.
+// Join() from one controlling thread; sessions_open(), ReloadTls() and the
+// probe from any thread.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include "net/scan_session.h"
+#include "net/scanner_auth.h"
+#include "net/scanner_registry.h"
+#include "net/tls.h"
 #include "sequencer/sequencer.h"
 
 namespace hub::net {
@@ -35,13 +48,38 @@ struct ServerOptions {
   size_t session_max_outstanding = 16 * 1024;
   size_t session_max_unsent_bytes = 1 << 20;
   int64_t max_in_flight = 256 * 1024;
+  // Limits (session.proto): a hello within hello_timeout of connecting; a
+  // started frame complete within frame_timeout; something (a ping will do)
+  // at least every idle_timeout.
+  std::chrono::milliseconds hello_timeout{10'000};
+  std::chrono::milliseconds frame_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{300'000};
+  // Connections beyond these are closed as soon as they are accepted.
+  size_t max_sessions = 4096;
+  size_t max_sessions_per_address = 1024;
+  // Security: TLS (off when tls.cert is empty) and scanner secrets.
+  TlsFiles tls;
+  std::vector<ScannerSecret> secrets;
 };
 
-class ScanSession;
+// Counters of the boundary for /metrics; relaxed atomics.
+struct ScanServerProbe {
+  std::atomic<uint64_t> accept_errors{0};
+  std::atomic<uint64_t> refused_max_sessions{0};
+  std::atomic<uint64_t> refused_per_address{0};
+  std::atomic<uint64_t> auth_failures{0};
+  std::atomic<uint64_t> tls_handshake_failures{0};
+  std::atomic<uint64_t> fenced{0};
+  std::atomic<uint64_t> timeouts{0};
+  static void Add(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
+};
 
 class ScanServer {
  public:
-  ScanServer(ServerOptions options, sequencer::Sequencer* sequencer);
+  // Loads the TLS files and checks the secrets: throws std::exception with
+  // the reason. `find_decision` answers re-sent sort scans (may be empty).
+  ScanServer(ServerOptions options, sequencer::Sequencer* sequencer,
+             DecisionLookup find_decision = nullptr);
   ~ScanServer();
 
   // Binds the listening socket. Throws boost::system::system_error.
@@ -61,26 +99,43 @@ class ScanServer {
   // True from StopAccepting() on: sessions hand nothing more to the
   // sequencer (what they read afterwards is never acked; scanners re-send).
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
-
-  // Called by sessions (their own thread).
-  void Forget(const std::shared_ptr<ScanSession>& session);
-  const ServerOptions& options() const { return options_; }
-  sequencer::Sequencer* sequencer() const { return sequencer_; }
+  // Reads the TLS files again for connections accepted from now on. Empty
+  // on success (or with TLS off), else why the old ones stay.
+  std::string ReloadTls();
+  bool tls() const { return tls_ != nullptr; }
+  bool authenticating() const { return auth_.enabled(); }
+  const ScanServerProbe& probe() const { return probe_; }
 
  private:
   void Accept();
+  void OnAccept(boost::asio::ip::tcp::socket socket);
+  void Forget(ScanSession* session);
+  void TrimMemory();
   template <typename Fn>
   void ForEachSession(Fn fn);
 
   ServerOptions options_;
   sequencer::Sequencer* sequencer_;
+  ScannerAuth auth_;
+  std::unique_ptr<TlsContextSource> tls_;
+  ScannerRegistry registry_;
+  ScanServerProbe probe_;
+  SessionEnv env_;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<std::thread> threads_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<boost::asio::steady_timer> accept_retry_;  // acceptor thread
+  std::chrono::milliseconds accept_backoff_{0};               // acceptor thread
   uint16_t port_ = 0;
   size_t next_context_ = 0;  // acceptor thread only
   mutable std::mutex mu_;
-  std::unordered_set<std::shared_ptr<ScanSession>> sessions_;  // GUARDED_BY(mu_)
+  struct Entry {
+    std::shared_ptr<ScanSession> session;
+    std::string address;
+  };
+  std::unordered_map<ScanSession*, Entry> sessions_;          // GUARDED_BY(mu_)
+  std::unordered_map<std::string, size_t> per_address_;       // GUARDED_BY(mu_)
+  bool trim_pending_ = false;                                 // GUARDED_BY(mu_)
   std::atomic<bool> accepting_{false};
   std::atomic<bool> draining_{false};
 };

@@ -3,36 +3,74 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/asio/ssl/error.hpp>
 
 #include "core/validate.h"
 #include "net/scan_server.h"
+#include "util/log_value.h"
 
 namespace hub::net {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
+using util::LogValue;
 
-ScanSession::ScanSession(asio::ip::tcp::socket socket, ScanServer* server)
-    : socket_(std::move(socket)),
-      retry_(socket_.get_executor()),
-      server_(server),
-      decoder_(server->options().max_frame) {
-  error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
-  peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
-  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
-  socket_.set_option(asio::socket_base::keep_alive(true), ec);  // reap vanished handhelds
+namespace {
+
+constexpr size_t kMinRead = 4 * 1024;    // an idle session holds about this much
+constexpr size_t kMaxRead = 64 * 1024;   // a busy one reads this much at a time
+constexpr auto kCloseGrace = std::chrono::seconds(5);  // to flush the last answers
+constexpr auto kLinger = std::chrono::seconds(1);      // to drain after FIN
+
+util::LogThrottle auth_log(std::chrono::seconds(10));
+util::LogThrottle handshake_log(std::chrono::seconds(10));
+util::LogThrottle decision_log(std::chrono::seconds(10));
+
+bool IsEndOfStream(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
 }
 
-void ScanSession::Start() { MaybeRead(); }
+}  // namespace
+
+ScanSession::ScanSession(ScanStream stream, std::string peer, const SessionEnv& env)
+    : stream_(std::move(stream)),
+      retry_(stream_.executor()),
+      watchdog_(stream_.executor()),
+      env_(env),
+      peer_(std::move(peer)),
+      decoder_(env.options->max_frame),
+      read_size_(kMinRead) {
+  error_code ec;
+  stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  stream_.socket().set_option(asio::socket_base::keep_alive(true), ec);  // reap vanished handhelds
+}
+
+void ScanSession::Start() {
+  opened_ = last_received_ = Clock::now();
+  ArmWatchdog();
+  stream_.AsyncHandshake([self = shared_from_this()](const error_code& ec) { self->OnHandshake(ec); });
+}
+
+void ScanSession::OnHandshake(const error_code& ec) {
+  if (closed_) return;
+  if (ec) {
+    ScanServerProbe::Add(env_.probe->tls_handshake_failures);
+    uint64_t held = 0;
+    if (handshake_log.Allow(&held))
+      spdlog::warn("event=tls_handshake_failed peer={} error={} suppressed={}", peer_,
+                   LogValue(ec.message()), held);
+    return Close("TLS handshake failed");
+  }
+  handshaken_ = true;
+  MaybeRead();
+}
 
 void ScanSession::MaybeRead() {
-  if (reading_ || waiting_ || closed_ || stop_reading_ || awaiting_welcome_) return;
-  const auto& opt = server_->options();
+  if (!handshaken_ || reading_ || waiting_ || awaiting_welcome_ || Closing()) return;
+  const auto& opt = *env_.options;
   if (outstanding_ >= opt.session_max_outstanding || unsent_.size() >= opt.session_max_unsent_bytes)
     return;  // resumed by OnReply() / the write completion
-  if (server_->sequencer()->in_flight() >= opt.max_in_flight) {
+  if (env_.sequencer->in_flight() >= opt.max_in_flight) {
     // The sequencer is behind: leave the socket unread (TCP pushes back on
     // the scanner) and look again shortly.
     waiting_ = true;
@@ -43,43 +81,59 @@ void ScanSession::MaybeRead() {
     });
     return;
   }
+  // After a large frame, give the room back before asking for more.
+  if (decoder_.capacity() > decoder_.buffered() + 2 * read_size_)
+    decoder_.Shrink(decoder_.buffered() + read_size_);
   reading_ = true;
-  socket_.async_read_some(asio::buffer(read_buf_),
-                          [self = shared_from_this()](const error_code& ec, size_t n) {
-                            self->OnRead(ec, n);
-                          });
+  char* room = decoder_.Prepare(read_size_);
+  stream_.AsyncReadSome(asio::buffer(room, read_size_),
+                        [self = shared_from_this()](const error_code& ec, size_t n) {
+                          self->OnRead(ec, n);
+                        });
 }
 
 void ScanSession::OnRead(const error_code& ec, size_t n) {
   reading_ = false;
   if (closed_) {  // finishing: this read only drains
+    if (stream_.tls()) {
+      return stream_.AsyncShutdown([self = shared_from_this()](const error_code&) { self->HardClose("done"); });
+    }
     if (ec) return HardClose("done");
     return Linger();
   }
   if (ec) {
-    if (ec != asio::error::eof) Fail(ec, "read");
+    if (!IsEndOfStream(ec)) Fail(ec, "read");
     // The peer is done sending (or we stopped reading): answer what it sent.
-    stop_reading_ = true;
     CloseWhenFlushed();
     return;
   }
-  decoder_.Append(read_buf_.data(), n);
+  decoder_.Commit(n);
+  last_received_ = Clock::now();
+  if (n == read_size_) {
+    read_size_ = std::min(2 * read_size_, kMaxRead);
+    small_reads_ = 0;
+  } else if (n < read_size_ / 4 && ++small_reads_ >= 8) {
+    read_size_ = std::max(read_size_ / 2, kMinRead);
+    small_reads_ = 0;
+  }
   ProcessFrames();
   MaybeRead();
 }
 
 void ScanSession::ProcessFrames() {
   std::string_view bytes;
-  while (!closed_ && !awaiting_welcome_) {
+  bool framed = false;
+  while (!awaiting_welcome_ && !Closing()) {
     const auto r = decoder_.Next(&bytes);
     if (r == codec::FrameDecoder::Result::kNeedMore) break;
     if (r != codec::FrameDecoder::Result::kFrame) {
       spdlog::warn("event=session_closed reason={} peer={} scanner={}",
                    r == codec::FrameDecoder::Result::kOversized ? "oversized_frame" : "malformed_length",
-                   peer_, scanner_id_);
+                   peer_, LogValue(scanner_id_));
       Close("bad frame");
-      return;
+      break;
     }
+    framed = true;
     if (!arena_) {
       google::protobuf::ArenaOptions options;
       options.start_block_size = 2 * 1024;
@@ -89,56 +143,87 @@ void ScanSession::ProcessFrames() {
     auto* frame = google::protobuf::Arena::CreateMessage<v1::ClientFrame>(arena_.get());
     if (!frame->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       spdlog::warn("event=session_closed reason=unparsable_frame peer={} scanner={} bytes={}",
-                   peer_, scanner_id_, bytes.size());
+                   peer_, LogValue(scanner_id_), bytes.size());
       Close("bad frame");
-      return;
+      break;
     }
     switch (frame->body_case()) {
       case v1::ClientFrame::kHello: HandleHello(frame->hello()); break;
       case v1::ClientFrame::kEvent: HandleEvent(&frame->event()); break;
+      case v1::ClientFrame::kPing:
+        out_.mutable_pong()->set_nonce(frame->ping().nonce());
+        Send(out_);
+        Flush();
+        break;
       case v1::ClientFrame::BODY_NOT_SET:
         Reject(0, v1::REJECT_UNKNOWN_KIND, "frame has no body");
         break;
     }
   }
-  if (server_->draining()) batch_.clear();  // never acked: the scanner re-sends
+  // The frame timeout runs from the first byte of an incomplete frame.
+  if (decoder_.buffered() == 0) {
+    partial_since_ = Clock::time_point();
+  } else if (framed || partial_since_ == Clock::time_point()) {
+    partial_since_ = Clock::now();
+  }
+  if (env_.draining->load(std::memory_order_relaxed)) batch_.clear();  // never acked: re-sent
   if (!batch_.empty() && !closed_) {
     outstanding_ += batch_.size();
     sequencer::Submission sub;
     sub.session = shared_from_this();
     sub.arena = std::move(arena_);
     sub.events = std::move(batch_);
-    server_->sequencer()->Submit(std::move(sub));
-    batch_.clear();
+    env_.sequencer->Submit(std::move(sub));
   }
+  batch_.clear();
   arena_.reset();  // a read without events frees its frames here
 }
 
 void ScanSession::HandleHello(const v1::Hello& hello) {
   if (hello_seen_) return Reject(0, v1::REJECT_NOT_HELLO, "hello sent twice");
-  if (hello.scanner_id().empty() || hello.scanner_id().size() > core::kMaxIdLength ||
-      hello.station().size() > core::kMaxIdLength) {
-    Reject(0, v1::REJECT_MISSING_ID, "hello needs a scanner_id of 1..64 bytes");
-    return CloseWhenFlushed();
+  if (hello.scanner_id().empty())
+    return Refuse(v1::REJECT_MISSING_ID, "hello needs a scanner_id of 1..64 printable bytes");
+  for (const auto* value : {&hello.scanner_id(), &hello.station()}) {
+    const std::string field = value == &hello.station() ? "station" : "scanner_id";
+    if (value->size() > core::kMaxIdLength)
+      return Refuse(v1::REJECT_ID_TOO_LONG, "hello " + field + " is longer than 64 bytes");
+    if (core::HasControlCharacter(*value))
+      return Refuse(v1::REJECT_BAD_ID, "hello " + field + " holds a control character");
   }
   if (hello.version() != v1::PROTOCOL_VERSION_1 &&
-      hello.version() != v1::PROTOCOL_VERSION_UNSPECIFIED) {
-    Reject(0, v1::REJECT_BAD_ENUM, "unsupported protocol version");
-    return CloseWhenFlushed();
-  }
-  if (server_->draining()) {
-    Reject(0, v1::REJECT_UNAVAILABLE, "hubd is shutting down");
-    return CloseWhenFlushed();
+      hello.version() != v1::PROTOCOL_VERSION_UNSPECIFIED)
+    return Refuse(v1::REJECT_BAD_ENUM, "unsupported protocol version");
+  if (env_.draining->load(std::memory_order_relaxed))
+    return Refuse(v1::REJECT_UNAVAILABLE, "hubd is shutting down");
+  if (std::string why = env_.auth->Admit(hello, stream_.PeerIdentities()); !why.empty()) {
+    ScanServerProbe::Add(env_.probe->auth_failures);
+    uint64_t held = 0;
+    if (auth_log.Allow(&held))
+      spdlog::warn("event=auth_failed peer={} scanner={} station={} reason={} suppressed={}", peer_,
+                   LogValue(hello.scanner_id()), LogValue(hello.station()), LogValue(why), held);
+    return Refuse(v1::REJECT_UNAUTHENTICATED, why);
   }
   hello_seen_ = true;
   awaiting_welcome_ = true;  // frames after the hello wait for the mark
   scanner_id_ = hello.scanner_id();
-  spdlog::info("event=session_hello peer={} scanner={} station={}", peer_, scanner_id_,
-               hello.station());
+  spdlog::info("event=session_hello peer={} scanner={} station={} tls={}", peer_,
+               LogValue(scanner_id_), LogValue(hello.station()), stream_.tls());
+  claimed_ = true;
+  if (env_.registry->Claim(scanner_id_, shared_from_this())) {
+    granted_ = true;
+    SubmitHello();
+  } else {
+    spdlog::info("event=session_waiting peer={} scanner={} reason=previous_session_fenced", peer_,
+                 LogValue(scanner_id_));
+  }
+}
+
+void ScanSession::SubmitHello() {
+  hello_pending_ = true;
   sequencer::Submission sub;
   sub.session = shared_from_this();
   sub.hello_scanner = scanner_id_;
-  server_->sequencer()->Submit(std::move(sub));
+  env_.sequencer->Submit(std::move(sub));
 }
 
 void ScanSession::HandleEvent(const v1::ScanEvent* e) {
@@ -148,55 +233,163 @@ void ScanSession::HandleEvent(const v1::ScanEvent* e) {
   if (event.scanner_id() != scanner_id_)
     return Reject(seq, v1::REJECT_SCANNER_MISMATCH,
                   "event scanner_id differs from the hello's " + scanner_id_);
-  if (seq <= last_seq_)
-    return Reject(seq, v1::REJECT_BAD_SEQ,
-                  "seq " + std::to_string(seq) + " goes backwards after " + std::to_string(last_seq_));
-  const uint64_t expected = std::max(last_seq_, durable_mark_) + 1;
+  const uint64_t expected = last_seq_ + 1;
+  if (seq == 0)
+    return Reject(0, v1::REJECT_BAD_SEQ, "seq 0 is not a seq; expected " + std::to_string(expected));
   if (seq > expected)
     return Reject(seq, v1::REJECT_BAD_SEQ,
-                  "seq " + std::to_string(seq) + " skips; expected " + std::to_string(expected));
-  last_seq_ = seq;
+                  "seq " + std::to_string(seq) + " skips ahead; expected " + std::to_string(expected));
+  // seq < expected is a re-send: the sequencer recognises it (acked again,
+  // original decision, no effect).
+  if (seq == expected) last_seq_ = seq;
   batch_.push_back(e);
 }
 
 void ScanSession::Deliver(sequencer::Reply&& reply) {
-  asio::post(socket_.get_executor(),
-             [self = shared_from_this(), reply = std::move(reply)]() mutable {
-               self->OnReply(reply);
-             });
+  asio::post(stream_.executor(), [self = shared_from_this(), reply = std::move(reply)]() mutable {
+    self->OnReply(reply);
+  });
 }
 
 void ScanSession::OnReply(sequencer::Reply& reply) {
   outstanding_ -= reply.events_done;
-  if (closed_) return;
+  const bool hello_answer = hello_pending_;  // nothing else is in flight meanwhile
+  hello_pending_ = false;
+  if (closed_) return MaybeRelease();
   for (auto& d : reply.decisions) {
     *out_.mutable_decision() = std::move(d);
     Send(out_);
+  }
+  for (const auto& [seq, parcel_id] : reply.resent_sorts) {
+    if (env_.find_decision && env_.find_decision(scanner_id_, seq, parcel_id, out_.mutable_decision())) {
+      Send(out_);
+      continue;
+    }
+    uint64_t held = 0;
+    if (decision_log.Allow(&held))
+      spdlog::warn("event=resent_decision_missing scanner={} seq={} suppressed={}",
+                   LogValue(scanner_id_), seq, held);
   }
   for (auto& r : reply.rejects) {
     *out_.mutable_reject() = std::move(r);
     Send(out_);
   }
-  if (reply.acked_seq > acked_sent_) {
-    acked_sent_ = reply.acked_seq;
+  if (reply.acked_seq > 0) {  // also for re-sends below the last ack: acked again
+    acked_sent_ = std::max(acked_sent_, reply.acked_seq);
     out_.mutable_ack()->set_acked_seq(acked_sent_);
     Send(out_);
   }
-  if (reply.welcome) {
-    durable_mark_ = *reply.welcome;
-    out_.mutable_welcome()->set_last_durable_seq(durable_mark_);
-    out_.mutable_welcome()->set_version(v1::PROTOCOL_VERSION_1);
-    Send(out_);
-    awaiting_welcome_ = false;
-    ProcessFrames();  // frames that arrived behind the hello
+  if (hello_answer && !fenced_) {
+    if (!reply.welcome) {
+      CloseWhenFlushed();  // refused (the store failed): the reject says why
+    } else if (!Closing()) {
+      last_seq_ = *reply.welcome;
+      out_.mutable_welcome()->set_last_durable_seq(last_seq_);
+      out_.mutable_welcome()->set_version(v1::PROTOCOL_VERSION_1);
+      Send(out_);
+      awaiting_welcome_ = false;
+      last_received_ = Clock::now();
+      ProcessFrames();  // frames that arrived behind the hello
+    }
   }
   Flush();
+  MaybeRelease();
   if (close_when_flushed_ && !Owes()) return Finish();
   MaybeRead();
 }
 
+void ScanSession::Fence() {
+  asio::post(stream_.executor(), [self = shared_from_this()] { self->OnFence(); });
+}
+
+void ScanSession::Grant() {
+  asio::post(stream_.executor(), [self = shared_from_this()] { self->OnGrant(); });
+}
+
+void ScanSession::OnFence() {
+  if (fenced_) return;
+  fenced_ = true;  // no more frames are taken; what was submitted is finished
+  ScanServerProbe::Add(env_.probe->fenced);
+  spdlog::info("event=session_fenced peer={} scanner={} outstanding={}", peer_,
+               LogValue(scanner_id_), outstanding_);
+  if (!granted_) released_ = true;  // overtaken while waiting: the registry let go
+  if (released_) {
+    if (!closed_) Refuse(v1::REJECT_FENCED, "a newer session of scanner " + scanner_id_ + " took over");
+    return;
+  }
+  MaybeRelease();
+}
+
+void ScanSession::OnGrant() {
+  granted_ = true;
+  if (Closing()) return MaybeRelease();  // gone meanwhile: pass the id on
+  SubmitHello();
+}
+
+void ScanSession::MaybeRelease() {
+  if (!claimed_ || released_ || outstanding_ > 0 || hello_pending_ || !Closing()) return;
+  released_ = true;
+  env_.registry->Release(scanner_id_, this);
+  if (fenced_ && !closed_)
+    Refuse(v1::REJECT_FENCED, "a newer session of scanner " + scanner_id_ + " took over");
+}
+
+// One timer per session checks the limits now and then; activity only
+// updates timestamps, so the hot path never touches the timer.
+void ScanSession::ArmWatchdog() {
+  const auto& o = *env_.options;
+  auto tick = std::min({o.hello_timeout, o.frame_timeout, o.idle_timeout}) / 4;
+  tick = std::clamp(tick, std::chrono::milliseconds(20), std::chrono::milliseconds(1000));
+  watchdog_.expires_after(tick);
+  watchdog_.async_wait([self = shared_from_this()](const error_code& ec) {
+    if (ec || !self->stream_.socket().is_open()) return;
+    self->CheckTimeouts();
+    if (self->stream_.socket().is_open()) self->ArmWatchdog();
+  });
+}
+
+void ScanSession::CheckTimeouts() {
+  const auto& o = *env_.options;
+  const auto now = Clock::now();
+  if (close_when_flushed_ && now >= close_deadline_) return HardClose("close grace over");
+  if (closed_) return;
+  if (writing_ && now - write_since_ >= o.idle_timeout) {
+    spdlog::info("event=session_closed reason=answers_unread peer={} scanner={}", peer_,
+                 LogValue(scanner_id_));
+    return HardClose("answers unread");
+  }
+  if (Closing()) return;
+  if (!hello_seen_) {
+    if (now - opened_ >= o.hello_timeout) TimeOut("no hello within", o.hello_timeout);
+    return;
+  }
+  if (!granted_) {
+    if (now - last_received_ >= o.hello_timeout)
+      TimeOut("the scanner's previous session did not finish within", o.hello_timeout);
+    return;
+  }
+  if (!reading_) return;  // waiting on us (welcome, backpressure): not the scanner's fault
+  if (decoder_.buffered() > 0) {
+    if (now - partial_since_ >= o.frame_timeout) TimeOut("frame incomplete for", o.frame_timeout);
+  } else if (!Owes() && now - last_received_ >= o.idle_timeout) {
+    TimeOut("nothing received for", o.idle_timeout);
+  } else if (now - last_received_ >= std::chrono::seconds(1) && !writing_ && unsent_.empty() &&
+             writing_buf_.capacity() > kMaxRead) {
+    std::string().swap(writing_buf_);  // quiet now: give a burst's buffers back
+    std::string().swap(unsent_);
+  }
+}
+
+void ScanSession::TimeOut(const char* what, std::chrono::milliseconds limit) {
+  ScanServerProbe::Add(env_.probe->timeouts);
+  const std::string reason = std::string(what) + " " + std::to_string(limit.count()) + " ms";
+  spdlog::info("event=session_timeout peer={} scanner={} reason={}", peer_, LogValue(scanner_id_),
+               LogValue(reason));
+  Refuse(v1::REJECT_TIMEOUT, reason);
+}
+
 void ScanSession::Reject(uint64_t seq, v1::RejectCode code, std::string reason) {
-  sequencer::SequencerProbe::Count(server_->sequencer()->probe().rejects, code);
+  sequencer::SequencerProbe::Count(env_.sequencer->probe().rejects, code);
   v1::Reject* r = out_.mutable_reject();
   r->set_seq(seq);
   r->set_code(code);
@@ -205,67 +398,86 @@ void ScanSession::Reject(uint64_t seq, v1::RejectCode code, std::string reason) 
   Flush();
 }
 
+void ScanSession::Refuse(v1::RejectCode code, std::string reason) {
+  Reject(0, code, std::move(reason));
+  CloseWhenFlushed();
+}
+
 void ScanSession::Send(const v1::ServerFrame& frame) { codec::AppendFrame(frame, &unsent_); }
 
 void ScanSession::Flush() {
   if (writing_ || unsent_.empty() || closed_) return;
   writing_ = true;
+  write_since_ = Clock::now();
   writing_buf_.swap(unsent_);
   unsent_.clear();
-  asio::async_write(socket_, asio::buffer(writing_buf_),
-                    [self = shared_from_this()](const error_code& ec, size_t) {
-                      self->writing_ = false;
-                      self->writing_buf_.clear();
-                      if (ec) {
-                        self->Fail(ec, "write");
-                        return self->Close("write failed");
-                      }
-                      self->Flush();
-                      if (self->close_when_flushed_ && !self->Owes()) return self->Finish();
-                      self->MaybeRead();
-                    });
+  stream_.AsyncWrite(asio::buffer(writing_buf_),
+                     [self = shared_from_this()](const error_code& ec, size_t) {
+                       self->writing_ = false;
+                       self->writing_buf_.clear();
+                       if (ec) {
+                         self->Fail(ec, "write");
+                         return self->Close("write failed");
+                       }
+                       self->Flush();
+                       if (self->close_when_flushed_ && !self->Owes()) return self->Finish();
+                       self->MaybeRead();
+                     });
 }
 
 void ScanSession::StopReading() {
   stop_reading_ = true;
   error_code ec;
-  if (reading_) socket_.shutdown(asio::ip::tcp::socket::shutdown_receive, ec);
+  if (reading_) stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_receive, ec);
+  MaybeRelease();
 }
 
 void ScanSession::CloseWhenFlushed() {
+  if (!close_when_flushed_) close_deadline_ = Clock::now() + kCloseGrace;
   stop_reading_ = true;
   close_when_flushed_ = true;
   Flush();
+  MaybeRelease();
   if (!Owes()) Finish();
 }
 
 void ScanSession::Fail(const error_code& ec, const char* what) {
   if (ec == asio::error::operation_aborted) return;
-  spdlog::info("event=session_error op={} peer={} scanner={} error=\"{}\"", what, peer_,
-               scanner_id_, ec.message());
+  spdlog::info("event=session_error op={} peer={} scanner={} error={}", what, peer_,
+               LogValue(scanner_id_), LogValue(ec.message()));
 }
 
-// Everything owed is written. Send FIN, then read and drop whatever the
-// scanner still sends until it closes too (or a second passes): closing a
-// socket with unread input sends RST, and an RST can make the scanner's
-// kernel drop the last acks before the scanner reads them.
+// Everything owed is written. End the sending side (FIN; under TLS a
+// close_notify), then read and drop whatever the scanner still sends until
+// it closes too (or a second passes): closing a socket with unread input
+// sends RST, and an RST can make the scanner's kernel drop the last acks
+// before the scanner reads them.
 void ScanSession::Finish() {
   if (closed_) return;
   closed_ = true;  // no more frames are processed
-  error_code ec;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   retry_.cancel();
-  retry_.expires_after(std::chrono::seconds(1));
+  retry_.expires_after(kLinger);
   retry_.async_wait([self = shared_from_this()](const error_code&) { self->HardClose("done"); });
+  error_code ec;
+  if (stream_.tls()) {
+    // A TLS shutdown reads too, so a pending read is cancelled first; its
+    // completion starts the shutdown (OnRead).
+    if (reading_) return (void)stream_.socket().cancel(ec);
+    return stream_.AsyncShutdown([self = shared_from_this()](const error_code&) { self->HardClose("done"); });
+  }
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
   if (!reading_) Linger();  // else the pending read drains (OnRead)
 }
 
 void ScanSession::Linger() {
-  socket_.async_read_some(asio::buffer(read_buf_),
-                          [self = shared_from_this()](const error_code& ec, size_t) {
-                            if (ec) return self->HardClose("done");
-                            self->Linger();
-                          });
+  reading_ = true;
+  char* room = decoder_.Prepare(kMinRead);  // never committed: dropped
+  stream_.AsyncReadSome(asio::buffer(room, kMinRead),
+                        [self = shared_from_this()](const error_code& ec, size_t) {
+                          self->reading_ = false;
+                          if (ec) return self->HardClose("done");
+                          self->Linger();
+                        });
 }
 
 void ScanSession::Close(const char* why) {
@@ -275,13 +487,17 @@ void ScanSession::Close(const char* why) {
 }
 
 void ScanSession::HardClose(const char* why) {
-  if (!socket_.is_open()) return;
+  if (!stream_.socket().is_open()) return;
+  closed_ = true;
   error_code ec;
   retry_.cancel();
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
-  spdlog::debug("event=session_closed peer={} scanner={} why={}", peer_, scanner_id_, why);
-  server_->Forget(shared_from_this());
+  watchdog_.cancel();
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  stream_.socket().close(ec);
+  spdlog::debug("event=session_closed peer={} scanner={} why={}", peer_, LogValue(scanner_id_),
+                LogValue(why));
+  env_.closed(this);
+  MaybeRelease();
 }
 
 }  // namespace hub::net

@@ -1,75 +1,133 @@
 #pragma once
 
 // One scanner connection. Reads delimited ClientFrames, checks the session
-// rules (hello first, one scanner id, seq order), hands events in bulk to the
-// sequencer and writes back what the sequencer answers after each commit.
+// rules, hands events in bulk to the sequencer and writes back what the
+// sequencer answers after each commit.
 //
-// Session rules, per SPEC §5:
-//  - the first frame is a hello; events before it are rejected
-//    (REJECT_NOT_HELLO); frames after the hello wait until its Welcome;
-//  - an event's scanner_id must be the hello's (REJECT_SCANNER_MISMATCH);
-//  - seqs within a session increase: a seq at or below one already sent in
-//    this session is rejected (REJECT_BAD_SEQ); after the durable mark from
-//    the Welcome, each seq must be the previous + 1 (REJECT_BAD_SEQ names the
-//    expected one); seqs at or below the mark are re-sends, acked again;
-//  - a frame that does not parse, or is larger than max_frame, closes the
+// Session rules, per SPEC §5 and session.proto:
+//  - TLS first when the port has a certificate; then the first frame is a
+//    hello (events before it: REJECT_NOT_HELLO). The hello's scanner_id and
+//    station must be printable ids (REJECT_MISSING_ID / ID_TOO_LONG /
+//    BAD_ID), its credential or client certificate must admit it
+//    (REJECT_UNAUTHENTICATED); each of these closes the session.
+//  - The hello claims the scanner id in the ScannerRegistry: an older session
+//    of the same scanner is fenced first, and this one is welcomed only once
+//    everything the old one submitted is answered. Frames after the hello
+//    wait for the Welcome.
+//  - An event's scanner_id must be the hello's (REJECT_SCANNER_MISMATCH). Its
+//    seq must be at least 1 and at most the last seq + 1 (the Welcome's mark
+//    before the first event); a larger seq is a gap (REJECT_BAD_SEQ names the
+//    seq expected). A seq at or below the last one is a re-send: it goes to
+//    the sequencer like any event, which recognises it, so it is acked again
+//    and a sort scan gets its original decision (looked up in the store).
+//  - A frame that does not parse, or is larger than max_frame, closes the
 //    session (logged); nothing else is affected.
+//  - Limits: no hello within hello_timeout, a started frame not complete
+//    within frame_timeout, or nothing received for idle_timeout (while
+//    nothing is owed to the scanner) closes with REJECT_TIMEOUT; a scanner
+//    that reads none of its answers for idle_timeout is cut off.
+//  - Memory: the receive buffer starts small, grows while reads fill it and
+//    shrinks back after a large frame.
 //
 // Thread safety: every method runs on the session's I/O thread, except
-// Deliver(), which posts there.
+// Deliver(), Fence() and Grant(), which post there.
 
-#include <array>
+#include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "codec/frame_codec.h"
 #include "hub/v1/session.pb.h"
+#include "net/scan_stream.h"
+#include "net/scanner_auth.h"
+#include "net/scanner_registry.h"
 #include "sequencer/sequencer.h"
 
 namespace hub::net {
 
-class ScanServer;
+struct ServerOptions;
+struct ScanServerProbe;
+class ScanSession;
+
+// Finds the decision the log holds for a scanner's sort scan (re-sends).
+// Called on I/O threads; false when there is none.
+using DecisionLookup = std::function<bool(const std::string& scanner_id, uint64_t seq,
+                                          const std::string& parcel_id, v1::SortDecision* out)>;
+
+// What a session needs from the server around it. Owned by the ScanServer;
+// outlives every session.
+struct SessionEnv {
+  const ServerOptions* options = nullptr;
+  sequencer::Sequencer* sequencer = nullptr;
+  ScannerRegistry* registry = nullptr;
+  const ScannerAuth* auth = nullptr;
+  DecisionLookup find_decision;
+  ScanServerProbe* probe = nullptr;
+  // True once the daemon drains: nothing more goes to the sequencer.
+  const std::atomic<bool>* draining = nullptr;
+  // Called once, on the session's thread, when its socket is closed.
+  std::function<void(ScanSession*)> closed;
+};
 
 class ScanSession : public sequencer::SessionLink,
+                    public ScannerOwner,
                     public std::enable_shared_from_this<ScanSession> {
  public:
-  ScanSession(boost::asio::ip::tcp::socket socket, ScanServer* server);
+  // `peer` is "address:port", for logs.
+  ScanSession(ScanStream stream, std::string peer, const SessionEnv& env);
 
+  // TLS handshake (when on), then reading; starts the timeouts.
   void Start();
-  boost::asio::any_io_executor executor() { return socket_.get_executor(); }
+  boost::asio::any_io_executor executor() { return stream_.executor(); }
   void Deliver(sequencer::Reply&& reply) override;
+  void Fence() override;
+  void Grant() override;
   // Drain: read no more; answer what was read.
   void StopReading();
-  // Close once everything owed is written.
+  // Close once everything owed is written (or within a grace period).
   void CloseWhenFlushed();
 
  private:
+  using Clock = std::chrono::steady_clock;
+
+  void OnHandshake(const boost::system::error_code& ec);
   void MaybeRead();
   void OnRead(const boost::system::error_code& ec, size_t n);
   void ProcessFrames();
   void HandleHello(const v1::Hello& hello);
+  void SubmitHello();
   void HandleEvent(const v1::ScanEvent* event);
   void OnReply(sequencer::Reply& reply);
+  void OnFence();
+  void OnGrant();
+  void MaybeRelease();
+  void ArmWatchdog();
+  void CheckTimeouts();
+  void TimeOut(const char* what, std::chrono::milliseconds limit);
   void Reject(uint64_t seq, v1::RejectCode code, std::string reason);
+  void Refuse(v1::RejectCode code, std::string reason);  // reject seq 0 and close
   void Send(const v1::ServerFrame& frame);
   void Flush();
   void Fail(const boost::system::error_code& ec, const char* what);
-  void Finish();   // graceful: FIN, drain, close
+  void Finish();  // graceful: FIN (TLS close_notify), drain, close
   void Linger();
   void Close(const char* why);      // abrupt: bad input or a failed write
   void HardClose(const char* why);
   bool Owes() const { return outstanding_ > 0 || writing_ || !unsent_.empty(); }
+  bool Closing() const { return closed_ || close_when_flushed_ || stop_reading_ || fenced_; }
 
-  boost::asio::ip::tcp::socket socket_;
-  boost::asio::steady_timer retry_;
-  ScanServer* server_;
-  std::string peer_;
+  ScanStream stream_;
+  boost::asio::steady_timer retry_, watchdog_;
+  const SessionEnv& env_;
+  const std::string peer_;
   codec::FrameDecoder decoder_;
-  std::array<char, 64 * 1024> read_buf_;
+  size_t read_size_;             // bytes asked of the next read
+  int small_reads_ = 0;          // consecutive reads far below read_size_
   std::string unsent_, writing_buf_;
   // Frames of the current read are parsed onto arena_; its events go to the
   // sequencer with it.
@@ -78,14 +136,20 @@ class ScanSession : public sequencer::SessionLink,
   v1::ServerFrame out_;
 
   std::string scanner_id_;
+  bool handshaken_ = false;
   bool hello_seen_ = false;
-  bool awaiting_welcome_ = false;
-  uint64_t durable_mark_ = 0;  // from the Welcome
-  uint64_t last_seq_ = 0;      // highest seq sent in this session
+  bool awaiting_welcome_ = false;  // hello taken; frames wait for the Welcome
+  bool claimed_ = false;           // the registry holds this session for scanner_id_
+  bool granted_ = false;           // ... as the owner (not only waiting)
+  bool released_ = false;
+  bool hello_pending_ = false;     // hello at the sequencer, unanswered
+  bool fenced_ = false;
+  uint64_t last_seq_ = 0;          // Welcome's mark, then the highest new seq
   uint64_t acked_sent_ = 0;
-  size_t outstanding_ = 0;     // events submitted, not yet answered
+  size_t outstanding_ = 0;         // events submitted, not yet answered
   bool reading_ = false, writing_ = false, waiting_ = false;
   bool stop_reading_ = false, close_when_flushed_ = false, closed_ = false;
+  Clock::time_point opened_, last_received_, partial_since_, write_since_, close_deadline_;
 };
 
 }  // namespace hub::net

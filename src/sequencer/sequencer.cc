@@ -6,6 +6,8 @@
 #include <chrono>
 #include <unordered_map>
 
+#include "core/validate.h"
+
 namespace hub::sequencer {
 
 struct Sequencer::Impl {
@@ -103,7 +105,15 @@ void Sequencer::Impl::Process(Submission& s) {
     return;
   }
   Reply& reply = ReplyFor(s.session);
-  if (!s.hello_scanner.empty()) reply.welcome = state->ScannerMark(s.hello_scanner);
+  if (!s.hello_scanner.empty()) {
+    if (failed) {
+      v1::Reject& r = reply.rejects.emplace_back();
+      r.set_code(v1::REJECT_UNAVAILABLE);
+      r.set_reason("the store failed; hubd is not accepting events");
+    } else {
+      reply.welcome = state->ScannerMark(s.hello_scanner);
+    }
+  }
   for (const v1::ScanEvent* event : s.events) {
     const v1::ScanEvent& e = *event;
     ++reply.events_done;
@@ -115,9 +125,12 @@ void Sequencer::Impl::Process(Submission& s) {
       r.set_reason("the store failed; hubd is not accepting events");
       continue;
     }
-    // Handled from here on (applied, re-sent or rejected): covered by the ack.
-    reply.acked_seq = std::max(reply.acked_seq, e.seq());
     state->ApplyEvent(e, &result);
+    // Handled for good (applied, re-sent, or a reject that consumes the seq):
+    // covered by the ack.
+    if (result.outcome != core::ApplyResult::Outcome::kRejected ||
+        core::ConsumesSeq(result.reject_code))
+      reply.acked_seq = std::max(reply.acked_seq, e.seq());
     SequencerProbe& probe = owner->probe_;
     switch (result.outcome) {
       case core::ApplyResult::Outcome::kApplied:
@@ -128,9 +141,11 @@ void Sequencer::Impl::Process(Submission& s) {
         break;
       case core::ApplyResult::Outcome::kDuplicate:
         SequencerProbe::Add(probe.duplicates);
+        if (e.has_parcel_sorted()) reply.resent_sorts.emplace_back(e.seq(), e.parcel_sorted().parcel_id());
         break;
       case core::ApplyResult::Outcome::kRejected: {
         SequencerProbe::Count(probe.rejects, result.reject_code);
+        batch.AddEvent(e, &result);  // the mark, when the reject consumes the seq
         v1::Reject& r = reply.rejects.emplace_back();
         r.set_seq(e.seq());
         r.set_code(result.reject_code);
@@ -163,8 +178,10 @@ void Sequencer::Impl::CommitAndDeliver() {
       for (auto& [link, entry] : replies) {
         Reply& r = entry.second;
         r.decisions.clear();
+        r.resent_sorts.clear();
         r.acked_seq = 0;
         r.rejects.clear();
+        r.welcome.reset();  // a hello is refused rather than told a mark not durable
         v1::Reject& rej = r.rejects.emplace_back();
         rej.set_code(v1::REJECT_UNAVAILABLE);
         rej.set_reason("commit failed: " + s.message());

@@ -43,11 +43,15 @@ namespace hub::sequencer {
 // What one session gets back after one group commit.
 struct Reply {
   // Highest seq of the session's events handled in this commit (applied,
-  // re-sent or rejected); 0 when none.
+  // re-sent, or rejected with a code that consumes the seq); 0 when none.
   uint64_t acked_seq = 0;
   std::vector<v1::SortDecision> decisions;
   std::vector<v1::Reject> rejects;
-  // Set in answer to a hello: the scanner's last durable seq.
+  // Re-sent sort scans (already durable): the session answers each with the
+  // decision the log holds for it (seq, parcel_id; an empty id is a no-read).
+  std::vector<std::pair<uint64_t, std::string>> resent_sorts;
+  // Set in answer to a hello: the scanner's last durable seq (the hello is
+  // answered after the commit of every event submitted before it).
   std::optional<uint64_t> welcome;
   // Events of this reply's submissions now finished (flow control).
   uint32_t events_done = 0;

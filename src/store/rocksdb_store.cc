@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/validate.h"
 #include "core/views.h"
 
 namespace hub::store {
@@ -340,6 +341,7 @@ CommitBatch::CommitBatch(RocksDbStore* store) : rep_(std::make_unique<Rep>()) {
 CommitBatch::~CommitBatch() = default;
 
 size_t CommitBatch::records() const { return rep_->records; }
+bool CommitBatch::empty() const { return rep_->records == 0 && rep_->marks.empty(); }
 
 void CommitBatch::Clear() {
   rep_->wb.Clear();
@@ -394,9 +396,17 @@ void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body
 }
 
 void CommitBatch::AddEvent(const v1::ScanEvent& event, core::ApplyResult* result) {
+  if (result->outcome == core::ApplyResult::Outcome::kRejected &&
+      core::ConsumesSeq(result->reject_code) && core::ValidScannerId(event.scanner_id())) {
+    // Not logged, but its seq is used up: the resume point must cover it.
+    uint64_t& mark = rep_->marks[event.scanner_id()];
+    mark = std::max(mark, event.seq());
+    return;
+  }
   if (result->outcome != core::ApplyResult::Outcome::kApplied) return;
   AddRecord(v1::LogRecord::kEvent, event, result);
-  rep_->marks[event.scanner_id()] = event.seq();
+  uint64_t& mark = rep_->marks[event.scanner_id()];
+  mark = std::max(mark, event.seq());
   core::EntitiesOf(event, result->has_decision ? &result->decision : nullptr, &rep_->refs);
   rep_->AddTouches(result->hub_seq);
 }
@@ -624,6 +634,12 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
   }
   if (!it->status().ok()) return FromRocks(it->status());
   if (!rearchive.empty()) r.archive->Enqueue(state->last_hub_seq(), std::move(rearchive));
+  // Rejected events consume a seq without a log record; their marks are
+  // durable in the scanners family, written with the batch that answered them.
+  std::vector<v1::ScannerMark> marks;
+  Status marked = ScannerMarks(&marks);
+  if (!marked.ok()) return marked;
+  for (const auto& m : marks) state->AdvanceScannerMark(m.scanner_id(), m.seq());
   Status archived = r.archive->Flush(state->last_hub_seq());
   if (!archived.ok()) return archived;
   if (replayed != nullptr) *replayed = count;
@@ -844,6 +860,28 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
       return Status::Corruption("log record does not parse");
   }
   return Status::Ok();
+}
+
+Status RocksDbStore::SortDecisionOf(const std::string& scanner_id, uint64_t seq,
+                                    const std::string& parcel_id, v1::SortDecision* out) {
+  out->Clear();
+  if (parcel_id.empty()) {  // the rule of OnParcelSorted: a no-read is diverted
+    out->set_seq(seq);
+    out->set_divert(v1::DIVERT_NO_READ);
+    return Status::Ok();
+  }
+  EntityHistory history;
+  Status s = History(keys::Kind::kParcel, parcel_id, 10'000, &history);
+  if (!s.ok()) return s;
+  for (auto it = history.records.rbegin(); it != history.records.rend(); ++it) {
+    const v1::LogRecord& rec = *it;
+    if (rec.has_decision() && rec.event().scanner_id() == scanner_id && rec.event().seq() == seq) {
+      *out = rec.decision();
+      return Status::Ok();
+    }
+  }
+  return Status::NotFound("no sort scan " + std::to_string(seq) + " of parcel " + parcel_id +
+                          " by this scanner");
 }
 
 size_t RocksDbStore::LiveIndexSize() { return rep_->index.size(); }

@@ -95,8 +95,9 @@ class CommitBatch {
   CommitBatch& operator=(const CommitBatch&) = delete;
 
   // Adds an applied record and what it produced. `result` must be the
-  // kApplied outcome of applying exactly this record; other outcomes are
-  // ignored (nothing to persist). The retired entities are moved out of
+  // outcome of applying exactly this record. kApplied is logged; an event
+  // rejected with a code that consumes its seq moves its scanner's mark
+  // only; other outcomes are ignored (nothing to persist). The retired entities are moved out of
   // *result: they go to the archive writer after the commit.
   void AddEvent(const v1::ScanEvent& event, core::ApplyResult* result);
   void AddReference(const v1::ReferenceChange& change, core::ApplyResult* result);
@@ -104,8 +105,11 @@ class CommitBatch {
   // Dispatches on rec's body.
   void Add(const v1::LogRecord& rec, core::ApplyResult* result);
 
+  // Log records added so far.
   size_t records() const;
-  bool empty() const { return records() == 0; }
+  // Nothing to write: no record and no scanner mark (a batch of rejected
+  // events still moves their scanners' marks).
+  bool empty() const;
   void Clear();
 
  private:
@@ -185,6 +189,13 @@ class RocksDbStore {
     std::unique_ptr<ReadView> view;
   };
   Status History(keys::Kind kind, const std::string& id, size_t limit, EntityHistory* out);
+  // The decision the log holds for a scanner's sort scan: the record of
+  // `parcel_id`'s history whose event is (scanner_id, seq). A no-read (empty
+  // parcel_id) is always DIVERT_NO_READ and needs no read. NotFound when the
+  // parcel has no such scan (a re-send whose content differs from the
+  // original, or a record aged out).
+  Status SortDecisionOf(const std::string& scanner_id, uint64_t seq, const std::string& parcel_id,
+                        v1::SortDecision* out);
   // Number of entities in the in-memory entity index (for metrics and tests).
   size_t LiveIndexSize();
 

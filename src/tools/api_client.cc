@@ -5,20 +5,45 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 
 namespace hub::tools {
 
-ApiAnswer CallApi(const std::string& host, const std::string& port, const std::string& token,
-                  const std::string& method, const std::string& target, const std::string& body) {
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  boost::asio::io_context io;
-  beast::tcp_stream stream(io);
-  stream.connect(boost::asio::ip::tcp::resolver(io).resolve(host, port));
-  stream.expires_after(std::chrono::seconds(120));
+bool ParseApiServer(const std::string& text, ApiServer* out) {
+  std::string rest = text;
+  bool https = false;
+  if (rest.rfind("https://", 0) == 0) {
+    https = true;
+    rest = rest.substr(8);
+  } else if (rest.rfind("http://", 0) == 0) {
+    rest = rest.substr(7);
+  }
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size()) return false;
+  std::string host = rest.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port = rest.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos) return false;
+  out->host = host;
+  out->port = port;
+  out->https = https;
+  return true;
+}
+
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = boost::asio::ssl;
+
+template <typename Stream>
+ApiAnswer Exchange(Stream& stream, const ApiServer& server, const std::string& token,
+                   const std::string& method, const std::string& target, const std::string& body) {
   http::request<http::string_body> req(http::string_to_verb(method), target, 11);
-  req.set(http::field::host, host);
+  req.set(http::field::host, server.host);
   req.set(http::field::content_type, "application/json");
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
   req.body() = body;
@@ -28,6 +53,29 @@ ApiAnswer CallApi(const std::string& host, const std::string& port, const std::s
   http::response<http::string_body> res;
   http::read(stream, buffer, res);
   return ApiAnswer{static_cast<int>(res.result_int()), std::move(res.body())};
+}
+
+}  // namespace
+
+ApiAnswer CallApi(const ApiServer& server, const std::string& token, const std::string& method,
+                  const std::string& target, const std::string& body) {
+  boost::asio::io_context io;
+  beast::tcp_stream tcp(io);
+  tcp.connect(boost::asio::ip::tcp::resolver(io).resolve(server.host, server.port));
+  tcp.expires_after(std::chrono::seconds(120));
+  if (!server.https) return Exchange(tcp, server, token, method, target, body);
+  ssl::context ctx(ssl::context::tls_client);
+  if (server.ca_file.empty()) {
+    ctx.set_default_verify_paths();
+  } else {
+    ctx.load_verify_file(server.ca_file);
+  }
+  ctx.set_verify_mode(ssl::verify_peer);
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), ctx);
+  stream.set_verify_callback(ssl::host_name_verification(server.host));
+  SSL_set_tlsext_host_name(stream.native_handle(), server.host.c_str());
+  stream.handshake(ssl::stream_base::client);
+  return Exchange(stream, server, token, method, target, body);
 }
 
 std::string ErrorMessage(const std::string& body) {

@@ -38,17 +38,17 @@ struct Exit {
 };
 
 struct Client {
-  std::string host = "127.0.0.1";
-  std::string port = "7480";
+  tools::ApiServer server;
   std::string token;
 
   // Returns the body of a 2xx answer; otherwise prints the error and throws.
   std::string Call(const std::string& method, const std::string& target, const std::string& body = "") {
     tools::ApiAnswer res;
     try {
-      res = tools::CallApi(host, port, token, method, target, body);
+      res = tools::CallApi(server, token, method, target, body);
     } catch (const std::exception& e) {
-      std::cerr << "hubctl: cannot reach hubd at " << host << ":" << port << ": " << e.what() << "\n";
+      std::cerr << "hubctl: cannot reach hubd at " << server.host << ":" << server.port << ": "
+                << e.what() << "\n";
       throw Exit{3};
     }
     if (res.status / 100 != 2) {
@@ -262,7 +262,12 @@ int main(int argc, char** argv) {
   std::string server = std::getenv("HUBCTL_SERVER") ? std::getenv("HUBCTL_SERVER") : "127.0.0.1:7480";
   client.token = std::getenv("HUBCTL_TOKEN") ? std::getenv("HUBCTL_TOKEN") : "";
   bool json = false;
-  app.add_option("--server", server, "hubd HTTP address HOST:PORT (env HUBCTL_SERVER)");
+  client.server.ca_file = std::getenv("HUBCTL_CA_FILE") ? std::getenv("HUBCTL_CA_FILE") : "";
+  app.add_option("--server", server,
+                 "hubd HTTP address HOST:PORT, or https://HOST:PORT (env HUBCTL_SERVER)");
+  app.add_option("--ca-file", client.server.ca_file,
+                 "PEM CA bundle that signs hubd's certificate, for https (env HUBCTL_CA_FILE; "
+                 "default: the system's CAs)");
   app.add_option("--token", client.token, "bearer token (env HUBCTL_TOKEN)");
   app.add_flag("--json", json, "print the daemon's JSON instead of a table");
 
@@ -326,13 +331,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help is not an error; bad usage exits 2
   }
-  const auto colon = server.rfind(':');
-  if (colon == std::string::npos) {
-    std::cerr << "hubctl: --server must be HOST:PORT\n";
+  if (!tools::ParseApiServer(server, &client.server)) {
+    std::cerr << "hubctl: --server must be HOST:PORT or https://HOST:PORT\n";
     return 2;
   }
-  client.host = server.substr(0, colon);
-  client.port = server.substr(colon + 1);
 
   try {
     if (list->parsed()) {

@@ -114,16 +114,18 @@ M ParseJsonFile(const fs::path& path) {
 // --- HTTP: reference data in, exceptions out -------------------------------
 
 struct Api {
-  std::string host, port, token;
+  tools::ApiServer server;
+  std::string token;
 
   std::string Call(const std::string& method, const std::string& target, const std::string& body = "") {
     tools::ApiAnswer res;
     for (int attempt = 0;; ++attempt) {
       try {
-        res = tools::CallApi(host, port, token, method, target, body);
+        res = tools::CallApi(server, token, method, target, body);
       } catch (const std::exception& e) {
         // The daemon may be restarting: retry for a while.
-        if (attempt >= 300) Fail(3, "cannot reach the API at " + host + ":" + port + ": " + e.what());
+        if (attempt >= 300)
+          Fail(3, "cannot reach the API at " + server.host + ":" + server.port + ": " + e.what());
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         continue;
       }
@@ -626,7 +628,10 @@ int Main(int argc, char** argv) {
   std::string token = std::getenv("HUBREPLAY_TOKEN") ? std::getenv("HUBREPLAY_TOKEN") : "";
   CLI::App app{"hubreplay: replay a hub day against hubd; report throughput and ack latency"};
   app.add_option("--target", target, "hubd scanner listener HOST:PORT")->required();
-  app.add_option("--http", http_addr, "hubd HTTP API HOST:PORT (reference data and --verify)");
+  std::string ca_file;
+  app.add_option("--http", http_addr,
+                 "hubd HTTP API HOST:PORT or https://HOST:PORT (reference data and --verify)");
+  app.add_option("--ca-file", ca_file, "PEM CA bundle that signs hubd's HTTPS certificate");
   app.add_option("--in", in, "day directory (hubgen --out, hubd --export)")->required();
   app.add_option("--connections", o.connections, "sessions (default: one per scanner in the day)")
       ->check(CLI::Range(1, 100000));
@@ -647,7 +652,9 @@ int Main(int argc, char** argv) {
   std::tie(o.target_host, o.target_port) = HostPort(target, "--target");
   Api api;
   api.token = token;
-  if (!http_addr.empty()) std::tie(api.host, api.port) = HostPort(http_addr, "--http");
+  api.server.ca_file = ca_file;
+  if (!http_addr.empty() && !tools::ParseApiServer(http_addr, &api.server))
+    Fail(2, "--http must be HOST:PORT or https://HOST:PORT, got '" + http_addr + "'");
   const fs::path dir(in);
 
   // The day.

@@ -149,18 +149,16 @@ TEST_F(IngestTest, BadEventsAreRejectedWithCodeAndTheSessionGoesOn) {
   EXPECT_EQ(codes[5], v1::REJECT_SCANNER_MISMATCH);
   EXPECT_EQ(c.WaitForAck(4), 4u);  // rejected events are answered, so acked
 
-  // Seq order within the session.
+  // Seq order within the session: a gap is rejected and names the seq
+  // expected (the scanner mismatch did not use up seq 5).
   s.Rewind(9);
   c.Send(s.BagCreated("OB3", "R1"));  // seq 10: skips 5
   ASSERT_TRUE(c.Read(&f));
   EXPECT_EQ(f.reject().code(), v1::REJECT_BAD_SEQ);
-  EXPECT_EQ(f.reject().reason(), "seq 10 skips; expected 5");
-  s.Rewind(3);
-  c.Send(s.BagCreated("OB3", "R1"));  // seq 4 again: backwards
-  ASSERT_TRUE(c.Read(&f));
-  EXPECT_EQ(f.reject().code(), v1::REJECT_BAD_SEQ);
+  EXPECT_EQ(f.reject().reason(), "seq 10 skips ahead; expected 5");
 
   // And the session still works.
+  s.Rewind(4);
   c.Send(s.BagCreated("OB4", "R1"));  // seq 5
   EXPECT_EQ(c.WaitForAck(5), 5u);
   EXPECT_EQ(hubd.Terminate(), 0);

@@ -14,7 +14,9 @@ namespace asio = boost::asio;
 HttpResult HttpCall(uint16_t port, const std::string& method, const std::string& target,
                     const std::string& body, const std::string& bearer) {
   try {
-    auto res = tools::CallApi("127.0.0.1", std::to_string(port), bearer, method, target, body);
+    tools::ApiServer server;
+    server.port = std::to_string(port);
+    auto res = tools::CallApi(server, bearer, method, target, body);
     return HttpResult{res.status, std::move(res.body)};
   } catch (const std::exception&) {
     return HttpResult{};

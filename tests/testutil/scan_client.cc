@@ -24,9 +24,40 @@ namespace asio = boost::asio;
 
 const char* HubdPath() { return HUBD_PATH; }
 
-ScanClient::ScanClient(uint16_t port) : socket_(io_), decoder_(16 << 20) {
+ScanClient::ScanClient(uint16_t port, const ClientTls* tls, const std::string& source)
+    : socket_(io_), decoder_(16 << 20) {
+  if (!source.empty()) {
+    socket_.open(asio::ip::tcp::v4());
+    socket_.bind(asio::ip::tcp::endpoint(asio::ip::make_address(source), 0));
+  }
   socket_.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   socket_.set_option(asio::ip::tcp::no_delay(true));
+  if (tls == nullptr) return;
+  namespace ssl = asio::ssl;
+  tls_context_ = std::make_unique<ssl::context>(ssl::context::tls_client);
+  tls_context_->load_verify_file(tls->ca);
+  if (!tls->cert.empty()) {
+    tls_context_->use_certificate_chain_file(tls->cert);
+    tls_context_->use_private_key_file(tls->key, ssl::context::pem);
+  }
+  tls_context_->set_verify_mode(ssl::verify_peer);
+  tls_ = std::make_unique<ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls_context_);
+  boost::system::error_code ec;
+  tls_->handshake(ssl::stream_base::client, ec);
+  if (ec) {
+    handshake_error_ = ec.message();
+    eof_ = true;
+  }
+}
+
+std::string ScanClient::PeerCommonName() {
+  if (!tls_) return "";
+  X509* cert = SSL_get1_peer_certificate(tls_->native_handle());
+  if (cert == nullptr) return "";
+  char cn[256] = {0};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn));
+  X509_free(cert);
+  return cn;
 }
 
 ScanClient::~ScanClient() {
@@ -34,14 +65,18 @@ ScanClient::~ScanClient() {
   socket_.close(ec);
 }
 
-int64_t ScanClient::Hello(const std::string& scanner_id, const std::string& station) {
+int64_t ScanClient::Hello(const std::string& scanner_id, const std::string& station,
+                          const std::string& credential, v1::ServerFrame* answer) {
   v1::ClientFrame f;
   f.mutable_hello()->set_scanner_id(scanner_id);
   f.mutable_hello()->set_station(station);
+  f.mutable_hello()->set_credential(credential);
   f.mutable_hello()->set_version(v1::PROTOCOL_VERSION_1);
   SendFrame(f);
   v1::ServerFrame reply;
-  if (!Read(&reply) || !reply.has_welcome()) return -1;
+  const bool got = Read(&reply);
+  if (answer != nullptr) *answer = reply;
+  if (!got || !reply.has_welcome()) return -1;
   return static_cast<int64_t>(reply.welcome().last_durable_seq());
 }
 
@@ -65,7 +100,11 @@ void ScanClient::SendFrame(const v1::ClientFrame& frame) {
 
 void ScanClient::SendRaw(const std::string& bytes) {
   boost::system::error_code ec;
-  asio::write(socket_, asio::buffer(bytes), ec);  // a closed peer shows up on Read()
+  if (tls_) {
+    asio::write(*tls_, asio::buffer(bytes), ec);
+  } else {
+    asio::write(socket_, asio::buffer(bytes), ec);  // a closed peer shows up on Read()
+  }
 }
 
 void ScanClient::ShutdownSend() {
@@ -75,11 +114,13 @@ void ScanClient::ShutdownSend() {
 
 bool ScanClient::Fill(int timeout_ms) {
   if (eof_) return false;
-  pollfd p{socket_.native_handle(), POLLIN, 0};
-  if (::poll(&p, 1, timeout_ms) <= 0) return false;
+  if (!tls_ || SSL_pending(tls_->native_handle()) == 0) {
+    pollfd p{socket_.native_handle(), POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return false;
+  }
   char buf[65536];
   boost::system::error_code ec;
-  size_t n = socket_.read_some(asio::buffer(buf), ec);
+  size_t n = tls_ ? tls_->read_some(asio::buffer(buf), ec) : socket_.read_some(asio::buffer(buf), ec);
   if (ec || n == 0) {
     eof_ = true;
     return false;
@@ -138,7 +179,8 @@ CommandResult RunCommand(const std::string& cmd) {
   return r;
 }
 
-DaemonProcess::DaemonProcess(const std::string& data_dir, std::vector<std::string> extra) {
+DaemonProcess::DaemonProcess(const std::string& data_dir, std::vector<std::string> extra,
+                             std::vector<std::string> wrapper) {
   static int counter = 0;
   log_path_ = data_dir + ".log." + std::to_string(::getpid()) + "." + std::to_string(++counter);
   std::vector<std::string> args = {HubdPath(), "--data-dir", data_dir};
@@ -146,6 +188,7 @@ DaemonProcess::DaemonProcess(const std::string& data_dir, std::vector<std::strin
     if (std::find(extra.begin(), extra.end(), flag) == extra.end())
       args.insert(args.end(), {flag, "127.0.0.1:0"});
   args.insert(args.end(), extra.begin(), extra.end());
+  args.insert(args.begin(), wrapper.begin(), wrapper.end());
   pid_ = ::fork();
   if (pid_ == 0) {
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -154,7 +197,7 @@ DaemonProcess::DaemonProcess(const std::string& data_dir, std::vector<std::strin
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   for (int i = 0; i < 400 && port_ == 0; ++i) {

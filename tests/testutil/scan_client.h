@@ -12,20 +12,40 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include "codec/frame_codec.h"
 #include "hub/v1/session.pb.h"
 
 namespace hub::testutil {
 
+// TLS for a ScanClient: the CA that signs the daemon's certificate, and
+// optionally a client certificate and key (mutual TLS).
+struct ClientTls {
+  std::string ca;
+  std::string cert, key;
+};
+
 class ScanClient {
  public:
-  explicit ScanClient(uint16_t port);
+  // Connects to 127.0.0.1:port; with `tls`, then shakes hands (see
+  // handshake_error()).
+  // `source`: the local address to connect from (another loopback address
+  // such as 127.0.0.2 looks like another host to the daemon).
+  explicit ScanClient(uint16_t port, const ClientTls* tls = nullptr,
+                      const std::string& source = "");
   ~ScanClient();
 
+  // Empty when connected (and the TLS handshake, if any, succeeded).
+  const std::string& handshake_error() const { return handshake_error_; }
+  // Under TLS: the common name of the daemon's certificate.
+  std::string PeerCommonName();
+
   // Sends a hello and waits for the Welcome; returns last_durable_seq, or
-  // -1 when the daemon answered otherwise or closed.
-  int64_t Hello(const std::string& scanner_id, const std::string& station = "ST-1");
+  // -1 when the daemon answered otherwise or closed (*answer, when given,
+  // gets the frame that came instead).
+  int64_t Hello(const std::string& scanner_id, const std::string& station = "ST-1",
+                const std::string& credential = "", v1::ServerFrame* answer = nullptr);
   void Send(const v1::ScanEvent& event);
   // All events in one write (a pipelining client).
   void SendAll(const std::vector<v1::ScanEvent>& events);
@@ -49,6 +69,9 @@ class ScanClient {
   bool Fill(int timeout_ms);
   boost::asio::io_context io_;
   boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<boost::asio::ssl::context> tls_context_;
+  std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
+  std::string handshake_error_;
   codec::FrameDecoder decoder_;
   uint64_t last_ack_ = 0;
   bool eof_ = false;
@@ -69,7 +92,10 @@ class DaemonProcess {
   // unless `extra` names them, plus `extra` args;
   // waits for "event=ready" and reads the port from it. Aborts the test on
   // failure (gtest ADD_FAILURE; port() is then 0).
-  DaemonProcess(const std::string& data_dir, std::vector<std::string> extra = {});
+  // `wrapper` runs hubd (e.g. {"prlimit", "--nofile=64:64", "--"}), found on
+  // the PATH.
+  DaemonProcess(const std::string& data_dir, std::vector<std::string> extra = {},
+                std::vector<std::string> wrapper = {});
   ~DaemonProcess();  // SIGKILLs a daemon still running
 
   uint16_t port() const { return port_; }
