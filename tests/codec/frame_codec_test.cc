@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/delimited_message_util.h>
@@ -94,6 +96,31 @@ TEST(FrameCodecTest, ZeroLengthFrameIsAnEmptyMessage) {
   std::string_view frame;
   ASSERT_EQ(d.Next(&frame), FrameDecoder::Result::kFrame);
   EXPECT_TRUE(frame.empty());
+}
+
+TEST(FrameCodecTest, ReceivesInPlaceAndShrinksBackAfterALargeFrame) {
+  FrameDecoder d(1 << 20);
+  v1::ClientFrame big;
+  big.mutable_hello()->set_station(std::string(200'000, 's'));
+  std::string bytes;
+  codec::AppendFrame(big, &bytes);
+  // Received in 4 KiB reads straight into the decoder's buffer.
+  std::string_view frame;
+  for (size_t at = 0; at < bytes.size(); at += 4096) {
+    const size_t n = std::min<size_t>(4096, bytes.size() - at);
+    std::memcpy(d.Prepare(4096), bytes.data() + at, n);
+    d.Commit(n);
+  }
+  ASSERT_EQ(d.Next(&frame), FrameDecoder::Result::kFrame);
+  EXPECT_EQ(frame.size(), bytes.size() - 3);
+  EXPECT_GE(d.capacity(), 200'000u);
+  d.Append("\x01", 1);  // the start of the next frame
+  d.Shrink(4096);
+  EXPECT_EQ(d.capacity(), 4096u);
+  EXPECT_EQ(d.buffered(), 1u);
+  d.Append("\x00", 1);
+  ASSERT_EQ(d.Next(&frame), FrameDecoder::Result::kFrame);
+  EXPECT_EQ(frame, std::string_view("\x00", 1));
 }
 
 }  // namespace

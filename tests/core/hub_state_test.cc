@@ -284,6 +284,26 @@ TEST_F(HubTest, HubSequenceCountsAppliedRecordsOnly) {
   EXPECT_EQ(hub.last_hub_seq(), 3u);
 }
 
+TEST_F(HubTest, ContentRejectUsesUpItsSeqSoAResendIsRejectedAgainNotApplied) {
+  v1::ScanEvent bad = sorter.ParcelBagged("", "OB1");
+  hub.ApplyEvent(bad, &result);
+  EXPECT_EQ(result.reject_code, v1::REJECT_MISSING_ID);
+  EXPECT_EQ(hub.ScannerMark("SORTER-1"), bad.seq()) << "the resume point moves past it";
+  hub.ApplyEvent(bad, &result);  // re-sent as it was: the same reject
+  EXPECT_EQ(result.outcome, core::ApplyResult::Outcome::kRejected);
+  EXPECT_EQ(result.reject_code, v1::REJECT_MISSING_ID);
+  v1::ScanEvent corrected = bad;  // "corrected" under the used-up seq: a re-send
+  corrected.mutable_parcel_bagged()->set_parcel_id("P1");
+  hub.ApplyEvent(corrected, &result);
+  EXPECT_EQ(result.outcome, core::ApplyResult::Outcome::kDuplicate);
+}
+
+TEST_F(HubTest, AdvanceScannerMarkNeverLowersIt) {
+  hub.AdvanceScannerMark("DOCK-9", 7);
+  hub.AdvanceScannerMark("DOCK-9", 3);
+  EXPECT_EQ(hub.ScannerMark("DOCK-9"), 7u);
+}
+
 // --- Case life cycle ----------------------------------------------------------------
 
 class CaseLifeCycleTest : public HubTest {

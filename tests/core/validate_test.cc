@@ -81,5 +81,29 @@ TEST(ValidateTest, ReferenceChangesNeedTheirIds) {
   EXPECT_EQ(core::ValidateReference(v1::ReferenceChange(), &reason), v1::REJECT_UNKNOWN_KIND);
 }
 
+TEST(ValidateTest, ControlCharacterInAnIdIsRefused) {
+  testutil::Scanner s("SORTER-1", "ST-1");
+  std::string reason;
+  EXPECT_EQ(core::ValidateEvent(s.ParcelSorted("P\n1", "D1"), &reason), v1::REJECT_BAD_ID);
+  EXPECT_EQ(reason, "parcel_sorted.parcel_id holds a control character");
+  v1::ScanEvent e = s.BagOpened("B1");
+  e.set_station(std::string("ST\x7f", 3));
+  EXPECT_EQ(core::ValidateEvent(e, &reason), v1::REJECT_BAD_ID);
+  EXPECT_EQ(core::ValidateReference(testutil::RouteRef("D\t1", "R1", "C1", "L1"), &reason),
+            v1::REJECT_BAD_ID);
+  EXPECT_EQ(core::ValidateEvent(s.ParcelSorted("P 1 (ü)", "D1"), &reason), v1::REJECT_NONE)
+      << "spaces and UTF-8 are printable";
+}
+
+TEST(ValidateTest, ContentRejectsUseUpTheSeqAndSessionRejectsDoNot) {
+  for (auto code : {v1::REJECT_UNKNOWN_KIND, v1::REJECT_MISSING_ID, v1::REJECT_ID_TOO_LONG,
+                    v1::REJECT_BAD_ENUM, v1::REJECT_BAD_ID})
+    EXPECT_TRUE(core::ConsumesSeq(code)) << v1::RejectCode_Name(code);
+  for (auto code : {v1::REJECT_BAD_SEQ, v1::REJECT_NOT_HELLO, v1::REJECT_SCANNER_MISMATCH,
+                    v1::REJECT_UNAVAILABLE, v1::REJECT_UNAUTHENTICATED, v1::REJECT_FENCED,
+                    v1::REJECT_TIMEOUT})
+    EXPECT_FALSE(core::ConsumesSeq(code)) << v1::RejectCode_Name(code);
+}
+
 }  // namespace
 }  // namespace hub::testing

@@ -496,5 +496,53 @@ TEST_F(StoreTest, DataOfAnOlderStoreFormatIsRefusedButStillExportable) {
   EXPECT_TRUE(db_->Recover(&again).ok());
 }
 
+TEST_F(StoreTest, RejectedEventsMoveTheDurableMarkAndRecoveryKeepsIt) {
+  testutil::Scanner s("BAGGER-1", "ST-1");
+  core::HubState hub;
+  store::CommitBatch batch(db_.get());
+  core::ApplyResult r;
+  v1::ScanEvent good = s.BagCreated("OB1", "R1");  // seq 1
+  v1::ScanEvent bad = s.ParcelBagged("", "OB1");   // seq 2: no parcel id
+  for (const auto* e : {&good, &bad}) {
+    hub.ApplyEvent(*e, &r);
+    batch.AddEvent(*e, &r);
+  }
+  EXPECT_EQ(r.outcome, Outcome::kRejected);
+  EXPECT_EQ(hub.ScannerMark("BAGGER-1"), 2u);
+  ASSERT_TRUE(db_->Commit(&batch).ok());
+  // A batch of nothing but a rejected event still has a mark to write.
+  v1::ScanEvent bad_again = s.ParcelBagged("", "OB1");  // seq 3
+  hub.ApplyEvent(bad_again, &r);
+  batch.AddEvent(bad_again, &r);
+  EXPECT_FALSE(batch.empty());
+  EXPECT_EQ(batch.records(), 0u);
+  ASSERT_TRUE(db_->Commit(&batch).ok());
+  Reopen();
+  core::HubState recovered;
+  ASSERT_TRUE(db_->Recover(&recovered).ok());
+  EXPECT_EQ(recovered.ScannerMark("BAGGER-1"), 3u) << "the log alone says 1";
+  EXPECT_EQ(recovered.last_hub_seq(), 1u);
+}
+
+TEST_F(StoreTest, SortDecisionOfFindsTheDecisionTheLogHolds) {
+  core::HubState hub;
+  testutil::Scanner sorter("SORTER-1", "ST-1"), other("SORTER-2", "ST-1");
+  ApplyAndCommit(hub, {testutil::Record(testutil::RouteRef("D1", "R1", "C1", "L1")),
+                       testutil::Record(sorter.ParcelSorted("P1", "D1")),
+                       testutil::Record(other.ParcelSorted("P1", "D9")),
+                       testutil::Record(sorter.ParcelSorted("P2", "D9"))});
+  v1::SortDecision d;
+  ASSERT_TRUE(db_->SortDecisionOf("SORTER-1", 1, "P1", &d).ok());
+  EXPECT_EQ(d.chute(), "C1");
+  EXPECT_EQ(d.seq(), 1u);
+  ASSERT_TRUE(db_->SortDecisionOf("SORTER-2", 1, "P1", &d).ok());
+  EXPECT_EQ(d.divert(), v1::DIVERT_NO_ROUTE);
+  ASSERT_TRUE(db_->SortDecisionOf("SORTER-1", 7, "", &d).ok());
+  EXPECT_EQ(d.divert(), v1::DIVERT_NO_READ);
+  EXPECT_EQ(d.seq(), 7u);
+  EXPECT_TRUE(db_->SortDecisionOf("SORTER-1", 2, "P1", &d).IsNotFound())
+      << "seq 2 of SORTER-1 sorted P2, not P1";
+}
+
 }  // namespace
 }  // namespace hub::testing

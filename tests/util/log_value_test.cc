@@ -1,0 +1,30 @@
+#include "util/log_value.h"
+
+#include <gtest/gtest.h>
+
+namespace hub::testing {
+namespace {
+
+TEST(LogValueTest, PlainTextStaysAsItIs) { EXPECT_EQ(util::LogValue("SORTER-1"), "SORTER-1"); }
+
+TEST(LogValueTest, TextThatCouldForgeAFieldOrALineIsQuotedAndEscaped) {
+  EXPECT_EQ(util::LogValue("A event=x"), "\"A event=x\"");
+  EXPECT_EQ(util::LogValue("a\nevent=ready"), "\"a\\x0aevent=ready\"");
+  EXPECT_EQ(util::LogValue("say \"hi\" \\"), "\"say \\\"hi\\\" \\\\\"");
+  EXPECT_EQ(util::LogValue(""), "\"\"");
+}
+
+TEST(LogThrottleTest, LetsOneLineThroughPerIntervalAndCountsTheRest) {
+  util::LogThrottle t(std::chrono::hours(1));
+  uint64_t held = 99;
+  EXPECT_TRUE(t.Allow(&held));
+  EXPECT_EQ(held, 0u);
+  EXPECT_FALSE(t.Allow(&held));
+  EXPECT_FALSE(t.Allow(&held));
+  util::LogThrottle fast(std::chrono::nanoseconds(1));
+  EXPECT_TRUE(fast.Allow(&held));
+  EXPECT_TRUE(fast.Allow(&held));
+}
+
+}  // namespace
+}  // namespace hub::testing
