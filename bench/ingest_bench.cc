@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -36,6 +37,7 @@
 #include <boost/beast/http.hpp>
 
 #include "codec/frame_codec.h"
+#include "net/scan_stream.h"
 #include "hub/v1/session.pb.h"
 #include "store/rocksdb_store.h"
 #include "testutil/events.h"
@@ -66,12 +68,13 @@ struct Config {
   // /v1/parcels/{id} of a random parcel among the first tenth of each
   // connection's parcels (acked early in the run).
   std::string query_kind = "exceptions";
+  bool tls = false;
 };
 
 constexpr int kRoutes = 20;
 
 struct Connection {
-  asio::ip::tcp::socket socket;
+  std::optional<hub::net::ScanStream> stream;
   asio::steady_timer timer;
   hub::codec::FrameDecoder decoder{1 << 20};
   std::string hello;
@@ -81,12 +84,14 @@ struct Connection {
   size_t sent = 0, acked = 0;
   bool writing = false, welcomed = false;
   std::array<char, 65536> buf;
-  explicit Connection(asio::io_context& io) : socket(io), timer(io) {}
+  explicit Connection(asio::io_context& io) : timer(io) {}
 };
 
 class Driver {
  public:
-  Driver(const Config& c, uint16_t port) : cfg_(c), port_(port) {}
+  // `tls`: speak TLS to the daemon, trusting this context's CAs.
+  Driver(const Config& c, uint16_t port, std::shared_ptr<asio::ssl::context> tls)
+      : cfg_(c), port_(port), tls_(std::move(tls)) {}
 
   void Prepare() {
     const size_t per = cfg_.events / cfg_.connections;
@@ -123,12 +128,29 @@ class Driver {
 
   void Run() {
     for (auto& c : conns_) {
-      c->socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
-      c->socket.set_option(asio::ip::tcp::no_delay(true));
-      asio::write(c->socket, asio::buffer(c->hello));
-      Read(*c);
+      asio::ip::tcp::socket socket(io_);
+      socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+      socket.set_option(asio::ip::tcp::no_delay(true));
+      if (tls_) {
+        c->stream.emplace(std::move(socket), tls_, asio::ssl::stream_base::client);
+      } else {
+        c->stream.emplace(std::move(socket));
+      }
+      Connection* conn = c.get();
+      conn->stream->AsyncHandshake([this, conn](const boost::system::error_code& ec) {
+        if (ec) return Fail(*conn, ec);
+        conn->writing = true;
+        conn->stream->AsyncWrite(asio::buffer(conn->hello), [this, conn](const boost::system::error_code& wec, size_t) {
+          conn->writing = false;
+          if (wec) return Fail(*conn, wec);
+          Read(*conn);
+        });
+      });
     }
+    // Handshakes and hellos first, so the clock measures the scans only.
+    while (welcomed_ < conns_.size() && !io_.stopped()) io_.run_one();
     start_ = Clock::now();
+    started_ = true;
     for (auto& c : conns_) Tick(*c);
     io_.run();
   }
@@ -142,9 +164,9 @@ class Driver {
     };
     const double secs = std::chrono::duration<double>(end_ - start_).count();
     std::printf(
-        "%s connections=%d frames_per_write=%zu window=%zu rate=%s durability=%s events=%zu "
+        "%s tls=%s connections=%d frames_per_write=%zu window=%zu rate=%s durability=%s events=%zu "
         "acked=%zu seconds=%.2f acked_per_s=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
-        label, cfg_.connections, cfg_.frames_per_write, cfg_.window,
+        label, tls_ ? "on" : "off", cfg_.connections, cfg_.frames_per_write, cfg_.window,
         cfg_.rate > 0 ? std::to_string(static_cast<long>(cfg_.rate)).c_str() : "max",
         cfg_.durability.c_str(), total_, acked_total_, secs, acked_total_ / secs, pct(0.5),
         pct(0.9), pct(0.99), latencies_us_.empty() ? 0.0 : latencies_us_.back() / 1000.0);
@@ -175,7 +197,7 @@ class Driver {
   }
 
   void Pump(Connection& c) {
-    if (c.writing || !c.welcomed) return;
+    if (c.writing || !c.welcomed || !started_) return;
     const size_t limit = Allowed(c);
     if (c.sent >= limit) return;
     const size_t n = std::min(cfg_.frames_per_write, limit - c.sent);
@@ -184,7 +206,7 @@ class Driver {
     for (size_t i = 1; i <= n; ++i) c.sent_at[c.sent + i] = now;
     c.sent += n;
     c.writing = true;
-    asio::async_write(c.socket, asio::buffer(c.frames.data() + from, to - from),
+    c.stream->AsyncWrite(asio::buffer(c.frames.data() + from, to - from),
                       [this, &c](const boost::system::error_code& ec, size_t) {
                         c.writing = false;
                         if (ec) return Fail(c, ec);
@@ -193,8 +215,8 @@ class Driver {
   }
 
   void Read(Connection& c) {
-    c.socket.async_read_some(asio::buffer(c.buf), [this, &c](const boost::system::error_code& ec,
-                                                             size_t n) {
+    c.stream->AsyncReadSome(asio::buffer(c.buf), [this, &c](const boost::system::error_code& ec,
+                                                            size_t n) {
       if (ec) return Fail(c, ec);
       c.decoder.Append(c.buf.data(), n);
       std::string_view bytes;
@@ -202,7 +224,10 @@ class Driver {
       const auto now = Clock::now();
       while (c.decoder.Next(&bytes) == hub::codec::FrameDecoder::Result::kFrame) {
         if (!f.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) continue;
-        if (f.has_welcome()) c.welcomed = true;
+        if (f.has_welcome() && !c.welcomed) {
+          c.welcomed = true;
+          ++welcomed_;
+        }
         if (f.has_reject()) ++rejects_;
         if (f.has_ack()) {
           const size_t a = std::min<size_t>(f.ack().acked_seq(), c.sent);
@@ -234,7 +259,9 @@ class Driver {
   asio::io_context io_{1};
   std::vector<std::unique_ptr<Connection>> conns_;
   std::vector<uint32_t> latencies_us_;
-  size_t total_ = 0, acked_total_ = 0, done_ = 0, rejects_ = 0;
+  std::shared_ptr<asio::ssl::context> tls_;
+  bool started_ = false;
+  size_t total_ = 0, acked_total_ = 0, done_ = 0, rejects_ = 0, welcomed_ = 0;
   Clock::time_point start_, end_;
 };
 
@@ -315,6 +342,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"exceptions", "trace"}));
   app.add_option("--no-route-percent", cfg.no_route_percent, "sorts without a route, in percent")
       ->check(CLI::Range(0, 100));
+  app.add_flag("--tls", cfg.tls, "TLS on the scanner port (a throwaway certificate made with openssl)");
   CLI11_PARSE(app, argc, argv);
 
   const fs::path dir = fs::temp_directory_path() / ("hub-ingest-bench-" + std::to_string(::getpid()));
@@ -325,15 +353,34 @@ int main(int argc, char** argv) {
   const std::string config = (dir / "hubd.toml").string();
   std::ofstream(config) << "[[api.tokens]]\nname = \"bench\"\ntoken = \"bench-viewer-token\"\n"
                            "role = \"viewer\"\n";
+  std::vector<std::string> args = {cfg.hubd, "--data-dir", (dir / "db").string(), "--listen",
+                                    "127.0.0.1:0", "--http", "127.0.0.1:0", "--config", config,
+                                    "--durability", cfg.durability, "--io-threads",
+                                    std::to_string(cfg.io_threads)};
+  std::shared_ptr<asio::ssl::context> tls;
+  if (cfg.tls) {
+    const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+    const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                            "-days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                            key + " -out " + cert + " 2>/dev/null";
+    if (std::system(cmd.c_str()) != 0) {
+      std::fprintf(stderr, "openssl could not make a certificate\n");
+      return 1;
+    }
+    args.insert(args.end(), {"--tls-cert", cert, "--tls-key", key});
+    tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    tls->load_verify_file(cert);
+    tls->set_verify_mode(asio::ssl::verify_peer);
+  }
   pid_t pid = ::fork();
   if (pid == 0) {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
-    const std::string io = std::to_string(cfg.io_threads);
-    ::execl(cfg.hubd.c_str(), cfg.hubd.c_str(), "--data-dir", (dir / "db").c_str(), "--listen",
-            "127.0.0.1:0", "--http", "127.0.0.1:0", "--config", config.c_str(), "--durability", cfg.durability.c_str(), "--io-threads", io.c_str(),
-            static_cast<char*>(nullptr));
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   uint16_t port = 0, http_port = 0;
@@ -352,7 +399,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hubd did not start; see %s\n", log.c_str());
     rc = 1;
   } else {
-    Driver d(cfg, port);
+    Driver d(cfg, port, tls);
     d.Prepare();
     std::atomic<bool> stop{false};
     std::vector<uint32_t> query_lat;

@@ -26,9 +26,11 @@ class ScanStream {
 
   // Plain TCP.
   explicit ScanStream(Socket socket) : plain_(std::move(socket)) {}
-  // TLS server side; the stream keeps `context` alive.
-  ScanStream(Socket socket, std::shared_ptr<boost::asio::ssl::context> context)
-      : plain_(socket.get_executor()), context_(std::move(context)) {
+  // TLS; the stream keeps `context` alive. The daemon is the server side;
+  // benchmarks and tools use the client side.
+  ScanStream(Socket socket, std::shared_ptr<boost::asio::ssl::context> context,
+             boost::asio::ssl::stream_base::handshake_type side = boost::asio::ssl::stream_base::server)
+      : plain_(socket.get_executor()), context_(std::move(context)), side_(side) {
     tls_.emplace(std::move(socket), *context_);
   }
 
@@ -36,10 +38,10 @@ class ScanStream {
   Socket& socket() { return tls_ ? tls_->next_layer() : plain_; }
   boost::asio::any_io_executor executor() { return plain_.get_executor(); }
 
-  // TLS: the server handshake; plain: completes at once (posted).
+  // TLS: the handshake; plain: completes at once (posted).
   template <typename Handler>
   void AsyncHandshake(Handler&& handler) {
-    if (tls_) return tls_->async_handshake(boost::asio::ssl::stream_base::server, std::forward<Handler>(handler));
+    if (tls_) return tls_->async_handshake(side_, std::forward<Handler>(handler));
     boost::asio::post(plain_.get_executor(), [h = std::forward<Handler>(handler)]() mutable {
       h(boost::system::error_code());
     });
@@ -74,6 +76,7 @@ class ScanStream {
  private:
   Socket plain_;  // the socket itself for plain TCP; unused under TLS
   std::shared_ptr<boost::asio::ssl::context> context_;
+  boost::asio::ssl::stream_base::handshake_type side_ = boost::asio::ssl::stream_base::server;
   std::optional<boost::asio::ssl::stream<Socket>> tls_;
 };
 

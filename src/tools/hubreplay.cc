@@ -33,6 +33,7 @@
 #include <thread>
 
 #include "codec/frame_codec.h"
+#include "net/scan_stream.h"
 #include "hub/v1/exception.pb.h"
 #include "hub/v1/replay.pb.h"
 #include "hub/v1/session.pb.h"
@@ -178,6 +179,10 @@ struct Api {
 
 struct Options {
   std::string target_host, target_port;
+  // TLS to the scanner port (null: plain TCP), and the credential every
+  // hello carries.
+  std::shared_ptr<asio::ssl::context> tls;
+  std::string credential;
   int connections = 0;
   double rate = 0;        // events/s in total; 0: flat out
   double time_scale = 0;  // > 0: pace by event times, this many times faster
@@ -231,8 +236,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Drop(/*planned=*/true);
   }
   void Close() {
-    boost::system::error_code ec;
-    socket_.close(ec);
+    CloseSocket();
     retry_.cancel();
     closed_ = true;
   }
@@ -243,10 +247,16 @@ class Session : public std::enable_shared_from_this<Session> {
   void Write();
   void OnFrame(std::string_view payload);
   void Drop(bool planned);
+  void CloseSocket() {
+    boost::system::error_code ec;
+    socket_.close(ec);
+    if (stream_) stream_->socket().close(ec);
+  }
 
   Replayer* r_;
   asio::io_context& io_;
-  tcp::socket socket_;
+  tcp::socket socket_;                    // while connecting
+  std::optional<net::ScanStream> stream_;  // once connected: TCP or TLS
   asio::steady_timer retry_;
   std::unique_ptr<codec::FrameDecoder> decoder_;
   std::array<char, 64 << 10> in_{};
@@ -421,24 +431,40 @@ void Session::Connect() {
     if (gen != generation_ || closed_) return;
     if (ec) return Drop(false);
     socket_.set_option(tcp::no_delay(true), ec);
-    v1::ClientFrame hello;
-    hello.mutable_hello()->set_scanner_id(scanner_);
-    hello.mutable_hello()->set_station("REPLAY");
-    hello.mutable_hello()->set_version(v1::PROTOCOL_VERSION_1);
-    auto bytes = std::make_shared<std::string>();
-    codec::AppendFrame(hello, bytes.get());
-    asio::async_write(socket_, asio::buffer(*bytes), [this, self, gen, bytes](boost::system::error_code ec, size_t) {
+    if (r_->options().tls) {
+      stream_.emplace(std::move(socket_), r_->options().tls, asio::ssl::stream_base::client);
+    } else {
+      stream_.emplace(std::move(socket_));
+    }
+    stream_->AsyncHandshake([this, self, gen](boost::system::error_code ec) {
       if (gen != generation_ || closed_) return;
-      if (ec) return Drop(false);
+      if (ec) {
+        // A refused certificate will be refused again; a connection that
+        // broke (a daemon restarting) is worth another try.
+        if (r_->options().tls && ec.category() != asio::error::get_system_category() &&
+            ec != asio::error::eof)
+          return r_->Fatal(scanner_ + ": TLS handshake failed: " + ec.message());
+        return Drop(false);
+      }
+      v1::ClientFrame hello;
+      hello.mutable_hello()->set_scanner_id(scanner_);
+      hello.mutable_hello()->set_station("REPLAY");
+      hello.mutable_hello()->set_credential(r_->options().credential);
+      hello.mutable_hello()->set_version(v1::PROTOCOL_VERSION_1);
+      auto bytes = std::make_shared<std::string>();
+      codec::AppendFrame(hello, bytes.get());
+      stream_->AsyncWrite(asio::buffer(*bytes), [this, self, gen, bytes](boost::system::error_code ec, size_t) {
+        if (gen != generation_ || closed_) return;
+        if (ec) return Drop(false);
+      });
+      Read();
     });
-    Read();
   });
 }
 
 void Session::Drop(bool planned) {
   if (closed_) return;
-  boost::system::error_code ec;
-  socket_.close(ec);
+  CloseSocket();
   ++generation_;
   ready_ = false;
   writing_ = false;
@@ -459,7 +485,7 @@ void Session::Drop(bool planned) {
 void Session::Read() {
   auto self = shared_from_this();
   const uint64_t gen = generation_;
-  socket_.async_read_some(asio::buffer(in_), [this, self, gen](boost::system::error_code ec, size_t n) {
+  stream_->AsyncReadSome(asio::buffer(in_), [this, self, gen](boost::system::error_code ec, size_t n) {
     if (gen != generation_ || closed_) return;
     if (ec) return Drop(false);
     decoder_->Append(in_.data(), n);
@@ -508,7 +534,10 @@ void Session::OnFrame(std::string_view payload) {
     return;
   }
   if (f.has_reject()) {
-    if (f.reject().code() == v1::REJECT_UNAVAILABLE) return Drop(false);  // draining or unhealthy
+    // Draining or unhealthy, or closed for idling while other sessions
+    // finished an epoch: connect again and resume.
+    if (f.reject().code() == v1::REJECT_UNAVAILABLE || f.reject().code() == v1::REJECT_TIMEOUT)
+      return Drop(false);
     ++r_->stats.rejects;
     if (r_->stats.rejects <= 10)
       std::cerr << "hubreplay: " << scanner_ << " seq " << f.reject().seq() << " rejected: "
@@ -519,6 +548,8 @@ void Session::OnFrame(std::string_view payload) {
       case v1::REJECT_BAD_SEQ:
       case v1::REJECT_NOT_HELLO:
       case v1::REJECT_SCANNER_MISMATCH:
+      case v1::REJECT_UNAUTHENTICATED:  // --credential or the client certificate
+      case v1::REJECT_FENCED:           // someone else speaks for this scanner
         return r_->Fatal(scanner_ + ": " + v1::RejectCode_Name(f.reject().code()) + ": " +
                          f.reject().reason());
       default: return;
@@ -559,7 +590,7 @@ void Session::Write() {
   writing_ = true;
   auto self = shared_from_this();
   const uint64_t gen = generation_;
-  asio::async_write(socket_, asio::buffer(out_), [this, self, gen](boost::system::error_code ec, size_t) {
+  stream_->AsyncWrite(asio::buffer(out_), [this, self, gen](boost::system::error_code ec, size_t) {
     if (gen != generation_ || closed_) return;
     writing_ = false;
     if (ec) return Drop(false);
@@ -642,6 +673,14 @@ int Main(int argc, char** argv) {
   app.add_option("--window", o.window, "unacknowledged events per session")->check(CLI::Range(1, 1 << 20));
   app.add_option("--reconnect-timeout", o.reconnect_seconds, "seconds to wait for a daemon that went away");
   app.add_option("--token", token, "API bearer token: admin to load reference data (env HUBREPLAY_TOKEN)");
+  std::string tls_ca, tls_cert, tls_key;
+  o.credential = std::getenv("HUBREPLAY_CREDENTIAL") ? std::getenv("HUBREPLAY_CREDENTIAL") : "";
+  app.add_option("--credential", o.credential,
+                 "scanner credential sent in every hello (env HUBREPLAY_CREDENTIAL)");
+  app.add_option("--tls-ca", tls_ca, "speak TLS to the scanner port, trusting this PEM CA bundle")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-cert", tls_cert, "client certificate (PEM) for mutual TLS")->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls_key, "client key (PEM) for mutual TLS")->check(CLI::ExistingFile);
   app.add_flag("--verify", verify, "compare the daemon's exceptions with the day's expected.json");
   app.add_flag("--json", json, "print the report as JSON");
   try {
@@ -650,6 +689,21 @@ int Main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   std::tie(o.target_host, o.target_port) = HostPort(target, "--target");
+  if (tls_cert.empty() != tls_key.empty()) Fail(2, "--tls-cert and --tls-key go together");
+  if (!tls_cert.empty() && tls_ca.empty()) Fail(2, "--tls-cert needs --tls-ca");
+  if (!tls_ca.empty()) {
+    try {
+      o.tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+      o.tls->load_verify_file(tls_ca);
+      o.tls->set_verify_mode(asio::ssl::verify_peer);
+      if (!tls_cert.empty()) {
+        o.tls->use_certificate_chain_file(tls_cert);
+        o.tls->use_private_key_file(tls_key, asio::ssl::context::pem);
+      }
+    } catch (const std::exception& e) {
+      Fail(2, std::string("cannot load the TLS files: ") + e.what());
+    }
+  }
   Api api;
   api.token = token;
   api.server.ca_file = ca_file;

@@ -19,6 +19,7 @@
 #include "hub/v1/session.pb.h"
 #include "testutil/events.h"
 #include "net/daemon_fixture.h"
+#include "testutil/pki.h"
 #include "testutil/scan_client.h"
 #include "tools/day_generator.h"
 
@@ -209,6 +210,27 @@ TEST_F(ReplayTest, StreamTheDaemonRefusesStopsTheReplayWithTheReason) {
                       std::to_string(hubd->port()) + " --in " + day.string());
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("the daemon refused the stream: S1: REJECT_BAD_SEQ"), std::string::npos) << r.out;
+  EXPECT_EQ(hubd->Terminate(), 0);
+}
+
+TEST_F(ReplayTest, DayReplaysOverTlsWithCredentialsAndVerifiesOverHttps) {
+  testutil::TestPki pki(dir_.string());
+  std::ofstream(config_, std::ios::app)
+      << "[[ingest.credentials]]\nstation = \"REPLAY\"\nsecret = \"replay-station-secret\"\n";
+  const fs::path day = Generate("day", " --seed 3 --parcels 1500");
+  auto hubd = Start(db_, {"--tls-cert", pki.server_cert(), "--tls-key", pki.server_key(),
+                          "--http-tls-cert", pki.server_cert(), "--http-tls-key", pki.server_key()});
+  const std::string common = std::string(HUBREPLAY_PATH) + " --target 127.0.0.1:" +
+                             std::to_string(hubd->port()) + " --http https://127.0.0.1:" +
+                             std::to_string(hubd->http_port()) + " --ca-file " + pki.ca() +
+                             " --tls-ca " + pki.ca() + " --in " + day.string() +
+                             " --token admin-secret";
+  CmdResult r = RunCommand(common + " --credential wrong-secret-here");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("REJECT_UNAUTHENTICATED"), std::string::npos) << r.out;
+  r = RunCommand(common + " --credential replay-station-secret --verify");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(", 0 difference(s)"), std::string::npos) << r.out;
   EXPECT_EQ(hubd->Terminate(), 0);
 }
 
