@@ -5,9 +5,13 @@
 namespace hub::core {
 
 bool HasControlCharacter(std::string_view text) {
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x20 || c == 0x7f) return true;
+    // C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8 (U+009B is a
+    // terminal's CSI, as dangerous in a log as ESC).
+    if (c == 0xc2 && i + 1 < text.size() && (static_cast<unsigned char>(text[i + 1]) & 0xe0) == 0x80)
+      return true;
   }
   return false;
 }

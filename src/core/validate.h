@@ -16,7 +16,8 @@ inline constexpr size_t kMaxIdLength = 64;
 // Longest free-text note accepted on an event or a case action, in bytes.
 inline constexpr size_t kMaxNoteLength = 1024;
 
-// True when `text` holds a byte below 0x20 or 0x7f (DEL). Such ids are
+// True when `text` holds a control character: a byte below 0x20, 0x7f
+// (DEL), or a C1 control U+0080..U+009F in UTF-8 (C2 80..C2 9F). Such ids are
 // refused (REJECT_BAD_ID) before they reach the state, the store or a log.
 bool HasControlCharacter(std::string_view text);
 

@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <google/protobuf/stubs/logging.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <spdlog/spdlog.h>
@@ -60,6 +62,18 @@ void RaiseFileLimit(size_t max_sessions) {
                  max_sessions, hub::util::LogValue("connections beyond the limit wait in the backlog"));
 }
 
+// protobuf reports some parse failures itself (a string field that is not
+// UTF-8, say): into the log as one key=value line, at most one per 10 s,
+// never as its own free-form line.
+void ProtobufLog(google::protobuf::LogLevel level, const char* file, int line,
+                 const std::string& message) {
+  static hub::util::LogThrottle throttle(std::chrono::seconds(10));
+  uint64_t held = 0;
+  if (level < google::protobuf::LOGLEVEL_WARNING || !throttle.Allow(&held)) return;
+  spdlog::warn("event=protobuf_log file={}:{} message={} suppressed={}", hub::util::LogValue(file),
+               line, hub::util::LogValue(message), held);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,6 +81,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   if (!hub::daemon::ParseOptions(argc, argv, &opt, &exit_code)) return exit_code;
   spdlog::set_level(spdlog::level::from_str(opt.log_level));
+  google::protobuf::SetLogHandler(&ProtobufLog);
 
   // Block the stop signals before any thread exists; main waits for them.
   sigset_t stop;
@@ -100,10 +115,18 @@ int main(int argc, char** argv) {
   }
   hub::core::HubState state;
   hub::sequencer::Sequencer sequencer(&state, store.get(), opt.sequencer);
-  // A re-sent sort scan gets the decision the log holds for it.
-  auto find_decision = [db = store.get()](const std::string& scanner, uint64_t seq,
-                                          const std::string& parcel, hub::v1::SortDecision* out) {
-    return db->SortDecisionOf(scanner, seq, parcel, out).ok();
+  // A re-sent event is checked against what its seq was used for.
+  auto check_resend = [db = store.get()](const hub::v1::ScanEvent& resent,
+                                         hub::net::ResendAnswer* out) {
+    hub::store::RocksDbStore::ResendCheck check;
+    hub::store::Status s = db->CheckResend(resent, &check);
+    if (!s.ok()) {
+      spdlog::error("event=resend_check_failed error={}", hub::util::LogValue(s.ToString()));
+      return;  // acked as a re-send, as before the check existed
+    }
+    out->reused = check.reused;
+    out->reason = std::move(check.reason);
+    out->decision = std::move(check.decision);
   };
   std::atomic<bool> ready{false};
   std::unique_ptr<hub::net::ScanServer> server;
@@ -111,7 +134,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<hub::daemon::OpsSources> ops;
   const hub::daemon::ApiSources api{&sequencer, store.get(), &ready, opt.api_tokens};
   try {
-    server = std::make_unique<hub::net::ScanServer>(opt.ingest, &sequencer, find_decision);
+    server = std::make_unique<hub::net::ScanServer>(opt.ingest, &sequencer, check_resend);
     ops = std::make_unique<hub::daemon::OpsSources>(
         hub::daemon::OpsSources{&sequencer, server.get(), &ready});
     http = std::make_unique<hub::net::HttpServer>(

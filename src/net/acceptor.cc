@@ -1,5 +1,9 @@
 #include "net/acceptor.h"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
 namespace hub::net {
 
 std::unique_ptr<boost::asio::ip::tcp::acceptor> OpenAcceptor(boost::asio::io_context& io,
@@ -13,6 +17,18 @@ std::unique_ptr<boost::asio::ip::tcp::acceptor> OpenAcceptor(boost::asio::io_con
   acceptor->bind(ep);
   acceptor->listen(asio::socket_base::max_listen_connections);
   return acceptor;
+}
+
+void AcceptBackoff::Failed(const boost::system::error_code& ec, std::function<void()> retry) {
+  backoff_ = std::clamp(backoff_ * 2, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+  uint64_t held = 0;
+  if (log_.Allow(&held))
+    spdlog::warn("event={} error={} retry_ms={} suppressed={}", event_, util::LogValue(ec.message()),
+                 backoff_.count(), held);
+  timer_.expires_after(backoff_);
+  timer_.async_wait([retry = std::move(retry)](const boost::system::error_code& wec) {
+    if (!wec) retry();
+  });
 }
 
 }  // namespace hub::net

@@ -164,6 +164,7 @@ HttpServer::~HttpServer() { Stop(); }
 
 void HttpServer::Listen() {
   acceptor_ = OpenAcceptor(io_, host_, port_);
+  backoff_ = std::make_unique<AcceptBackoff>(io_, "http_accept_failed");
   port_ = acceptor_->local_endpoint().port();
 }
 
@@ -185,8 +186,10 @@ void HttpServer::Accept() {
   acceptor_->async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
-      spdlog::warn("event=http_accept_failed error=\"{}\"", ec.message());
-    } else if (tls_) {
+      return backoff_->Failed(ec, [this] { Accept(); });
+    }
+    backoff_->Succeeded();
+    if (tls_) {
       // The session keeps the context it was accepted with (a reload on
       // SIGHUP swaps it for later connections only).
       std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(

@@ -18,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "net/acceptor.h"
 #include "net/tls.h"
 
 namespace hub::net {
@@ -63,6 +64,7 @@ class HttpServer {
   std::unique_ptr<TlsContextSource> tls_;
   boost::asio::io_context io_{1};
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<AcceptBackoff> backoff_;
   std::thread thread_;
 };
 

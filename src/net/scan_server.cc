@@ -15,12 +15,11 @@ namespace hub::net {
 namespace asio = boost::asio;
 
 namespace {
-util::LogThrottle accept_log(std::chrono::seconds(10));
 util::LogThrottle refuse_log(std::chrono::seconds(10));
 }  // namespace
 
 ScanServer::ScanServer(ServerOptions options, sequencer::Sequencer* sequencer,
-                       DecisionLookup find_decision)
+                       ResendLookup check_resend)
     : options_(std::move(options)),
       sequencer_(sequencer),
       auth_(options_.secrets, !options_.tls.client_ca.empty()) {
@@ -33,7 +32,7 @@ ScanServer::ScanServer(ServerOptions options, sequencer::Sequencer* sequencer,
   env_.sequencer = sequencer_;
   env_.registry = &registry_;
   env_.auth = &auth_;
-  env_.find_decision = std::move(find_decision);
+  env_.check_resend = std::move(check_resend);
   env_.probe = &probe_;
   env_.draining = &draining_;
   env_.closed = [this](ScanSession* s) { Forget(s); };
@@ -48,7 +47,7 @@ ScanServer::~ScanServer() {
 void ScanServer::Listen() {
   acceptor_ = OpenAcceptor(*contexts_[0], options_.host, options_.port);
   port_ = acceptor_->local_endpoint().port();
-  accept_retry_ = std::make_unique<asio::steady_timer>(*contexts_[0]);
+  backoff_ = std::make_unique<AcceptBackoff>(*contexts_[0], "accept_failed");
 }
 
 void ScanServer::Start() {
@@ -70,23 +69,12 @@ void ScanServer::Accept() {
                                          asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !accepting_ || !acceptor_->is_open()) return;
     if (ec) {
-      // Out of file descriptors (EMFILE/ENFILE) or memory, the pending
-      // connection stays queued and accepting again fails at once: wait,
-      // longer each time, instead of spinning and logging at full speed.
       ScanServerProbe::Add(probe_.accept_errors);
-      accept_backoff_ = std::clamp(accept_backoff_ * 2, std::chrono::milliseconds(10),
-                                   std::chrono::milliseconds(1000));
-      uint64_t held = 0;
-      if (accept_log.Allow(&held))
-        spdlog::warn("event=accept_failed error={} retry_ms={} suppressed={}",
-                     util::LogValue(ec.message()), accept_backoff_.count(), held);
-      accept_retry_->expires_after(accept_backoff_);
-      accept_retry_->async_wait([this](const boost::system::error_code& wec) {
-        if (!wec && accepting_) Accept();
+      return backoff_->Failed(ec, [this] {
+        if (accepting_) Accept();
       });
-      return;
     }
-    accept_backoff_ = std::chrono::milliseconds(0);
+    backoff_->Succeeded();
     OnAccept(std::move(socket));
     Accept();
   });
@@ -146,7 +134,7 @@ void ScanServer::StopAccepting() {
   asio::post(*contexts_[0], [this] {
     boost::system::error_code ec;
     acceptor_->close(ec);
-    accept_retry_->cancel();
+    backoff_->Cancel();
   });
   ForEachSession([](const std::shared_ptr<ScanSession>& s) {
     asio::post(s->executor(), [s] { s->StopReading(); });

@@ -29,6 +29,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "net/acceptor.h"
 #include "net/scan_session.h"
 #include "net/scanner_auth.h"
 #include "net/scanner_registry.h"
@@ -77,9 +78,10 @@ struct ScanServerProbe {
 class ScanServer {
  public:
   // Loads the TLS files and checks the secrets: throws std::exception with
-  // the reason. `find_decision` answers re-sent sort scans (may be empty).
+  // the reason. `check_resend` answers re-sent events (may be empty: they
+  // are only acked).
   ScanServer(ServerOptions options, sequencer::Sequencer* sequencer,
-             DecisionLookup find_decision = nullptr);
+             ResendLookup check_resend = nullptr);
   ~ScanServer();
 
   // Binds the listening socket. Throws boost::system::system_error.
@@ -124,8 +126,7 @@ class ScanServer {
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<std::thread> threads_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
-  std::unique_ptr<boost::asio::steady_timer> accept_retry_;  // acceptor thread
-  std::chrono::milliseconds accept_backoff_{0};               // acceptor thread
+  std::unique_ptr<AcceptBackoff> backoff_;  // acceptor thread
   uint16_t port_ = 0;
   size_t next_context_ = 0;  // acceptor thread only
   mutable std::mutex mu_;

@@ -24,7 +24,7 @@ constexpr auto kLinger = std::chrono::seconds(1);      // to drain after FIN
 
 util::LogThrottle auth_log(std::chrono::seconds(10));
 util::LogThrottle handshake_log(std::chrono::seconds(10));
-util::LogThrottle decision_log(std::chrono::seconds(10));
+util::LogThrottle reuse_log(std::chrono::seconds(10));
 
 bool IsEndOfStream(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
@@ -260,15 +260,19 @@ void ScanSession::OnReply(sequencer::Reply& reply) {
     *out_.mutable_decision() = std::move(d);
     Send(out_);
   }
-  for (const auto& [seq, parcel_id] : reply.resent_sorts) {
-    if (env_.find_decision && env_.find_decision(scanner_id_, seq, parcel_id, out_.mutable_decision())) {
+  for (const auto& event : reply.resent) {
+    ResendAnswer answer;
+    if (env_.check_resend) env_.check_resend(event, &answer);
+    if (answer.reused) {
+      uint64_t held = 0;
+      if (reuse_log.Allow(&held))
+        spdlog::warn("event=seq_reused peer={} scanner={} seq={} suppressed={}", peer_,
+                     LogValue(scanner_id_), event.seq(), held);
+      Reject(event.seq(), v1::REJECT_SEQ_REUSED, std::move(answer.reason));
+    } else if (answer.decision) {
+      *out_.mutable_decision() = std::move(*answer.decision);
       Send(out_);
-      continue;
     }
-    uint64_t held = 0;
-    if (decision_log.Allow(&held))
-      spdlog::warn("event=resent_decision_missing scanner={} seq={} suppressed={}",
-                   LogValue(scanner_id_), seq, held);
   }
   for (auto& r : reply.rejects) {
     *out_.mutable_reject() = std::move(r);
@@ -385,6 +389,8 @@ void ScanSession::TimeOut(const char* what, std::chrono::milliseconds limit) {
   const std::string reason = std::string(what) + " " + std::to_string(limit.count()) + " ms";
   spdlog::info("event=session_timeout peer={} scanner={} reason={}", peer_, LogValue(scanner_id_),
                LogValue(reason));
+  // Before the TLS handshake is done there is no channel to say why.
+  if (!handshaken_) return Close("TLS handshake timed out");
   Refuse(v1::REJECT_TIMEOUT, reason);
 }
 

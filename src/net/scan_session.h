@@ -18,8 +18,10 @@
 //    seq must be at least 1 and at most the last seq + 1 (the Welcome's mark
 //    before the first event); a larger seq is a gap (REJECT_BAD_SEQ names the
 //    seq expected). A seq at or below the last one is a re-send: it goes to
-//    the sequencer like any event, which recognises it, so it is acked again
-//    and a sort scan gets its original decision (looked up in the store).
+//    the sequencer like any event, which recognises it, so it is acked
+//    again; the session then checks it against the store: the same event
+//    gets its original decision (sort scans), another event under the used
+//    seq gets REJECT_SEQ_REUSED.
 //  - A frame that does not parse, or is larger than max_frame, closes the
 //    session (logged); nothing else is affected.
 //  - Limits: no hello within hello_timeout, a started frame not complete
@@ -36,6 +38,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,10 +57,16 @@ struct ServerOptions;
 struct ScanServerProbe;
 class ScanSession;
 
-// Finds the decision the log holds for a scanner's sort scan (re-sends).
-// Called on I/O threads; false when there is none.
-using DecisionLookup = std::function<bool(const std::string& scanner_id, uint64_t seq,
-                                          const std::string& parcel_id, v1::SortDecision* out)>;
+// What a re-sent event is: the same event again (with its original
+// decision, for a sort scan), or another event under a used seq (`reused`,
+// with the reason for the scanner).
+struct ResendAnswer {
+  bool reused = false;
+  std::string reason;
+  std::optional<v1::SortDecision> decision;
+};
+// Checks a re-sent event against the store. Called on I/O threads.
+using ResendLookup = std::function<void(const v1::ScanEvent& resent, ResendAnswer* out)>;
 
 // What a session needs from the server around it. Owned by the ScanServer;
 // outlives every session.
@@ -66,7 +75,7 @@ struct SessionEnv {
   sequencer::Sequencer* sequencer = nullptr;
   ScannerRegistry* registry = nullptr;
   const ScannerAuth* auth = nullptr;
-  DecisionLookup find_decision;
+  ResendLookup check_resend;
   ScanServerProbe* probe = nullptr;
   // True once the daemon drains: nothing more goes to the sequencer.
   const std::atomic<bool>* draining = nullptr;

@@ -141,7 +141,7 @@ void Sequencer::Impl::Process(Submission& s) {
         break;
       case core::ApplyResult::Outcome::kDuplicate:
         SequencerProbe::Add(probe.duplicates);
-        if (e.has_parcel_sorted()) reply.resent_sorts.emplace_back(e.seq(), e.parcel_sorted().parcel_id());
+        reply.resent.push_back(e);
         break;
       case core::ApplyResult::Outcome::kRejected: {
         SequencerProbe::Count(probe.rejects, result.reject_code);
@@ -178,7 +178,7 @@ void Sequencer::Impl::CommitAndDeliver() {
       for (auto& [link, entry] : replies) {
         Reply& r = entry.second;
         r.decisions.clear();
-        r.resent_sorts.clear();
+        r.resent.clear();
         r.acked_seq = 0;
         r.rejects.clear();
         r.welcome.reset();  // a hello is refused rather than told a mark not durable

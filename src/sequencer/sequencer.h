@@ -47,9 +47,10 @@ struct Reply {
   uint64_t acked_seq = 0;
   std::vector<v1::SortDecision> decisions;
   std::vector<v1::Reject> rejects;
-  // Re-sent sort scans (already durable): the session answers each with the
-  // decision the log holds for it (seq, parcel_id; an empty id is a no-read).
-  std::vector<std::pair<uint64_t, std::string>> resent_sorts;
+  // Re-sent events (their seq is used): the session checks each against
+  // what its seq was used for, off this thread (original decision, or
+  // REJECT_SEQ_REUSED for another event under a used seq).
+  std::vector<v1::ScanEvent> resent;
   // Set in answer to a hello: the scanner's last durable seq (the hello is
   // answered after the commit of every event submitted before it).
   std::optional<uint64_t> welcome;

@@ -88,4 +88,12 @@ std::string ArchiveKey(Kind kind, std::string_view id, uint64_t hub_seq) {
   return k;
 }
 
+std::string ScannerSeqKey(std::string_view scanner_id, uint64_t seq) {
+  std::string k;
+  k.push_back(static_cast<char>(scanner_id.size()));  // scanner ids are at most 64 bytes
+  k.append(scanner_id);
+  PutBigEndian64(&k, seq);
+  return k;
+}
+
 }  // namespace hub::store::keys

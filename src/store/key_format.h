@@ -12,6 +12,15 @@
 //   CF "scanners"   scanner_id -> BE64(seq)
 //       Each scanner's durable high-water mark: the resume point given in
 //       Welcome. Written once per scanner per group commit, not per event.
+//   CF "seqs"       len:u8 scanner_id BE64(seq) -> varint(hub_seq)
+//       Which log record each scanner seq became (0: the event was rejected
+//       with a code that uses up its seq, so nothing was logged). Written in
+//       the commit with the record, one small row per event; keys are
+//       appends within each scanner's range. A re-send is checked against
+//       it: the same event again gets its original answer, another event
+//       under a used seq is refused (REJECT_SEQ_REUSED) rather than acked
+//       and dropped. Rows written before this family existed are absent;
+//       a re-send of such an event is taken as the same event.
 //   CF "cases"      BE64(case_id) -> ExceptionCase
 //       The supervisor's worklist. Case ids grow with hub order, so new
 //       cases append; status changes overwrite in place.
@@ -74,6 +83,7 @@ std::string CaseEntityIndexKey(Kind kind, std::string_view id, uint64_t case_id)
 std::string CaseEntityIndexPrefix(Kind kind, std::string_view id);
 std::string ArchiveKey(Kind kind, std::string_view id, uint64_t hub_seq);
 std::string ArchivePrefix(Kind kind, std::string_view id);
+std::string ScannerSeqKey(std::string_view scanner_id, uint64_t seq);
 
 inline constexpr std::string_view kSnapshotKey = "snapshot";
 inline constexpr std::string_view kArchiveCursorKey = "archive_cursor";

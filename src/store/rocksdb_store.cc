@@ -18,10 +18,9 @@
 namespace hub::store {
 namespace {
 
-enum Cf { kDefault, kLog, kScanners, kCases, kCaseIndex, kArchive, kCheckpoint, kNumCf };
-const char* const kCfNames[kNumCf] = {"default",
-                                      "log", "scanners", "cases", "case_index",
-                                      "archive", "checkpoint"};
+enum Cf { kDefault, kLog, kScanners, kCases, kCaseIndex, kArchive, kCheckpoint, kSeqs, kNumCf };
+const char* const kCfNames[kNumCf] = {"default",    "log",     "scanners",   "cases",
+                                      "case_index", "archive", "checkpoint", "seqs"};
 
 Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return Status::Ok();
@@ -396,17 +395,24 @@ void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body
 }
 
 void CommitBatch::AddEvent(const v1::ScanEvent& event, core::ApplyResult* result) {
-  if (result->outcome == core::ApplyResult::Outcome::kRejected &&
-      core::ConsumesSeq(result->reject_code) && core::ValidScannerId(event.scanner_id())) {
-    // Not logged, but its seq is used up: the resume point must cover it.
-    uint64_t& mark = rep_->marks[event.scanner_id()];
-    mark = std::max(mark, event.seq());
-    return;
+  Rep& r = *rep_;
+  uint64_t logged_as = 0;
+  if (result->outcome == core::ApplyResult::Outcome::kApplied) {
+    AddRecord(v1::LogRecord::kEvent, event, result);
+    logged_as = result->hub_seq;
+  } else if (result->outcome != core::ApplyResult::Outcome::kRejected ||
+             !core::ConsumesSeq(result->reject_code) || !core::ValidScannerId(event.scanner_id())) {
+    return;  // a re-send, or a reject that leaves the seq to be sent again
   }
-  if (result->outcome != core::ApplyResult::Outcome::kApplied) return;
-  AddRecord(v1::LogRecord::kEvent, event, result);
-  uint64_t& mark = rep_->marks[event.scanner_id()];
+  // The seq is used (by a logged record, or by a reject that consumes it):
+  // the resume point covers it, and a re-send is checked against it.
+  uint64_t& mark = r.marks[event.scanner_id()];
   mark = std::max(mark, event.seq());
+  r.scratch.clear();
+  PutVarint(&r.scratch, logged_as);
+  r.wb.Put(r.store->rep_->h(kSeqs), keys::ScannerSeqKey(event.scanner_id(), event.seq()),
+           AsSlice(r.scratch));
+  if (logged_as == 0) return;
   core::EntitiesOf(event, result->has_decision ? &result->decision : nullptr, &rep_->refs);
   rep_->AddTouches(result->hub_seq);
 }
@@ -859,6 +865,48 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
     if (!out->records[i].ParseFromArray(values[i].data(), static_cast<int>(values[i].size())))
       return Status::Corruption("log record does not parse");
   }
+  return Status::Ok();
+}
+
+Status RocksDbStore::CheckResend(const v1::ScanEvent& resent, ResendCheck* out) {
+  *out = ResendCheck();
+  std::string value;
+  rocksdb::Status s = rep_->db->Get(rocksdb::ReadOptions(), rep_->h(kSeqs),
+                                    keys::ScannerSeqKey(resent.scanner_id(), resent.seq()), &value);
+  if (s.IsNotFound()) {
+    // Logged before the seqs family existed (or aged out): take it for the
+    // same scan; a sort scan still finds its decision through its parcel.
+    if (!resent.has_parcel_sorted()) return Status::Ok();
+    v1::SortDecision d;
+    Status found = SortDecisionOf(resent.scanner_id(), resent.seq(),
+                                  resent.parcel_sorted().parcel_id(), &d);
+    if (found.ok()) out->decision = std::move(d);
+    return found.IsNotFound() ? Status::Ok() : found;
+  }
+  if (!s.ok()) return FromRocks(s);
+  uint64_t hub_seq = 0;
+  for (size_t i = 0, shift = 0; i < value.size() && shift < 64; ++i, shift += 7)
+    hub_seq |= static_cast<uint64_t>(static_cast<uint8_t>(value[i]) & 0x7f) << shift;
+  const std::string seq = std::to_string(resent.seq());
+  if (hub_seq == 0) {
+    out->reused = true;
+    out->reason = "seq " + seq + " is used by a scan that was rejected; send this " +
+                  core::EventKindName(resent) + " with the next seq";
+    return Status::Ok();
+  }
+  s = rep_->db->Get(rocksdb::ReadOptions(), rep_->h(kLog), keys::LogKey(hub_seq), &value);
+  if (!s.ok()) return s.IsNotFound() ? Status::Ok() : FromRocks(s);  // aged out
+  v1::LogRecord original;
+  if (!original.ParseFromString(value)) return Status::Corruption("log record does not parse");
+  if (original.event().SerializeAsString() != resent.SerializeAsString()) {
+    out->reused = true;
+    out->reason = "seq " + seq + " is used by another scan (" +
+                  core::EventKindName(original.event()) + " at hub_seq " +
+                  std::to_string(hub_seq) + "); this " + core::EventKindName(resent) +
+                  " was not applied: send it with the next seq";
+    return Status::Ok();
+  }
+  if (original.has_decision()) out->decision = original.decision();
   return Status::Ok();
 }
 

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -189,6 +190,18 @@ class RocksDbStore {
     std::unique_ptr<ReadView> view;
   };
   Status History(keys::Kind kind, const std::string& id, size_t limit, EntityHistory* out);
+  // What a re-sent event (seq at or below its scanner's mark) is, checked
+  // against what its seq was used for (CF "seqs"): the same event again
+  // (with the decision it got, for a sort scan), or another one under a
+  // used seq (reused, with the reason for the scanner). A seq without a row
+  // (logged before the family existed, or aged out) is taken for the same
+  // event.
+  struct ResendCheck {
+    bool reused = false;
+    std::string reason;
+    std::optional<v1::SortDecision> decision;
+  };
+  Status CheckResend(const v1::ScanEvent& resent, ResendCheck* out);
   // The decision the log holds for a scanner's sort scan: the record of
   // `parcel_id`'s history whose event is (scanner_id, seq). A no-read (empty
   // parcel_id) is always DIVERT_NO_READ and needs no read. NotFound when the

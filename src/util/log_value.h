@@ -14,27 +14,40 @@
 
 namespace hub::util {
 
-// `text` as one logfmt value: as it is when it holds only printable bytes
+// `text` as one logfmt value: as it is when it holds only printable text
 // other than space, '"', '=' and '\\'; otherwise in double quotes with '"'
-// and '\\' escaped and control bytes as \xNN. Never holds a newline.
+// and '\\' escaped and control characters (C0, DEL, and C1 in UTF-8) as
+// \xNN. Never holds a newline or a terminal escape.
 inline std::string LogValue(std::string_view text) {
+  // Bytes [i, i + n) form a control character when n > 0.
+  auto control = [&](size_t i) -> size_t {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return 1;
+    if (c == 0xc2 && i + 1 < text.size() && (static_cast<unsigned char>(text[i + 1]) & 0xe0) == 0x80)
+      return 2;
+    return 0;
+  };
   bool plain = !text.empty();
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c <= 0x20 || c == 0x7f || c == '"' || c == '=' || c == '\\') plain = false;
+  for (size_t i = 0; i < text.size() && plain; ++i) {
+    const char c = text[i];
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || control(i) > 0) plain = false;
   }
   if (plain) return std::string(text);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "\"";
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    if (ch == '"' || ch == '\\') {
       out.push_back('\\');
       out.push_back(ch);
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
+    } else if (const size_t n = control(i); n > 0) {
+      for (size_t k = 0; k < n; ++k, ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        out += "\\x";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+      }
+      --i;
     } else {
       out.push_back(ch);
     }

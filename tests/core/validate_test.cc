@@ -91,8 +91,11 @@ TEST(ValidateTest, ControlCharacterInAnIdIsRefused) {
   EXPECT_EQ(core::ValidateEvent(e, &reason), v1::REJECT_BAD_ID);
   EXPECT_EQ(core::ValidateReference(testutil::RouteRef("D\t1", "R1", "C1", "L1"), &reason),
             v1::REJECT_BAD_ID);
-  EXPECT_EQ(core::ValidateEvent(s.ParcelSorted("P 1 (ü)", "D1"), &reason), v1::REJECT_NONE)
-      << "spaces and UTF-8 are printable";
+  EXPECT_EQ(core::ValidateEvent(s.ParcelSorted("P\u009b2J", "D1"), &reason), v1::REJECT_BAD_ID)
+      << "C1 controls (U+009B is a terminal's CSI) are control characters too";
+  EXPECT_EQ(core::ValidateEvent(s.ParcelSorted("P\u0085", "D1"), &reason), v1::REJECT_BAD_ID);
+  EXPECT_EQ(core::ValidateEvent(s.ParcelSorted("P 1 (ü) \u00a0", "D1"), &reason), v1::REJECT_NONE)
+      << "spaces and other UTF-8 are printable";
 }
 
 TEST(ValidateTest, ContentRejectsUseUpTheSeqAndSessionRejectsDoNot) {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "codec/frame_codec.h"
 #include "net/daemon_fixture.h"
 #include "testutil/events.h"
 #include "testutil/scan_client.h"
@@ -250,6 +251,15 @@ TEST_F(BoundaryTest, ControlCharactersInIdsNeverReachTheLog) {
     EXPECT_EQ(answer.reject().code(), v1::REJECT_BAD_ID);
     EXPECT_TRUE(c.WaitClosed());
   }
+  {
+    ScanClient c(hubd.port());  // not UTF-8: the frame does not parse
+    v1::ClientFrame hello;
+    hello.mutable_hello()->set_scanner_id("H\xc3(");
+    std::string bytes;
+    codec::AppendFrame(hello, &bytes);
+    c.SendRaw(bytes);
+    EXPECT_TRUE(c.WaitClosed());
+  }
   ScanClient c(hubd.port());
   ASSERT_EQ(c.Hello("TABLE 1 event=forged", "ST-1"), 0);  // printable: allowed, logged quoted
   Scanner s("TABLE 1 event=forged", "ST-1");
@@ -262,7 +272,63 @@ TEST_F(BoundaryTest, ControlCharactersInIdsNeverReachTheLog) {
   const std::string log = hubd.Log();
   EXPECT_EQ(log.find("EVIL\n"), std::string::npos);
   EXPECT_EQ(log.find("scanner=TABLE"), std::string::npos) << log;
+  EXPECT_EQ(log.find("[libprotobuf"), std::string::npos) << "a line not in key=value form:\n" << log;
+  EXPECT_NE(log.find("event=protobuf_log"), std::string::npos) << log;
   EXPECT_NE(log.find("scanner=\"TABLE 1 event=forged\""), std::string::npos) << log;
+}
+
+TEST_F(BoundaryTest, AnotherScanUnderAUsedSeqIsRefusedNotAckedAndDropped) {
+  Seed({testutil::RouteRef("D-SH", "R-SH", "C7", "L-SH")});
+  DaemonProcess hubd(db_);
+  Scanner s("SORTER-5", "ST-1");
+  const v1::ScanEvent sorted = s.ParcelSorted("P1", "D-SH");     // seq 1
+  const v1::ScanEvent bad = s.ParcelSorted(std::string(65, 'p'), "D-SH");  // seq 2: rejected
+  const v1::ScanEvent bagged = s.ParcelBagged("P1", "OB1");      // seq 3
+  {
+    ScanClient c(hubd.port());
+    ASSERT_EQ(c.Hello("SORTER-5"), 0);
+    c.SendAll({sorted, bad, bagged});
+    ASSERT_EQ(c.WaitForAck(3), 3u);
+  }
+  ScanClient c(hubd.port());
+  ASSERT_EQ(c.Hello("SORTER-5"), 3);
+  // A scanner that lost its counter sends new scans under used seqs.
+  v1::ScanEvent other_sort = s.ParcelSorted("P2", "D-SH");
+  other_sort.set_seq(1);
+  v1::ScanEvent no_read = s.ParcelSorted("", "D-SH");
+  no_read.set_seq(1);
+  v1::ScanEvent valid_under_rejected = s.ParcelSorted("P3", "D-SH");
+  valid_under_rejected.set_seq(2);
+  v1::ScanEvent other_bag = s.ParcelBagged("P9", "OB1");
+  other_bag.set_seq(3);
+  c.SendAll({other_sort, no_read, valid_under_rejected, other_bag});
+  std::vector<v1::ServerFrame> frames;
+  ASSERT_EQ(c.WaitForAck(3, &frames), 3u);
+  while (frames.size() < 4) {
+    v1::ServerFrame f;
+    if (!c.Read(&f, 2000)) break;
+    if (!f.has_ack()) frames.push_back(f);
+  }
+  ASSERT_EQ(frames.size(), 4u);
+  for (const auto& f : frames) {
+    EXPECT_EQ(f.reject().code(), v1::REJECT_SEQ_REUSED) << f.ShortDebugString();
+    EXPECT_FALSE(f.has_decision()) << "a decision it never got";
+  }
+  EXPECT_NE(frames[0].reject().reason().find("seq 1 is used by another scan (PARCEL_SORTED"),
+            std::string::npos) << frames[0].reject().reason();
+  EXPECT_NE(frames[2].reject().reason().find("seq 2 is used by a scan that was rejected"),
+            std::string::npos) << frames[2].reject().reason();
+  // The same scans again are still plain re-sends.
+  c.SendAll({sorted, bagged});
+  frames.clear();
+  v1::ServerFrame f;
+  while (frames.empty() && c.Read(&f))
+    if (!f.has_ack()) frames.push_back(f);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].decision().chute(), "C7");
+  ASSERT_EQ(hubd.Terminate(), 0);
+  auto logged = LoggedEvents();
+  EXPECT_EQ(logged["SORTER-5"].size(), 2u) << "nothing sent under a used seq was applied";
 }
 
 }  // namespace

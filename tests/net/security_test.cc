@@ -187,5 +187,20 @@ TEST_F(SecurityTest, SighupReloadsCertificatesWithoutDroppingSessions) {
   EXPECT_EQ(hubd.Terminate(), 0);
 }
 
+TEST_F(SecurityTest, StalledTlsHandshakeIsClosedAtTheHelloTimeout) {
+  testutil::TestPki pki(dir_.string());
+  DaemonProcess hubd(db_, {"--tls-cert", pki.server_cert(), "--tls-key", pki.server_key(),
+                           "--hello-timeout-ms", "400"});
+  for (const std::string& sent : {std::string(), std::string("\x16\x03\x01\x00", 4)}) {
+    ScanClient c(hubd.port());  // TCP only: the handshake never completes
+    if (!sent.empty()) c.SendRaw(sent);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(c.WaitClosed(5000));
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_LT(took, std::chrono::milliseconds(2500)) << "closed after the close grace, not the timeout";
+  }
+  EXPECT_EQ(hubd.Terminate(), 0);
+}
+
 }  // namespace
 }  // namespace hub::testing

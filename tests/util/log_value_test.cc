@@ -12,6 +12,8 @@ TEST(LogValueTest, TextThatCouldForgeAFieldOrALineIsQuotedAndEscaped) {
   EXPECT_EQ(util::LogValue("a\nevent=ready"), "\"a\\x0aevent=ready\"");
   EXPECT_EQ(util::LogValue("say \"hi\" \\"), "\"say \\\"hi\\\" \\\\\"");
   EXPECT_EQ(util::LogValue(""), "\"\"");
+  EXPECT_EQ(util::LogValue("H\u009b31m"), "\"H\\xc2\\x9b31m\"") << "C1 CSI escaped";
+  EXPECT_EQ(util::LogValue("Zürich"), "Zürich");
 }
 
 TEST(LogThrottleTest, LetsOneLineThroughPerIntervalAndCountsTheRest) {
