@@ -63,8 +63,9 @@ for s in "${steps[@]}"; do
       build=${SANITIZE_BUILD_DIR:-build-sanitize}
       step "build hub_tests with ASan+UBSan in $build"
       CMAKE_ARGS="${clang[*]} -DHUBD_SANITIZE=ON" BUILD_DIR="$build" bash scripts/build.sh hub_tests
+      build=$(cd "$build" && pwd)
       step "hub_tests under ASan+UBSan"
-      (cd "$work" && TMPDIR="$work" "$(cd "$build" && pwd)/hub_tests" --gtest_brief=1)
+      (cd "$work" && TMPDIR="$work" "$build/hub_tests" --gtest_brief=1)
       ;;
     *)
       echo "usage: $0 [fuzz|sanitize]..." >&2
