@@ -10,6 +10,7 @@ packages=(
   libconcurrentqueue-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev llvm
 )
 missing=()
 for p in "${packages[@]}"; do

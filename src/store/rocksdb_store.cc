@@ -530,8 +530,9 @@ Status RocksDbStore::Commit(CommitBatch* batch) {
                   keys::CaseTypeIndexKey(c.type(), pending.stored_status, c.event_time_ms(), id));
       b.wb.Delete(r.h(kCaseIndex), keys::CaseStatusIndexKey(c.type(), pending.stored_status, id));
     } else {
-      ForEachEntity(c, [&](keys::Kind kind, const std::string& eid) {
-        b.wb.Put(r.h(kCaseIndex), keys::CaseEntityIndexKey(kind, eid, id), rocksdb::Slice());
+      // A named copy: clang before 16 cannot capture a structured binding.
+      ForEachEntity(c, [&, case_id = id](keys::Kind kind, const std::string& eid) {
+        b.wb.Put(r.h(kCaseIndex), keys::CaseEntityIndexKey(kind, eid, case_id), rocksdb::Slice());
       });
     }
     b.wb.Put(r.h(kCaseIndex), keys::CaseTypeIndexKey(c.type(), c.status(), c.event_time_ms(), id),
