@@ -10,6 +10,7 @@
 
 #include "core/validate.h"
 #include "core/views.h"
+#include "util/utf8.h"
 #include "daemon/api_parse.h"
 
 namespace hub::daemon {
@@ -23,13 +24,10 @@ constexpr size_t kMaxPage = 1000;
 // Most records one entity view reads (a busy load's sort decisions).
 constexpr size_t kMaxHistory = 200'000;
 
+// The message may echo request bytes: escaped, and made UTF-8, so the
+// answer is always JSON.
 HttpResponse Error(int status, const std::string& message) {
-  std::string body = "{\"error\":\"";
-  for (char c : message) {
-    if (c == '"' || c == '\\') body.push_back('\\');
-    if (static_cast<unsigned char>(c) >= 0x20) body.push_back(c);
-  }
-  return {status, kJson, body + "\"}\n"};
+  return {status, kJson, "{\"error\":\"" + util::JsonStringContents(message) + "\"}\n"};
 }
 
 HttpResponse Json(const google::protobuf::Message& m, int status = 200) {

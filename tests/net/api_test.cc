@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <fstream>
@@ -277,6 +278,18 @@ TEST_F(ApiTest, LoadViewShowsTheLatestLifeOfALoadIdUsedAgain) {
   EXPECT_EQ(l.bags(0).bag_id(), "OB2");
   EXPECT_EQ(Ids(l.routed()), std::vector<std::string>{"P2"});
   EXPECT_FALSE(l.truncated());
+  EXPECT_EQ(hubd->Terminate(), 0);
+}
+
+TEST_F(ApiTest, ErrorAnswersAreJsonEvenWhenTheyEchoBytesThatAreNotUtf8) {
+  auto hubd = Start();
+  for (const char* target : {"/v1/parcels/%FF%FE", "/v1/parcels/%01%1b%5B2J", "/v1/exceptions?type=%C3"}) {
+    auto r = HttpCall(hubd->http_port(), "GET", target, "", kViewer);
+    EXPECT_GE(r.status, 400) << target;
+    google::protobuf::Value json;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &json).ok())
+        << target << " answered " << r.body;
+  }
   EXPECT_EQ(hubd->Terminate(), 0);
 }
 

@@ -1,4 +1,5 @@
 #include "util/log_value.h"
+#include "util/utf8.h"
 
 #include <gtest/gtest.h>
 
@@ -26,6 +27,13 @@ TEST(LogThrottleTest, LetsOneLineThroughPerIntervalAndCountsTheRest) {
   util::LogThrottle fast(std::chrono::nanoseconds(1));
   EXPECT_TRUE(fast.Allow(&held));
   EXPECT_TRUE(fast.Allow(&held));
+}
+
+TEST(JsonStringContentsTest, EscapesAndReplacesWhatIsNotUtf8) {
+  EXPECT_EQ(util::JsonStringContents("P1 \"x\" \\"), "P1 \\\"x\\\" \\\\");
+  EXPECT_EQ(util::JsonStringContents("a\nb"), "a\\u000ab");
+  EXPECT_EQ(util::JsonStringContents("\xff\xc3("), "\xef\xbf\xbd\xef\xbf\xbd(");
+  EXPECT_EQ(util::JsonStringContents("Zürich"), "Zürich");
 }
 
 }  // namespace
