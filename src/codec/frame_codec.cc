@@ -21,6 +21,7 @@ char* FrameDecoder::Prepare(size_t n) {
 }
 
 void FrameDecoder::Append(const char* data, size_t n) {
+  if (n == 0) return;  // memcpy into a buffer not allocated yet is undefined
   std::memcpy(Prepare(n), data, n);
   Commit(n);
 }

@@ -123,5 +123,15 @@ TEST(FrameCodecTest, ReceivesInPlaceAndShrinksBackAfterALargeFrame) {
   EXPECT_EQ(frame, std::string_view("\x00", 1));
 }
 
+// Found by fuzz_frame: an empty read before any data copied into a buffer
+// that did not exist yet (memcpy to null, undefined behaviour).
+TEST(FrameCodecTest, EmptyAppendBeforeAnyDataIsHarmless) {
+  FrameDecoder d(1024);
+  d.Append("", 0);
+  std::string_view frame;
+  EXPECT_EQ(d.Next(&frame), FrameDecoder::Result::kNeedMore);
+  EXPECT_EQ(d.capacity(), 0u);
+}
+
 }  // namespace
 }  // namespace hub::testing

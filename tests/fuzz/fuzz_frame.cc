@@ -16,12 +16,15 @@
 //     its serialization, and that parses back to the same bytes;
 //   - ApplyEvent agrees with ValidateEvent, numbers applied records 1, 2, ...
 //     and treats seq <= the scanner's mark as a duplicate;
+//   - a reject that consumes its seq moves the scanner's mark past it;
 //   - recovery: replaying the applied records into a fresh HubState, or into
-//     one restored from a snapshot taken half way, gives the same Snapshot()
-//     bytes, and Restore(Snapshot()) round-trips.
+//     one restored from a snapshot taken half way, then raising the marks
+//     the store keeps for consumed rejects, gives the same Snapshot() bytes,
+//     and Restore(Snapshot()) round-trips.
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -137,8 +140,12 @@ void Replay(HubState& state, const v1::LogRecord& rec, ApplyResult* result) {
   FUZZ_CHECK(result->hub_seq == rec.hub_seq(), "replay keeps the hub_seq");
 }
 
+// What recovery has besides the log: the marks of rejects that used up a
+// seq (the store's "scanners" family), by scanner.
+using Marks = std::map<std::string, uint64_t>;
+
 void ApplyToCore(HubState& state, const v1::ScanEvent& event, ApplyResult* result,
-                 std::vector<v1::LogRecord>* log) {
+                 std::vector<v1::LogRecord>* log, Marks* consumed) {
   std::string reason;
   const v1::RejectCode code = hub::core::ValidateEvent(event, &reason);
   FUZZ_CHECK(code == v1::REJECT_NONE || !reason.empty(), "a reject names its reason");
@@ -149,6 +156,11 @@ void ApplyToCore(HubState& state, const v1::ScanEvent& event, ApplyResult* resul
     FUZZ_CHECK(result->outcome == ApplyResult::Outcome::kRejected, "invalid event rejected");
     FUZZ_CHECK(result->reject_code == code, "core rejects with the validator's code");
     FUZZ_CHECK(state.last_hub_seq() == before, "a rejected event takes no hub_seq");
+    if (hub::core::ConsumesSeq(code) && hub::core::ValidScannerId(event.scanner_id())) {
+      FUZZ_CHECK(state.ScannerMark(event.scanner_id()) >= event.seq(), "a consumed seq moves the mark");
+      uint64_t& m = (*consumed)[event.scanner_id()];
+      m = std::max(m, event.seq());
+    }
     return;
   }
   if (event.seq() <= mark) {
@@ -170,7 +182,8 @@ void ApplyToCore(HubState& state, const v1::ScanEvent& event, ApplyResult* resul
   *rec.mutable_event() = event;
 }
 
-void CheckRecovery(const HubState& live, const std::vector<v1::LogRecord>& log) {
+void CheckRecovery(const HubState& live, const std::vector<v1::LogRecord>& log,
+                   const Marks& consumed) {
   const std::string expected = live.Snapshot().SerializeAsString();
   ApplyResult result;
   HubState replayed;
@@ -181,6 +194,10 @@ void CheckRecovery(const HubState& live, const std::vector<v1::LogRecord>& log) 
   for (size_t i = half; i < log.size(); ++i) {
     Replay(replayed, log[i], &result);
     Replay(restored, log[i], &result);
+  }
+  for (const auto& [scanner, seq] : consumed) {
+    replayed.AdvanceScannerMark(scanner, seq);
+    restored.AdvanceScannerMark(scanner, seq);
   }
   FUZZ_CHECK(replayed.Snapshot().SerializeAsString() == expected, "replay rebuilds the state");
   FUZZ_CHECK(restored.Snapshot().SerializeAsString() == expected,
@@ -217,6 +234,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   HubState state;
   ApplyResult result;
   std::vector<v1::LogRecord> log = Preamble();
+  Marks consumed;
   for (size_t i = 0; i < log.size(); ++i) {
     log[i].set_hub_seq(i + 1);
     Replay(state, log[i], &result);
@@ -225,8 +243,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     v1::ClientFrame frame;
     if (!frame.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) continue;
     CheckReencoding(frame);
-    if (frame.has_event()) ApplyToCore(state, frame.event(), &result, &log);
+    if (frame.has_event()) ApplyToCore(state, frame.event(), &result, &log, &consumed);
   }
-  CheckRecovery(state, log);
+  CheckRecovery(state, log, consumed);
   return 0;
 }
