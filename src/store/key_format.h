@@ -12,11 +12,14 @@
 //   CF "scanners"   scanner_id -> BE64(seq)
 //       Each scanner's durable high-water mark: the resume point given in
 //       Welcome. Written once per scanner per group commit, not per event.
-//   CF "seqs"       len:u8 scanner_id BE64(seq) -> varint(hub_seq)
-//       Which log record each scanner seq became (0: the event was rejected
-//       with a code that uses up its seq, so nothing was logged). Written in
-//       the commit with the record, one small row per event; keys are
-//       appends within each scanner's range. A re-send is checked against
+//   CF "seqs"       len:u8 scanner_id BE64(first_seq) -> (varint seq delta,
+//                   varint hub_seq)...
+//       Which log record each scanner seq became (hub_seq 0: the event was
+//       rejected with a code that uses up its seq, so nothing was logged).
+//       One row per scanner per group commit, covering that scanner's seqs
+//       in the group (a row per event cost about a quarter of the ingest
+//       rate); keys grow within each scanner's range, a lookup is one
+//       SeekForPrev. A re-send is checked against
 //       it: the same event again gets its original answer, another event
 //       under a used seq is refused (REJECT_SEQ_REUSED) rather than acked
 //       and dropped. Rows written before this family existed are absent;

@@ -308,7 +308,9 @@ struct CommitBatch::Rep {
   rocksdb::WriteBatch wb;
   size_t records = 0;
   std::string scratch;
-  std::unordered_map<std::string, uint64_t> marks;  // last seq per scanner
+  // Per scanner, in seq order: (seq, hub_seq it was logged as; 0 for a
+  // reject that consumed it). The last seq is the scanner's new mark.
+  std::unordered_map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> seqs;
   struct PendingCase {
     v1::ExceptionCase c;
     bool stored = false;  // already in the store: its old index key goes
@@ -340,12 +342,12 @@ CommitBatch::CommitBatch(RocksDbStore* store) : rep_(std::make_unique<Rep>()) {
 CommitBatch::~CommitBatch() = default;
 
 size_t CommitBatch::records() const { return rep_->records; }
-bool CommitBatch::empty() const { return rep_->records == 0 && rep_->marks.empty(); }
+bool CommitBatch::empty() const { return rep_->records == 0 && rep_->seqs.empty(); }
 
 void CommitBatch::Clear() {
   rep_->wb.Clear();
   rep_->records = 0;
-  rep_->marks.clear();
+  rep_->seqs.clear();
   rep_->cases.clear();
   rep_->retired.clear();
   rep_->n_touches = 0;
@@ -406,12 +408,7 @@ void CommitBatch::AddEvent(const v1::ScanEvent& event, core::ApplyResult* result
   }
   // The seq is used (by a logged record, or by a reject that consumes it):
   // the resume point covers it, and a re-send is checked against it.
-  uint64_t& mark = r.marks[event.scanner_id()];
-  mark = std::max(mark, event.seq());
-  r.scratch.clear();
-  PutVarint(&r.scratch, logged_as);
-  r.wb.Put(r.store->rep_->h(kSeqs), keys::ScannerSeqKey(event.scanner_id(), event.seq()),
-           AsSlice(r.scratch));
+  r.seqs[event.scanner_id()].emplace_back(event.seq(), logged_as);
   if (logged_as == 0) return;
   core::EntitiesOf(event, result->has_decision ? &result->decision : nullptr, &rep_->refs);
   rep_->AddTouches(result->hub_seq);
@@ -516,10 +513,20 @@ Status RocksDbStore::Commit(CommitBatch* batch) {
     return b.error;
   }
   std::string key, value;
-  for (const auto& [scanner, seq] : b.marks) {
+  for (const auto& [scanner, used] : b.seqs) {
+    // The mark, and one row for the group's seqs of this scanner (seqs only
+    // grow per scanner, and so do the rows' keys).
     value.clear();
-    keys::PutBigEndian64(&value, seq);
+    keys::PutBigEndian64(&value, used.back().first);
     b.wb.Put(r.h(kScanners), scanner, AsSlice(value));
+    value.clear();
+    uint64_t prev = used.front().first;
+    for (const auto& [seq, hub_seq] : used) {
+      PutVarint(&value, seq - prev);
+      PutVarint(&value, hub_seq);
+      prev = seq;
+    }
+    b.wb.Put(r.h(kSeqs), keys::ScannerSeqKey(scanner, used.front().first), AsSlice(value));
   }
   for (const auto& [id, pending] : b.cases) {
     const v1::ExceptionCase& c = pending.c;
@@ -869,11 +876,44 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
   return Status::Ok();
 }
 
+// Which hub_seq a scanner's seq was logged as (0: a reject consumed it);
+// NotFound when no row covers the seq.
+Status RocksDbStore::LoggedAs(const std::string& scanner_id, uint64_t seq, uint64_t* hub_seq) {
+  const std::string key = keys::ScannerSeqKey(scanner_id, seq);
+  const std::string prefix = key.substr(0, key.size() - 8);
+  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->h(kSeqs)));
+  it->SeekForPrev(key);  // the row with the greatest first seq <= seq
+  if (!it->status().ok()) return FromRocks(it->status());
+  if (!it->Valid() || !it->key().starts_with(prefix) || it->key().size() != key.size())
+    return Status::NotFound("no row for this seq");
+  uint64_t at = keys::DecodeBigEndian64(it->key().ToStringView().substr(prefix.size()));
+  std::string_view v = it->value().ToStringView();
+  auto varint = [&v](uint64_t* out) {
+    *out = 0;
+    for (int shift = 0; !v.empty() && shift < 64; shift += 7) {
+      const auto b = static_cast<uint8_t>(v.front());
+      v.remove_prefix(1);
+      *out |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return true;
+    }
+    return false;
+  };
+  uint64_t delta = 0, logged = 0;
+  while (varint(&delta) && varint(&logged)) {
+    at += delta;
+    if (at == seq) {
+      *hub_seq = logged;
+      return Status::Ok();
+    }
+    if (at > seq) break;
+  }
+  return Status::NotFound("no row for this seq");
+}
+
 Status RocksDbStore::CheckResend(const v1::ScanEvent& resent, ResendCheck* out) {
   *out = ResendCheck();
-  std::string value;
-  rocksdb::Status s = rep_->db->Get(rocksdb::ReadOptions(), rep_->h(kSeqs),
-                                    keys::ScannerSeqKey(resent.scanner_id(), resent.seq()), &value);
+  uint64_t hub_seq = 0;
+  Status s = LoggedAs(resent.scanner_id(), resent.seq(), &hub_seq);
   if (s.IsNotFound()) {
     // Logged before the seqs family existed (or aged out): take it for the
     // same scan; a sort scan still finds its decision through its parcel.
@@ -884,10 +924,7 @@ Status RocksDbStore::CheckResend(const v1::ScanEvent& resent, ResendCheck* out) 
     if (found.ok()) out->decision = std::move(d);
     return found.IsNotFound() ? Status::Ok() : found;
   }
-  if (!s.ok()) return FromRocks(s);
-  uint64_t hub_seq = 0;
-  for (size_t i = 0, shift = 0; i < value.size() && shift < 64; ++i, shift += 7)
-    hub_seq |= static_cast<uint64_t>(static_cast<uint8_t>(value[i]) & 0x7f) << shift;
+  if (!s.ok()) return s;
   const std::string seq = std::to_string(resent.seq());
   if (hub_seq == 0) {
     out->reused = true;
@@ -895,8 +932,9 @@ Status RocksDbStore::CheckResend(const v1::ScanEvent& resent, ResendCheck* out) 
                   core::EventKindName(resent) + " with the next seq";
     return Status::Ok();
   }
-  s = rep_->db->Get(rocksdb::ReadOptions(), rep_->h(kLog), keys::LogKey(hub_seq), &value);
-  if (!s.ok()) return s.IsNotFound() ? Status::Ok() : FromRocks(s);  // aged out
+  std::string value;
+  rocksdb::Status got = rep_->db->Get(rocksdb::ReadOptions(), rep_->h(kLog), keys::LogKey(hub_seq), &value);
+  if (!got.ok()) return got.IsNotFound() ? Status::Ok() : FromRocks(got);  // aged out
   v1::LogRecord original;
   if (!original.ParseFromString(value)) return Status::Corruption("log record does not parse");
   if (original.event().SerializeAsString() != resent.SerializeAsString()) {

@@ -202,6 +202,9 @@ class RocksDbStore {
     std::optional<v1::SortDecision> decision;
   };
   Status CheckResend(const v1::ScanEvent& resent, ResendCheck* out);
+  // The hub_seq a scanner's seq was logged as (0: a reject that consumed
+  // the seq); NotFound when the store has no row for it.
+  Status LoggedAs(const std::string& scanner_id, uint64_t seq, uint64_t* hub_seq);
   // The decision the log holds for a scanner's sort scan: the record of
   // `parcel_id`'s history whose event is (scanner_id, seq). A no-read (empty
   // parcel_id) is always DIVERT_NO_READ and needs no read. NotFound when the

@@ -544,5 +544,36 @@ TEST_F(StoreTest, SortDecisionOfFindsTheDecisionTheLogHolds) {
       << "seq 2 of SORTER-1 sorted P2, not P1";
 }
 
+TEST_F(StoreTest, LoggedAsFindsEverySeqAcrossGroupsAndScanners) {
+  testutil::Scanner a("DOCK-A", "ST-1"), b("DOCK-B", "ST-1");
+  core::HubState hub;
+  store::CommitBatch batch(db_.get());
+  core::ApplyResult r;
+  std::map<std::pair<std::string, uint64_t>, uint64_t> expected;
+  for (int group = 0; group < 3; ++group) {
+    for (int i = 0; i < 5; ++i) {
+      for (testutil::Scanner* s : {&a, &b}) {
+        // every fourth event of A is rejected (no bag id): logged as 0
+        const bool bad = s == &a && i % 4 == 3;
+        v1::ScanEvent e = bad ? s->BagOpened("") : s->BagOpened("B" + std::to_string(i));
+        hub.ApplyEvent(e, &r);
+        batch.AddEvent(e, &r);
+        expected[{e.scanner_id(), e.seq()}] = bad ? 0 : r.hub_seq;
+      }
+    }
+    ASSERT_TRUE(db_->Commit(&batch).ok());
+  }
+  Reopen();
+  for (const auto& [key, hub_seq] : expected) {
+    uint64_t got = 99;
+    ASSERT_TRUE(db_->LoggedAs(key.first, key.second, &got).ok()) << key.first << " " << key.second;
+    EXPECT_EQ(got, hub_seq) << key.first << " " << key.second;
+  }
+  uint64_t got = 0;
+  EXPECT_TRUE(db_->LoggedAs("DOCK-A", 16, &got).IsNotFound()) << "beyond the last seq";
+  EXPECT_TRUE(db_->LoggedAs("DOCK-", 1, &got).IsNotFound()) << "a prefix of another scanner";
+  EXPECT_TRUE(db_->LoggedAs("DOCK-C", 1, &got).IsNotFound());
+}
+
 }  // namespace
 }  // namespace hub::testing
