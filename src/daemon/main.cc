@@ -11,6 +11,7 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
@@ -103,6 +104,33 @@ int main(int argc, char** argv) {
     spdlog::error("event=open_failed data_dir={} error=\"{}\"", opt.data_dir, s.ToString());
     return EXIT_FAILURE;
   }
+  if (opt.compact) {
+    s = store->CompactAll();
+    if (!s.ok()) {
+      spdlog::error("event=compact_failed error={}", hub::util::LogValue(s.ToString()));
+      return EXIT_FAILURE;
+    }
+    spdlog::info("event=compacted data_dir={}", hub::util::LogValue(opt.data_dir));
+  }
+  if (opt.store_stats) {
+    std::vector<hub::store::RocksDbStore::FamilySpace> families;
+    uint64_t wal = 0;
+    s = store->SpaceUsed(&families, &wal);
+    if (!s.ok()) {
+      spdlog::error("event=store_stats_failed error={}", hub::util::LogValue(s.ToString()));
+      return EXIT_FAILURE;
+    }
+    uint64_t total = wal;
+    for (const auto& f : families) {
+      std::printf("family=%s sst_bytes=%llu sst_files=%llu\n", f.family.c_str(),
+                  static_cast<unsigned long long>(f.sst_bytes), static_cast<unsigned long long>(f.sst_files));
+      total += f.sst_bytes;
+    }
+    std::printf("wal_bytes=%llu\ntotal_bytes=%llu\n", static_cast<unsigned long long>(wal),
+                static_cast<unsigned long long>(total));
+    return EXIT_SUCCESS;
+  }
+  if (opt.compact) return EXIT_SUCCESS;
   if (!opt.export_dir.empty()) {
     uint64_t events = 0;
     const std::string error = hub::daemon::ExportDay(store.get(), opt.export_dir, &events);

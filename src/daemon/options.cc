@@ -233,6 +233,11 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
   app.add_option("--export", o->export_dir,
                  "write the data directory's log as a replayable day into this directory and exit "
                  "(hubd must not be running on it)");
+  app.add_flag("--compact", o->compact,
+               "compact the data directory fully and exit (hubd must not be running on it)");
+  app.add_flag("--store-stats", o->store_stats,
+               "print the data directory's bytes by column family and of the WAL, and exit "
+               "(hubd must not be running on it)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error [info]")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   int64_t hello_ms = -1, frame_ms = -1, idle_ms = -1;

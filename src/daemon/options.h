@@ -29,6 +29,10 @@ struct DaemonOptions {
   std::vector<ApiToken> api_tokens;
   // Set: export the log as a replayable day into this directory and exit.
   std::string export_dir;
+  // Set: print the bytes on disk by column family and of the WAL, and exit.
+  bool store_stats = false;
+  // Set: compact every column family fully, and exit (before --store-stats).
+  bool compact = false;
 };
 
 // Parses argv (and the --config file it names), then checks every value

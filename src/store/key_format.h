@@ -12,8 +12,10 @@
 //   CF "scanners"   scanner_id -> BE64(seq)
 //       Each scanner's durable high-water mark: the resume point given in
 //       Welcome. Written once per scanner per group commit, not per event.
-//   CF "seqs"       len:u8 scanner_id BE64(first_seq) -> (varint seq delta,
-//                   varint hub_seq)...
+//   CF "seqs"       len:u8 scanner_id BE64(first_seq) -> (varint seq step,
+//                   varint hub step)...  hub step = 2 x (hub_seq - the last
+//                   logged hub_seq of the row, from 0), or 1 for a seq used
+//                   by a consumed reject
 //       Which log record each scanner seq became (hub_seq 0: the event was
 //       rejected with a code that uses up its seq, so nothing was logged).
 //       One row per scanner per group commit, covering that scanner's seqs

@@ -212,6 +212,16 @@ class RocksDbStore {
   // original, or a record aged out).
   Status SortDecisionOf(const std::string& scanner_id, uint64_t seq, const std::string& parcel_id,
                         v1::SortDecision* out);
+  // Compacts every column family down to its last level (an operator's
+  // `hubd --compact`, and the storage benchmark).
+  Status CompactAll();
+  // Bytes on disk by column family (live SST files) and of the WAL.
+  struct FamilySpace {
+    std::string family;
+    uint64_t sst_bytes = 0;
+    uint64_t sst_files = 0;
+  };
+  Status SpaceUsed(std::vector<FamilySpace>* families, uint64_t* wal_bytes);
   // Number of entities in the in-memory entity index (for metrics and tests).
   size_t LiveIndexSize();
 
