@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
     spdlog::error("event=recovery_failed data_dir={} error=\"{}\"", opt.data_dir, s.ToString());
     return EXIT_FAILURE;
   }
-  sequencer.Start();
+  sequencer.Start(replayed);
   server->Start();
   ready = true;
   const char* durability = opt.durability == hub::store::Durability::kFsync ? "fsync" : "wal";

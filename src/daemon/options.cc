@@ -75,6 +75,9 @@ void Validate(const DaemonOptions& o) {
   range("max_sessions", static_cast<int64_t>(in.max_sessions), 1, 1'000'000);
   range("max_sessions_per_address", static_cast<int64_t>(in.max_sessions_per_address), 1, 1'000'000);
   range("drain_timeout_ms", o.drain_timeout_ms, 0, 3'600'000);
+  range("checkpoint_records", static_cast<int64_t>(o.sequencer.checkpoint_records), 0,
+        int64_t{1} << 40);
+  range("checkpoint_interval_s", o.sequencer.checkpoint_interval.count(), 0, 86'400);
   for (const auto* tls : {&in.tls, &o.http_tls}) {
     const char* where = tls == &in.tls ? "ingest.tls" : "http.tls";
     if (tls->cert.empty() != tls->key.empty())
@@ -105,7 +108,8 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
     throw CLI::ValidationError("config", msg.str());
   }
   static const std::set<std::string> kTop = {"data_dir", "durability", "log_level",
-                                             "drain_timeout_ms", "ingest", "http", "api"};
+                                             "drain_timeout_ms", "checkpoint_records",
+                                             "checkpoint_interval_s", "ingest", "http", "api"};
   static const std::set<std::string> kIngest = {
       "listen", "io_threads", "max_frame_bytes", "batch_max", "batch_delay_us",
       "session_max_outstanding", "session_max_unsent_bytes", "max_in_flight",
@@ -122,6 +126,13 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
   int64_t drain = o->drain_timeout_ms;
   Take(t, "drain_timeout_ms", &drain);
   o->drain_timeout_ms = static_cast<int>(drain);
+  int64_t records = static_cast<int64_t>(o->sequencer.checkpoint_records);
+  Take(t, "checkpoint_records", &records);
+  if (records < 0) throw CLI::ValidationError("checkpoint_records", "must not be negative");
+  o->sequencer.checkpoint_records = static_cast<uint64_t>(records);
+  int64_t interval = o->sequencer.checkpoint_interval.count();
+  Take(t, "checkpoint_interval_s", &interval);
+  o->sequencer.checkpoint_interval = std::chrono::seconds(interval);
   if (auto* api = t["api"].as_table()) {
     for (auto& [k, v] : *api)
       if (k.str() != "tokens")
@@ -240,6 +251,12 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
                "(hubd must not be running on it)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error [info]")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  int64_t checkpoint_records = -1, checkpoint_interval = -1;
+  app.add_option("--checkpoint-records", checkpoint_records,
+                 "checkpoint after this many records, so a restart after a crash replays at most "
+                 "about this many; 0: only by time [1000000]");
+  app.add_option("--checkpoint-interval-s", checkpoint_interval,
+                 "checkpoint at least this often while records arrive; 0: only by count [300]");
   int64_t hello_ms = -1, frame_ms = -1, idle_ms = -1;
   int64_t max_sessions = -1, per_address = -1;
   net::TlsFiles tls, http_tls;
@@ -273,6 +290,8 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
     if (batch_delay >= 0) o->sequencer.max_delay_us = batch_delay;
     if (max_frame > 0) o->ingest.max_frame = max_frame;
     if (!log_level.empty()) o->log_level = log_level;
+    if (checkpoint_records >= 0) o->sequencer.checkpoint_records = static_cast<uint64_t>(checkpoint_records);
+    if (checkpoint_interval >= 0) o->sequencer.checkpoint_interval = std::chrono::seconds(checkpoint_interval);
     if (hello_ms >= 0) o->ingest.hello_timeout = std::chrono::milliseconds(hello_ms);
     if (frame_ms >= 0) o->ingest.frame_timeout = std::chrono::milliseconds(frame_ms);
     if (idle_ms >= 0) o->ingest.idle_timeout = std::chrono::milliseconds(idle_ms);

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/validate.h"
+#include "util/log_value.h"
 
 namespace hub::sequencer {
 
@@ -18,6 +19,7 @@ struct Sequencer::Impl {
   void Run();
   void Process(Submission& s);
   void CommitAndDeliver();
+  void MaybeCheckpoint();
   Reply& ReplyFor(const std::shared_ptr<SessionLink>& session);
   // Anything applied or answered since the last commit.
   bool Pending() const { return !replies.empty() || !commands.empty(); }
@@ -49,6 +51,9 @@ struct Sequencer::Impl {
   std::unordered_map<SessionLink*, std::pair<std::shared_ptr<SessionLink>, Reply>> replies;
   std::vector<std::pair<std::function<void(CommandResult)>, CommandResult>> commands;
   bool failed = false;
+  uint64_t checkpointed_at = 0;  // committed() when the last checkpoint was taken
+  uint64_t checkpoint_failures = 0;  // reported so far
+  std::chrono::steady_clock::time_point checkpointed_when = std::chrono::steady_clock::now();
 };
 
 Sequencer::Sequencer(core::HubState* state, store::RocksDbStore* store, SequencerOptions options)
@@ -56,7 +61,8 @@ Sequencer::Sequencer(core::HubState* state, store::RocksDbStore* store, Sequence
 
 Sequencer::~Sequencer() { Stop(); }
 
-void Sequencer::Start() {
+void Sequencer::Start(uint64_t uncheckpointed) {
+  impl_->checkpointed_at = 0 - uncheckpointed;  // committed() - this = records since
   probe_.hub_seq.store(impl_->state->last_hub_seq(), std::memory_order_relaxed);
   probe_.parcels_in_hub.store(impl_->state->live_parcels(), std::memory_order_relaxed);
   probe_.open_cases.store(impl_->state->open_cases(), std::memory_order_relaxed);
@@ -206,6 +212,37 @@ void Sequencer::Impl::CommitAndDeliver() {
   owner->in_flight_.fetch_sub(done, std::memory_order_relaxed);
 }
 
+// Between commits, the state is exactly what is committed: take its
+// snapshot here (the only part of a checkpoint on this thread) and let the
+// store write it in the background.
+void Sequencer::Impl::MaybeCheckpoint() {
+  if (failed) return;
+  const uint64_t committed = owner->committed_.load(std::memory_order_relaxed);
+  const uint64_t since = committed - checkpointed_at;
+  if (since == 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  const bool by_count = options.checkpoint_records > 0 && since >= options.checkpoint_records;
+  const bool by_time = options.checkpoint_interval.count() > 0 &&
+                       now - checkpointed_when >= options.checkpoint_interval;
+  if (!by_count && !by_time) return;
+  if (store->CheckpointBusy()) return;  // the last one is still being written
+  const store::CheckpointStats done = store->Checkpoints();
+  if (done.failed > checkpoint_failures) {
+    checkpoint_failures = done.failed;
+    spdlog::error("event=checkpoint_failed failures={} error={}", done.failed,
+                  util::LogValue(done.last_error));
+  }
+  v1::HubSnapshot snapshot = state->Snapshot();
+  const double pause = std::chrono::duration<double>(std::chrono::steady_clock::now() - now).count();
+  owner->probe_.checkpoint_pause_seconds.Observe(pause);
+  const uint64_t hub_seq = snapshot.last_hub_seq();
+  if (!store->CheckpointInBackground(std::move(snapshot))) return;
+  checkpointed_at = committed;
+  checkpointed_when = now;
+  spdlog::info("event=checkpoint_started hub_seq={} records_since={} pause_ms={:.1f}", hub_seq,
+               since, pause * 1000);
+}
+
 void Sequencer::Impl::Run() {
   using Clock = std::chrono::steady_clock;
   std::vector<Submission> items(256);
@@ -232,6 +269,9 @@ void Sequencer::Impl::Run() {
         Clock::now() - batch_start >= std::chrono::microseconds(options.max_delay_us);
     if (Pending() && (batch.records() >= options.max_batch || (drained && delay_over))) {
       CommitAndDeliver();
+      MaybeCheckpoint();
+    } else if (n == 0 && !Pending()) {
+      MaybeCheckpoint();  // idle: the interval still counts
     }
     if (n == 0 && !Pending() && stopping.load()) {
       // One last look: Submit() calls that raced with Stop() are still served.

@@ -12,6 +12,8 @@
 //                           end of batch (size bound, or queue empty / delay):
 //                             RocksDbStore::Commit         (one WriteBatch)
 //                             SessionLink::Deliver(reply)  (ack, decisions, rejects)
+//                           now and then, between commits:
+//                             HubState::Snapshot -> RocksDbStore::CheckpointInBackground
 //                                            |
 //   session's I/O thread <--post-------------+
 //
@@ -23,6 +25,7 @@
 // Start() and Stop() from one controlling thread.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -96,6 +99,13 @@ struct SequencerOptions {
   size_t max_batch = 4096;      // commit when a batch holds this many records
   int64_t max_delay_us = 0;     // wait at most this long for more; 0: commit
                                 // as soon as the queue is momentarily empty
+  // Checkpoints while running, so a restart after a crash replays at most
+  // about this much log: after this many committed records, or this long
+  // with any committed (0 turns that trigger off). Between two commits the
+  // sequencer takes the core's snapshot (its pause, in the probe) and the
+  // store writes it in the background.
+  uint64_t checkpoint_records = 1'000'000;
+  std::chrono::seconds checkpoint_interval{300};
 };
 
 class Sequencer {
@@ -105,7 +115,10 @@ class Sequencer {
   Sequencer(core::HubState* state, store::RocksDbStore* store, SequencerOptions options);
   ~Sequencer();
 
-  void Start();
+  // `uncheckpointed`: log records recovery replayed after the checkpoint;
+  // they count towards the next checkpoint, so repeated crashes cannot make
+  // the replay grow.
+  void Start(uint64_t uncheckpointed = 0);
   // Queues work. Never blocks; callers bound the queue through in_flight().
   // After Stop() a command is answered at once with REJECT_UNAVAILABLE
   // (scanner sessions must not submit after Stop() begins).

@@ -28,6 +28,7 @@ double Histogram::sum() const { return sum_micro_.load(std::memory_order_relaxed
 SequencerProbe::SequencerProbe()
     : commit_records({1, 4, 16, 64, 256, 1024, 4096, 16384}),
       commit_seconds({0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                      0.25, 1}) {}
+                      0.25, 1}),
+      checkpoint_pause_seconds({0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}) {}
 
 }  // namespace hub::sequencer

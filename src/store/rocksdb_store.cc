@@ -15,6 +15,10 @@
 #include <unordered_map>
 
 #include "core/validate.h"
+#include "store/archive_writer.h"
+#include "store/checkpoint_writer.h"
+#include "store/live_index.h"
+#include "store/store_util.h"
 #include "core/views.h"
 
 namespace hub::store {
@@ -24,266 +28,7 @@ enum Cf { kDefault, kLog, kScanners, kCases, kCaseIndex, kArchive, kCheckpoint, 
 const char* const kCfNames[kNumCf] = {"default",    "log",     "scanners",   "cases",
                                       "case_index", "archive", "checkpoint", "seqs"};
 
-Status FromRocks(const rocksdb::Status& s) {
-  if (s.ok()) return Status::Ok();
-  if (s.IsNotFound()) return Status::NotFound(s.ToString());
-  if (s.IsCorruption()) return Status::Corruption(s.ToString());
-  if (s.IsInvalidArgument()) return Status::InvalidArgument(s.ToString());
-  return Status::IOError(s.ToString());
-}
-
-void PutVarint(std::string* dst, uint64_t v) {
-  while (v >= 0x80) {
-    dst->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  dst->push_back(static_cast<char>(v));
-}
-
-// Appends `m` as length-delimited field `field`.
-void PutMessageField(std::string* dst, int field, const google::protobuf::MessageLite& m) {
-  PutVarint(dst, (static_cast<uint64_t>(field) << 3) | 2);
-  const size_t n = m.ByteSizeLong();
-  PutVarint(dst, n);
-  const size_t at = dst->size();
-  dst->resize(at + n);
-  m.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(dst->data() + at));
-}
-
-rocksdb::Slice AsSlice(const std::string& s) { return rocksdb::Slice(s.data(), s.size()); }
-
-void ForEachEntity(const v1::ExceptionCase& c,
-                   const std::function<void(keys::Kind, const std::string&)>& fn) {
-  if (!c.vehicle_id().empty()) fn(keys::Kind::kVehicle, c.vehicle_id());
-  if (!c.bag_id().empty()) fn(keys::Kind::kBag, c.bag_id());
-  if (!c.parcel_id().empty()) fn(keys::Kind::kParcel, c.parcel_id());
-  if (!c.load_id().empty()) fn(keys::Kind::kLoad, c.load_id());
-}
-
-// The entity an archived row is about.
-std::pair<keys::Kind, const std::string*> EntityOf(const v1::ArchivedEntity& a) {
-  switch (a.body_case()) {
-    case v1::ArchivedEntity::kParcel: return {keys::Kind::kParcel, &a.parcel().parcel_id()};
-    case v1::ArchivedEntity::kBag: return {keys::Kind::kBag, &a.bag().bag_id()};
-    case v1::ArchivedEntity::kLoad: return {keys::Kind::kLoad, &a.load().load_id()};
-    case v1::ArchivedEntity::kVehicle:
-    case v1::ArchivedEntity::BODY_NOT_SET: break;
-  }
-  return {keys::Kind::kVehicle, &a.vehicle().vehicle_id()};
-}
-
-// The entity index key (kind byte + id) of an archived row.
-std::string EntityKeyOf(const v1::ArchivedEntity& a) {
-  auto [kind, id] = EntityOf(a);
-  return core::EntityKey(kind, *id);
-}
-
-std::string ArchiveKeyOf(const v1::ArchivedEntity& a) {
-  auto [kind, id] = EntityOf(a);
-  return keys::ArchiveKey(kind, *id, a.retired_at_hub_seq());
-}
-
 }  // namespace
-
-// ---------------------------------------------------------------------------
-
-// The entity index of live entities: for each entity not yet archived, the
-// hub_seqs of the committed records that involved it. In memory only; it is
-// saved with the checkpoint and rebuilt by recovery. Updated by the writer
-// thread after each commit (so a reader that saw an ack sees its record),
-// read by API threads; one short lock per group and per query, never held
-// across I/O. An entity leaves it only once its archive row, which carries
-// the same hub_seqs, is durable: a reader that looks here first and in the
-// archive after always finds every record.
-class LiveIndex {
- public:
-  struct Touch {
-    uint64_t hub_seq;
-    std::string key;
-  };
-  struct Entry {
-    std::vector<uint64_t> seqs;      // ascending
-    std::vector<uint64_t> retiring;  // retirements whose archive row is not durable yet
-  };
-
-  // Records the group's touches (in hub order), then gives each retired row
-  // the hub_seqs of its entity up to its retirement.
-  void Apply(const std::vector<Touch>& touches, size_t count,
-             std::vector<v1::ArchivedEntity>* retired) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < count; ++i) {
-      auto it = entries_.find(touches[i].key);
-      if (it == entries_.end()) it = entries_.emplace(touches[i].key, Entry()).first;
-      it->second.seqs.push_back(touches[i].hub_seq);
-    }
-    for (auto& row : *retired) {
-      auto it = entries_.find(EntityKeyOf(row));
-      if (it == entries_.end()) continue;
-      const auto& v = it->second.seqs;
-      row.mutable_hub_seqs()->Add(v.begin(),
-                                  std::upper_bound(v.begin(), v.end(), row.retired_at_hub_seq()));
-      it->second.retiring.push_back(row.retired_at_hub_seq());
-    }
-  }
-
-  // The row is durable in the archive: drop what it covers.
-  void Forget(const v1::ArchivedEntity& row) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(EntityKeyOf(row));
-    if (it == entries_.end()) return;
-    auto& v = it->second.seqs;
-    v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), row.retired_at_hub_seq()));
-    auto& r = it->second.retiring;
-    r.erase(std::remove(r.begin(), r.end(), row.retired_at_hub_seq()), r.end());
-    if (v.empty() && r.empty()) entries_.erase(it);
-  }
-
-  Entry Get(const std::string& key) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = entries_.find(key);
-    return it == entries_.end() ? Entry() : it->second;
-  }
-
-  size_t size() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return entries_.size();
-  }
-
-  // Called with the archive caught up, so nothing is retiring.
-  void Save(uint64_t last_hub_seq, v1::EntityIndex* out) {
-    std::lock_guard<std::mutex> lock(mu_);
-    out->set_last_hub_seq(last_hub_seq);
-    for (const auto& [key, entry] : entries_) {
-      auto* e = out->add_entries();
-      e->set_key(key);
-      e->mutable_hub_seqs()->Add(entry.seqs.begin(), entry.seqs.end());
-    }
-    std::sort(out->mutable_entries()->begin(), out->mutable_entries()->end(),
-              [](const auto& a, const auto& b) { return a.key() < b.key(); });
-  }
-
-  void Load(const v1::EntityIndex& in) {
-    std::lock_guard<std::mutex> lock(mu_);
-    entries_.clear();
-    for (const auto& e : in.entries())
-      entries_[e.key()].seqs.assign(e.hub_seqs().begin(), e.hub_seqs().end());
-  }
-
- private:
-  std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
-};
-
-// Writes retired entities to the archive column family on its own thread,
-// each job with the cursor "archive_cursor" (default CF) in one WriteBatch.
-// Jobs arrive only after the log records that produced them are committed.
-class ArchiveWriter {
- public:
-  static constexpr size_t kMaxQueuedRows = 1 << 20;  // then Enqueue() blocks
-
-  ArchiveWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* archive, LiveIndex* index,
-                bool drop_jobs, uint64_t cursor)
-      : db_(db), archive_(archive), index_(index), drop_jobs_(drop_jobs), cursor_(cursor),
-        queued_cursor_(cursor), thread_([this] { Run(); }) {}
-
-  ~ArchiveWriter() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    work_.notify_all();
-    thread_.join();
-  }
-
-  // Queues rows retired by records up to `through`; blocks while the queue
-  // is full. Called by the writer thread of the store only.
-  void Enqueue(uint64_t through, std::vector<v1::ArchivedEntity>&& rows) {
-    std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [&] { return queued_rows_ < kMaxQueuedRows || !error_.ok(); });
-    queued_rows_ += rows.size();
-    queued_cursor_ = std::max(queued_cursor_, through);
-    jobs_.push_back(Job{through, std::move(rows)});
-    lock.unlock();
-    work_.notify_one();
-  }
-
-  Status Flush(uint64_t through) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (through > queued_cursor_) {
-      queued_cursor_ = through;
-      jobs_.push_back(Job{through, {}});
-      work_.notify_one();
-    }
-    if (drop_jobs_) return Status::Ok();
-    done_.wait(lock, [&] { return cursor_ >= through || !error_.ok(); });
-    return error_;
-  }
-
-  uint64_t cursor() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return cursor_;
-  }
-
- private:
-  struct Job {
-    uint64_t through;
-    std::vector<v1::ArchivedEntity> rows;
-  };
-
-  void Run() {
-    std::deque<Job> jobs;
-    rocksdb::WriteBatch wb;
-    std::string value, cursor_value;
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        work_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
-        if (jobs_.empty()) return;  // stopping, queue drained
-        jobs.swap(jobs_);
-      }
-      uint64_t through = 0;
-      size_t rows = 0;
-      wb.Clear();
-      for (const Job& job : jobs) {
-        through = std::max(through, job.through);
-        rows += job.rows.size();
-        for (const auto& a : job.rows) {
-          a.SerializeToString(&value);
-          wb.Put(archive_, ArchiveKeyOf(a), AsSlice(value));
-        }
-      }
-      cursor_value.clear();
-      keys::PutBigEndian64(&cursor_value, through);
-      wb.Put(keys::kArchiveCursorKey, AsSlice(cursor_value));
-      Status s = drop_jobs_ ? Status::Ok() : FromRocks(db_->Write(rocksdb::WriteOptions(), &wb));
-      if (s.ok() && !drop_jobs_)
-        for (const Job& job : jobs)
-          for (const auto& a : job.rows) index_->Forget(a);
-      jobs.clear();
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        queued_rows_ -= rows;
-        if (!s.ok() && error_.ok()) error_ = s;
-        if (s.ok() && !drop_jobs_) cursor_ = std::max(cursor_, through);
-      }
-      done_.notify_all();
-    }
-  }
-
-  rocksdb::DB* const db_;
-  rocksdb::ColumnFamilyHandle* const archive_;
-  LiveIndex* const index_;
-  const bool drop_jobs_;
-  std::mutex mu_;
-  std::condition_variable work_, done_;
-  std::deque<Job> jobs_;          // GUARDED_BY(mu_)
-  size_t queued_rows_ = 0;        // GUARDED_BY(mu_)
-  uint64_t cursor_;               // GUARDED_BY(mu_): durable
-  uint64_t queued_cursor_;        // GUARDED_BY(mu_)
-  bool stop_ = false;             // GUARDED_BY(mu_)
-  Status error_;                  // GUARDED_BY(mu_)
-  std::thread thread_;
-};
 
 struct RocksDbStore::Rep {
   std::unique_ptr<rocksdb::DB> db;
@@ -293,13 +38,15 @@ struct RocksDbStore::Rep {
   uint64_t commits = 0;
   LiveIndex index;
   std::unique_ptr<ArchiveWriter> archive;
+  std::unique_ptr<CheckpointWriter> checkpoints;  // uses archive: goes first
   std::string format_error;  // set: Recover() refuses this database
 
   rocksdb::ColumnFamilyHandle* h(Cf c) const { return cf[c]; }
 
   ~Rep() {
     if (!db) return;
-    archive.reset();  // drains its queue first
+    checkpoints.reset();  // finishes a checkpoint in progress
+    archive.reset();      // drains its queue first
     // A clean close leaves no memtable behind: the directory is at its
     // settled size and the next start replays no WAL.
     if (sticky_error.ok()) {
@@ -517,6 +264,8 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   }
   rep->archive = std::make_unique<ArchiveWriter>(db, rep->h(kArchive), &rep->index,
                                                  options.testing_drop_archive_jobs, cursor);
+  rep->checkpoints = std::make_unique<CheckpointWriter>(db, rep->h(kCheckpoint), rep->archive.get(),
+                                                        &rep->index);
   out->reset(new RocksDbStore(std::move(rep)));
   return Status::Ok();
 }
@@ -590,22 +339,19 @@ uint64_t RocksDbStore::ArchiveCursor() { return rep_->archive->cursor(); }
 Status RocksDbStore::WriteCheckpoint(const v1::HubSnapshot& snapshot) {
   Rep& r = *rep_;
   if (!r.sticky_error.ok()) return r.sticky_error;
-  Status archived = r.archive->Flush(snapshot.last_hub_seq());
-  if (!archived.ok()) return archived;
-  rocksdb::Status s = r.db->FlushWAL(/*sync=*/true);
-  if (s.ok()) {
-    v1::EntityIndex index;
-    r.index.Save(snapshot.last_hub_seq(), &index);
-    rocksdb::WriteBatch wb;
-    wb.Put(r.h(kCheckpoint), keys::kSnapshotKey, snapshot.SerializeAsString());
-    wb.Put(r.h(kCheckpoint), keys::kEntityIndexKey, index.SerializeAsString());
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    s = r.db->Write(wo, &wb);
-  }
-  if (!s.ok()) r.sticky_error = FromRocks(s);
-  return FromRocks(s);
+  Status s = r.checkpoints->WriteNow(snapshot);
+  if (!s.ok()) r.sticky_error = s;
+  return s;
 }
+
+bool RocksDbStore::CheckpointInBackground(v1::HubSnapshot&& snapshot) {
+  if (!rep_->sticky_error.ok()) return false;
+  return rep_->checkpoints->Submit(std::move(snapshot));
+}
+
+bool RocksDbStore::CheckpointBusy() { return rep_->checkpoints->busy(); }
+
+CheckpointStats RocksDbStore::Checkpoints() { return rep_->checkpoints->stats(); }
 
 Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
   Rep& r = *rep_;

@@ -71,6 +71,14 @@ inline constexpr uint64_t kStoreFormat = 2;
 
 class RocksDbStore;
 
+// Checkpoints written while running (metrics).
+struct CheckpointStats {
+  uint64_t written = 0, failed = 0;
+  uint64_t last_hub_seq = 0;  // of the last checkpoint written
+  double last_seconds = 0;    // time that write took
+  std::string last_error;     // of the last failed one
+};
+
 // One consistent point in time for a group of reads (a RocksDB snapshot).
 // Reads given the same view see the same data, whatever commits meanwhile.
 // Must not outlive the store that made it.
@@ -131,10 +139,20 @@ class RocksDbStore {
   // Writes the batch atomically (WAL synced in kFsync mode) and clears it.
   Status Commit(CommitBatch* batch);
 
-  // Stores `snapshot` as the recovery starting point. The caller guarantees
-  // every record up to snapshot.last_hub_seq() is committed. Syncs the WAL
-  // first, so the checkpoint is never ahead of a durable log.
+  // Stores `snapshot` as the recovery starting point, with the entity index
+  // at the same hub_seq. The caller guarantees every record up to
+  // snapshot.last_hub_seq() is committed. Flushes the archive through it and
+  // syncs the WAL first, so the checkpoint is never ahead of a durable log.
+  // Waits for a background checkpoint in progress; a failure is sticky.
   Status WriteCheckpoint(const v1::HubSnapshot& snapshot);
+  // The same on the checkpoint writer's thread, while commits go on (the
+  // writer thread takes the snapshot; this returns at once). False when the
+  // previous one is still being written or the store has failed: try later.
+  // A failure is logged and counted (Checkpoints()), not sticky: the log
+  // still holds everything, recovery just replays more.
+  bool CheckpointInBackground(v1::HubSnapshot&& snapshot);
+  bool CheckpointBusy();
+  CheckpointStats Checkpoints();
 
   // Rebuilds `state` (which must be fresh) from the checkpoint and the log.
   // *replayed gets the number of log records applied after the checkpoint.

@@ -1,0 +1,108 @@
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "hub/v1/record.pb.h"
+#include "store/store_util.h"
+
+namespace hub::store {
+
+// The entity index of live entities: for each entity not yet archived, the
+// hub_seqs of the committed records that involved it. In memory only; it is
+// saved with the checkpoint and rebuilt by recovery. Updated by the writer
+// thread after each commit (so a reader that saw an ack sees its record),
+// read by API threads; one short lock per group and per query, never held
+// across I/O. An entity leaves it only once its archive row, which carries
+// the same hub_seqs, is durable: a reader that looks here first and in the
+// archive after always finds every record.
+class LiveIndex {
+ public:
+  struct Touch {
+    uint64_t hub_seq;
+    std::string key;
+  };
+  struct Entry {
+    std::vector<uint64_t> seqs;      // ascending
+    std::vector<uint64_t> retiring;  // retirements whose archive row is not durable yet
+  };
+
+  // Records the group's touches (in hub order), then gives each retired row
+  // the hub_seqs of its entity up to its retirement.
+  void Apply(const std::vector<Touch>& touches, size_t count,
+             std::vector<v1::ArchivedEntity>* retired) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < count; ++i) {
+      auto it = entries_.find(touches[i].key);
+      if (it == entries_.end()) it = entries_.emplace(touches[i].key, Entry()).first;
+      it->second.seqs.push_back(touches[i].hub_seq);
+    }
+    for (auto& row : *retired) {
+      auto it = entries_.find(EntityKeyOf(row));
+      if (it == entries_.end()) continue;
+      const auto& v = it->second.seqs;
+      row.mutable_hub_seqs()->Add(v.begin(),
+                                  std::upper_bound(v.begin(), v.end(), row.retired_at_hub_seq()));
+      it->second.retiring.push_back(row.retired_at_hub_seq());
+    }
+  }
+
+  // The row is durable in the archive: drop what it covers.
+  void Forget(const v1::ArchivedEntity& row) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(EntityKeyOf(row));
+    if (it == entries_.end()) return;
+    auto& v = it->second.seqs;
+    v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), row.retired_at_hub_seq()));
+    auto& r = it->second.retiring;
+    r.erase(std::remove(r.begin(), r.end(), row.retired_at_hub_seq()), r.end());
+    if (v.empty() && r.empty()) entries_.erase(it);
+  }
+
+  Entry Get(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(key);
+    return it == entries_.end() ? Entry() : it->second;
+  }
+
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return entries_.size();
+  }
+
+  // The index as it was at `last_hub_seq`, for a checkpoint at that
+  // hub_seq: hub_seqs after it are left out (commits may have gone on). The
+  // archive must be caught up with `last_hub_seq`: an entity forgotten
+  // since (retired later, its row durable) has every hub_seq in that row,
+  // and recovery's replay forgets it again.
+  void Save(uint64_t last_hub_seq, v1::EntityIndex* out) {
+    std::lock_guard<std::mutex> lock(mu_);
+    out->set_last_hub_seq(last_hub_seq);
+    for (const auto& [key, entry] : entries_) {
+      const auto end = std::upper_bound(entry.seqs.begin(), entry.seqs.end(), last_hub_seq);
+      if (end == entry.seqs.begin()) continue;  // touched only after the checkpoint
+      auto* e = out->add_entries();
+      e->set_key(key);
+      e->mutable_hub_seqs()->Add(entry.seqs.begin(), end);
+    }
+    std::sort(out->mutable_entries()->begin(), out->mutable_entries()->end(),
+              [](const auto& a, const auto& b) { return a.key() < b.key(); });
+  }
+
+  void Load(const v1::EntityIndex& in) {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.clear();
+    for (const auto& e : in.entries())
+      entries_[e.key()].seqs.assign(e.hub_seqs().begin(), e.hub_seqs().end());
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace hub::store
