@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/validate.h"
+#include "sequencer/forked_snapshot.h"
 #include "util/log_value.h"
 
 namespace hub::sequencer {
@@ -53,6 +54,7 @@ struct Sequencer::Impl {
   bool failed = false;
   uint64_t checkpointed_at = 0;  // committed() when the last checkpoint was taken
   uint64_t checkpoint_failures = 0;  // reported so far
+  uint64_t checkpoints_written = 0;  // reported so far
   std::chrono::steady_clock::time_point checkpointed_when = std::chrono::steady_clock::now();
 };
 
@@ -232,11 +234,26 @@ void Sequencer::Impl::MaybeCheckpoint() {
     spdlog::error("event=checkpoint_failed failures={} error={}", done.failed,
                   util::LogValue(done.last_error));
   }
-  v1::HubSnapshot snapshot = state->Snapshot();
+  if (done.written > checkpoints_written) {
+    checkpoints_written = done.written;
+    spdlog::info("event=checkpoint_written hub_seq={} seconds={:.3f}", done.last_hub_seq,
+                 done.last_seconds);
+  }
+  // A forked child serialises the state; if fork fails, this thread does.
+  const uint64_t hub_seq = state->last_hub_seq();
+  std::string fork_error;
+  SnapshotSource source = ForkSnapshot(*state, &fork_error);
+  bool submitted = false;
+  if (source) {
+    submitted = store->CheckpointInBackground(hub_seq, std::move(source));
+  } else {
+    spdlog::warn("event=checkpoint_fork_failed error={} fallback=in_thread",
+                 util::LogValue(fork_error));
+    submitted = store->CheckpointInBackground(state->Snapshot());
+  }
   const double pause = std::chrono::duration<double>(std::chrono::steady_clock::now() - now).count();
   owner->probe_.checkpoint_pause_seconds.Observe(pause);
-  const uint64_t hub_seq = snapshot.last_hub_seq();
-  if (!store->CheckpointInBackground(std::move(snapshot))) return;
+  if (!submitted) return;
   checkpointed_at = committed;
   checkpointed_when = now;
   spdlog::info("event=checkpoint_started hub_seq={} records_since={} pause_ms={:.1f}", hub_seq,

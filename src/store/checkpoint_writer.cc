@@ -21,11 +21,11 @@ CheckpointWriter::~CheckpointWriter() {
   thread_.join();
 }
 
-bool CheckpointWriter::Submit(v1::HubSnapshot&& snapshot) {
+bool CheckpointWriter::Submit(uint64_t hub_seq, Source source) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (writing_ || queued_ || stop_) return false;
-    queued_ = std::move(snapshot);
+    queued_ = Job{hub_seq, std::move(source)};
   }
   cv_.notify_all();
   return true;
@@ -46,7 +46,11 @@ Status CheckpointWriter::WriteNow(const v1::HubSnapshot& snapshot) {
   cv_.wait(lock, [&] { return !writing_ && !queued_; });
   writing_ = true;
   lock.unlock();
-  Status s = Write(snapshot);
+  Status s = Write(Job{snapshot.last_hub_seq(), [&snapshot](std::string* out) {
+                         return snapshot.SerializeToString(out)
+                                    ? Status::Ok()
+                                    : Status::InvalidArgument("snapshot does not serialise");
+                       }});
   lock.lock();
   writing_ = false;
   cv_.notify_all();
@@ -58,28 +62,30 @@ void CheckpointWriter::Run() {
   for (;;) {
     cv_.wait(lock, [&] { return stop_ || (queued_ && !writing_); });
     if (!queued_) return;  // stopping with nothing queued
-    v1::HubSnapshot snapshot = std::move(*queued_);
+    Job job = std::move(*queued_);
     queued_.reset();
     writing_ = true;
     lock.unlock();
-    Write(snapshot);  // the outcome goes to stats_
+    Write(job);  // the outcome goes to stats_
     lock.lock();
     writing_ = false;
     cv_.notify_all();
   }
 }
 
-Status CheckpointWriter::Write(const v1::HubSnapshot& snapshot) {
+Status CheckpointWriter::Write(const Job& job) {
   const auto start = std::chrono::steady_clock::now();
-  const uint64_t h = snapshot.last_hub_seq();
-  Status s = archive_->Flush(h);
+  const uint64_t h = job.hub_seq;
+  std::string serialized;
+  Status s = job.source(&serialized);
+  if (s.ok()) s = archive_->Flush(h);
   rocksdb::Status r;
   if (s.ok()) r = db_->FlushWAL(/*sync=*/true);
   if (s.ok() && r.ok()) {
     v1::EntityIndex index;
     index_->Save(h, &index);
     rocksdb::WriteBatch wb;
-    wb.Put(family_, keys::kSnapshotKey, snapshot.SerializeAsString());
+    wb.Put(family_, keys::kSnapshotKey, serialized);
     wb.Put(family_, keys::kEntityIndexKey, index.SerializeAsString());
     rocksdb::WriteOptions wo;
     wo.sync = true;

@@ -16,6 +16,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -37,17 +39,25 @@ class CheckpointWriter {
   // Finishes a checkpoint in progress, then stops.
   ~CheckpointWriter();
 
-  // Queues `snapshot` to be written. False (and nothing queued) while the
-  // previous one is still being written: try again later.
-  bool Submit(v1::HubSnapshot&& snapshot);
+  // Produces the serialised HubSnapshot (called on the writer's thread).
+  using Source = std::function<Status(std::string* serialized)>;
+
+  // Queues the snapshot at `hub_seq` that `source` produces, to be written.
+  // False (and nothing queued) while the previous one is still being
+  // written: try again later.
+  bool Submit(uint64_t hub_seq, Source source);
   // Writes `snapshot` now, after any in progress, and returns how it went.
   Status WriteNow(const v1::HubSnapshot& snapshot);
   bool busy();
   Stats stats();
 
  private:
+  struct Job {
+    uint64_t hub_seq = 0;
+    Source source;
+  };
   void Run();
-  Status Write(const v1::HubSnapshot& snapshot);
+  Status Write(const Job& job);
 
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const family_;
@@ -55,7 +65,7 @@ class CheckpointWriter {
   LiveIndex* const index_;
   std::mutex mu_;                        // one checkpoint written at a time
   std::condition_variable cv_;
-  std::optional<v1::HubSnapshot> queued_;  // GUARDED_BY(mu_)
+  std::optional<Job> queued_;              // GUARDED_BY(mu_)
   bool writing_ = false;                   // GUARDED_BY(mu_)
   bool stop_ = false;                      // GUARDED_BY(mu_)
   Stats stats_;                            // GUARDED_BY(mu_)

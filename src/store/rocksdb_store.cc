@@ -345,8 +345,18 @@ Status RocksDbStore::WriteCheckpoint(const v1::HubSnapshot& snapshot) {
 }
 
 bool RocksDbStore::CheckpointInBackground(v1::HubSnapshot&& snapshot) {
+  auto shared = std::make_shared<v1::HubSnapshot>(std::move(snapshot));
+  const uint64_t hub_seq = shared->last_hub_seq();
+  return CheckpointInBackground(hub_seq, [shared](std::string* out) {
+    return shared->SerializeToString(out) ? Status::Ok()
+                                          : Status::InvalidArgument("snapshot does not serialise");
+  });
+}
+
+bool RocksDbStore::CheckpointInBackground(uint64_t hub_seq,
+                                          std::function<Status(std::string* serialized)> serialize) {
   if (!rep_->sticky_error.ok()) return false;
-  return rep_->checkpoints->Submit(std::move(snapshot));
+  return rep_->checkpoints->Submit(hub_seq, std::move(serialize));
 }
 
 bool RocksDbStore::CheckpointBusy() { return rep_->checkpoints->busy(); }

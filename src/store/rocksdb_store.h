@@ -151,6 +151,10 @@ class RocksDbStore {
   // A failure is logged and counted (Checkpoints()), not sticky: the log
   // still holds everything, recovery just replays more.
   bool CheckpointInBackground(v1::HubSnapshot&& snapshot);
+  // The same for a snapshot at `hub_seq` that `serialize` produces on the
+  // writer's thread (the sequencer's forked child: sequencer/forked_snapshot.h).
+  bool CheckpointInBackground(uint64_t hub_seq,
+                              std::function<Status(std::string* serialized)> serialize);
   bool CheckpointBusy();
   CheckpointStats Checkpoints();
 

@@ -180,9 +180,9 @@ TEST_F(CrashTest, RestartAfterKillNineReplaysOnlySinceTheLastCheckpoint) {
       c.SendAll(events);
       ASSERT_EQ(c.WaitForAck(n + 999), n + 999);
     }
-    std::string log = hubd.Log();
-    for (auto at = log.find("checkpoint_started"); at != std::string::npos; at = log.find("checkpoint_started", at + 1))
-      std::printf("%s\n", log.substr(at, log.find('\n', at) - at).c_str());
+    // The checkpoint taken last has time to be written (a kill at any
+    // moment is the random crash test's).
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     hubd.Kill();
   }
   uint64_t replayed = 0;
@@ -191,7 +191,7 @@ TEST_F(CrashTest, RestartAfterKillNineReplaysOnlySinceTheLastCheckpoint) {
     replayed = Replayed(hubd);
     std::printf("after %llu records: replayed %llu\n", static_cast<unsigned long long>(kEvents),
                 static_cast<unsigned long long>(replayed));
-    EXPECT_LT(replayed, 3 * kEvery) << "recovery replayed (nearly) the whole log";
+    EXPECT_LT(replayed, 2 * kEvery) << "recovery replayed (nearly) the whole log\n" << hubd.Log();
     // Killed again at once: what was replayed counts towards the next
     // checkpoint, so repeated crashes do not make the replay grow.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
