@@ -366,7 +366,10 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
       "operations endpoints and supervisor API HOST:PORT [127.0.0.1:7480]; port 0 picks a free port");
   auto* durability_flag = app.add_option(
       "--durability", durability,
-      "wal: an acked event survives a process crash; fsync: survives power loss [wal]");
+      "fsync: the WAL is synced before each group commit is acked, so an acked event survives a "
+      "power cut [fsync]. wal: an acked event survives a crash of hubd but NOT a power cut or "
+      "kernel crash, which can lose every event acked since the OS last wrote back (tens of "
+      "thousands in a test); use it only on storage that survives power loss");
   auto* level_flag = app.add_option("--log-level", log_level, "trace, debug, info, warn or error [info]");
   auto* format_flag = app.add_option("--log-format", log_format,
                                      "log lines on stdout as logfmt (key=value) or json (one object a line) [logfmt]");

@@ -20,7 +20,9 @@ namespace hub::daemon {
 
 struct DaemonOptions {
   std::string data_dir = "hubd-data";
-  store::Durability durability = store::Durability::kWal;
+  // fsync: an acked event survives power loss. wal: only a crash of hubd
+  // (a power cut can lose every event acked since the OS last wrote back).
+  store::Durability durability = store::Durability::kFsync;
   net::ServerOptions ingest;
   std::string http_host = "127.0.0.1";  // operations endpoints and the API
   uint16_t http_port = 7480;

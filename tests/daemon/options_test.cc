@@ -39,13 +39,13 @@ std::string WriteConfig(const std::string& text) {
   return file.path;
 }
 
-TEST(OptionsTest, DefaultsServeLoopbackWithWal) {
+TEST(OptionsTest, DefaultsServeLoopbackWithFsync) {
   daemon::DaemonOptions o;
   int code = -1;
   ASSERT_TRUE(Parse({}, &o, &code));
   EXPECT_EQ(o.ingest.host, "127.0.0.1");
   EXPECT_EQ(o.ingest.port, 7400);
-  EXPECT_EQ(o.durability, store::Durability::kWal);
+  EXPECT_EQ(o.durability, store::Durability::kFsync) << "an acked event survives a power cut by default";
   EXPECT_EQ(o.data_dir, "hubd-data");
   EXPECT_EQ(o.log_format, util::LogFormat::kLogfmt);
 }
