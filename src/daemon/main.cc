@@ -3,7 +3,9 @@
 // Start-up: options -> open store -> recover state -> sequencer -> listener
 // -> "event=ready". SIGTERM/SIGINT drain: stop accepting and reading, let
 // the sequencer apply, commit and answer everything already read, send it,
-// checkpoint, close the store, exit 0.
+// checkpoint, close the store, exit 0. Under systemd: READY=1 after
+// recovery, WATCHDOG=1 while the sequencer's loop turns, STOPPING=1 at the
+// drain.
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -20,6 +22,7 @@
 #include "daemon/export.h"
 #include "daemon/ops_endpoints.h"
 #include "daemon/options.h"
+#include "daemon/watchdog.h"
 #include "hub/version.h"
 #include "net/scan_server.h"
 #include "sequencer/sequencer.h"
@@ -179,6 +182,13 @@ int main(int argc, char** argv) {
   // Under systemd (Type=notify): ready only now, after recovery and with
   // both listeners up. Without NOTIFY_SOCKET this does nothing.
   sd_notifyf(0, "READY=1\nSTATUS=serving hub_seq=%llu", static_cast<unsigned long long>(state.last_hub_seq()));
+  // systemd's watchdog runs from READY=1 on; it stops at STOPPING=1.
+  std::unique_ptr<hub::daemon::Watchdog> watchdog;
+  if (const auto interval = hub::daemon::Watchdog::SystemdInterval(); interval.count() > 0) {
+    watchdog = std::make_unique<hub::daemon::Watchdog>(
+        interval, [&sequencer] { return sequencer.heartbeat(); }, [] { sd_notify(0, "WATCHDOG=1"); });
+    spdlog::info("event=watchdog_enabled interval_ms={}", interval.count() / 1000);
+  }
 
   int sig = 0;
   for (;;) {
@@ -194,6 +204,7 @@ int main(int argc, char** argv) {
       }
     }
   }
+  watchdog.reset();
   sd_notify(0, "STOPPING=1\nSTATUS=draining");
   spdlog::info("event=draining signal={} sessions={}", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                server->sessions_open());
