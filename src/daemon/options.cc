@@ -11,6 +11,7 @@
 
 #include "core/validate.h"
 #include "hub/version.h"
+#include "util/log_value.h"
 
 namespace hub::daemon {
 namespace {
@@ -283,8 +284,8 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
       } else if (role == "admin") {
         token.role = Role::kAdmin;
       } else {
-        throw ValidationError("api.tokens", "role of token '" + token.name +
-                                                "' must be viewer, supervisor or admin, got '" + role + "'");
+        throw ValidationError("api.tokens", "the role of " + util::LogValue(token.name) +
+                                                " must be viewer, supervisor or admin, got " + util::LogValue(role));
       }
       o->api_tokens.push_back(std::move(token));
     }
@@ -323,10 +324,11 @@ void Validate(const DaemonOptions& o) {
   for (const auto& c : o.ingest.secrets) {
     if (c.scanner_id.empty() == c.station.empty())
       throw ValidationError("ingest.credentials", "each entry names either a scanner or a station");
-    const std::string who = c.scanner_id.empty() ? "station " + c.station : "scanner " + c.scanner_id;
+    const std::string who = c.scanner_id.empty() ? "station " + util::LogValue(c.station)
+                                                  : "scanner " + util::LogValue(c.scanner_id);
     if (!GoodId(c.scanner_id.empty() ? c.station : c.scanner_id))
       throw ValidationError("ingest.credentials",
-                            "'" + who + "' is not an id: 1..64 bytes without control characters");
+                            who + " is not an id: 1..64 bytes without control characters");
     if (c.secret.size() < 8)
       throw ValidationError("ingest.credentials", "the secret for " + who + " is shorter than 8 characters");
     auto& seen = c.scanner_id.empty() ? stations : scanners;
