@@ -21,16 +21,24 @@ bool WaitFor(Pred pred) {
 
 TEST(WatchdogTest, PingsWhileTheHeartbeatMovesAndNeverWhileItStands) {
   std::atomic<bool> stuck{false};
-  std::atomic<uint64_t> beats{0}, pings{0};
-  const auto interval = milliseconds(20);
+  std::atomic<uint64_t> beats{0}, pings{0}, looks_while_stuck{0};
   daemon::Watchdog watchdog(
-      interval, [&] { return stuck ? beats.load() : ++beats; }, [&] { ++pings; });
+      milliseconds(20),
+      [&] {
+        if (!stuck) return ++beats;
+        ++looks_while_stuck;
+        return beats.load();
+      },
+      [&] { ++pings; });
   ASSERT_TRUE(WaitFor([&] { return pings >= 3; })) << "no pings from a live heartbeat";
 
-  stuck = true;  // at most the look that was under way may still ping
-  std::this_thread::sleep_for(3 * interval);
+  stuck = true;
+  // Once the watchdog has looked twice at the still heartbeat, the look
+  // that was under way when it stopped (the only one that may still ping)
+  // is over; ten more looks must send nothing.
+  ASSERT_TRUE(WaitFor([&] { return looks_while_stuck >= 2; }));
   const uint64_t before = pings;
-  std::this_thread::sleep_for(10 * interval);
+  ASSERT_TRUE(WaitFor([&] { return looks_while_stuck >= 12; }));
   EXPECT_EQ(pings, before) << "pinged for a heartbeat that stood still";
 
   stuck = false;
