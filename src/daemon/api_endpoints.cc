@@ -1,6 +1,8 @@
 #include "daemon/api_endpoints.h"
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <future>
@@ -10,14 +12,20 @@
 
 #include "core/validate.h"
 #include "core/views.h"
-#include "util/utf8.h"
 #include "daemon/api_parse.h"
+#include "util/log_value.h"
+#include "util/utf8.h"
 
 namespace hub::daemon {
 namespace {
 
 using net::HttpResponse;
+using util::LogValue;
 namespace pbu = google::protobuf::util;
+
+// Refused callers are logged at most once per 10 s (with how many lines were
+// held back), so a client guessing tokens costs a few lines, not a disk.
+util::LogThrottle auth_log(std::chrono::seconds(10));
 
 constexpr const char* kJson = "application/json";
 constexpr size_t kMaxPage = 1000;
@@ -38,13 +46,45 @@ HttpResponse Json(const google::protobuf::Message& m, int status = 200) {
   return {status, kJson, out + "\n"};
 }
 
+std::string_view Path(const net::HttpRequest& r) {
+  return std::string_view(r.target).substr(0, r.target.find('?'));
+}
+
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kViewer: return "viewer";
+    case Role::kSupervisor: return "supervisor";
+    case Role::kAdmin: return "admin";
+  }
+  return "unknown";
+}
+
+// A request refused for who sent it. The token itself is never logged; a
+// known token is named by its name.
+void LogAuthFailure(const net::HttpRequest& r, const char* reason, const ApiToken* who = nullptr,
+                    Role needs = Role::kViewer) {
+  uint64_t held = 0;
+  if (!auth_log.Allow(&held)) return;
+  if (who == nullptr) {
+    spdlog::warn("event=api_auth_failed peer={} method={} path={} reason={} suppressed={}",
+                 LogValue(r.peer), LogValue(r.method), LogValue(Path(r)), reason, held);
+  } else {
+    spdlog::warn(
+        "event=api_auth_failed peer={} method={} path={} reason={} who={} role={} needs={} suppressed={}",
+        LogValue(r.peer), LogValue(r.method), LogValue(Path(r)), reason, LogValue(who->name),
+        RoleName(who->role), RoleName(needs), held);
+  }
+}
+
 const ApiToken* Authenticate(const net::HttpRequest& r, const ApiSources& src, HttpResponse* deny) {
   if (src.tokens.empty()) {
+    LogAuthFailure(r, "no_tokens_configured");
     *deny = Error(401, "no API tokens are configured; add [[api.tokens]] to the configuration");
     return nullptr;
   }
   const std::string prefix = "Bearer ";
   if (r.authorization.rfind(prefix, 0) != 0) {
+    LogAuthFailure(r, "missing_bearer_token");
     *deny = Error(401, "missing bearer token");
     return nullptr;
   }
@@ -59,8 +99,41 @@ const ApiToken* Authenticate(const net::HttpRequest& r, const ApiSources& src, H
     if (diff == 0) found = &t;
   }
   if (found != nullptr) return found;
+  LogAuthFailure(r, "unknown_token");
   *deny = Error(401, "unknown token");
   return nullptr;
+}
+
+// The role a write needs, checked before anything else of the request.
+std::optional<HttpResponse> Authorize(const net::HttpRequest& r, const ApiToken& who, Role needs,
+                                      const char* what) {
+  if (who.role >= needs) return std::nullopt;
+  LogAuthFailure(r, "role_too_low", &who, needs);
+  return Error(403, std::string(what) + " needs the " + RoleName(needs) + " role");
+}
+
+// The reason of an error answer (its "error" member), for the log.
+std::string ErrorMessage(const HttpResponse& out) {
+  google::protobuf::Struct body;
+  if (!pbu::JsonStringToMessage(out.body, &body).ok()) return out.body;
+  const auto it = body.fields().find("error");
+  return it == body.fields().end() ? out.body : it->second.string_value();
+}
+
+// Every write through the API leaves one line: who (the token's name), what,
+// the details the handler gathered (`detail`: " key=value" pairs) and the
+// result.
+HttpResponse Audited(const net::HttpRequest& r, const ApiToken& who, std::string_view what,
+                     const std::string& detail, HttpResponse out) {
+  if (out.status == 200) {
+    spdlog::info("event=api_action who={} what={}{} result=applied peer={}", LogValue(who.name), what,
+                 detail, LogValue(r.peer));
+  } else {
+    spdlog::warn("event=api_action who={} what={}{} result=refused status={} reason={} peer={}",
+                 LogValue(who.name), what, detail, out.status, LogValue(ErrorMessage(out)),
+                 LogValue(r.peer));
+  }
+  return out;
 }
 
 // Submits a command; the future is ready once its commit is durable.
@@ -171,9 +244,11 @@ HttpResponse ListExceptions(const net::HttpRequest& r, const ApiSources& src) {
   return Json(page);
 }
 
+// Appends " case=ID" (and " hub_seq=N" once applied) to *detail.
 HttpResponse CaseAction(const std::string& id_text, const std::string& verb,
-                        const net::HttpRequest& r, const ApiSources& src, const ApiToken& who) {
-  if (who.role < Role::kSupervisor) return Error(403, "acknowledging and resolving needs the supervisor role");
+                        const net::HttpRequest& r, const ApiSources& src, const ApiToken& who,
+                        std::string* detail) {
+  *detail += " case=" + LogValue(id_text);
   uint64_t id = 0;
   if (!ParseNumber(id_text, &id)) return Error(400, "exception id must be a number");
   v1::CaseNote note;
@@ -195,17 +270,30 @@ HttpResponse CaseAction(const std::string& id_text, const std::string& verb,
     if (result.reason.rfind("no case", 0) == 0) return Error(404, result.reason);
     return Error(409, result.reason);
   }
+  *detail += " hub_seq=" + std::to_string(result.hub_seq);
   v1::ExceptionCase c;
   if (!src.store->GetCase(id, &c).ok()) return Error(500, "store read failed");
   return Json(c);
 }
 
-HttpResponse LoadReference(const net::HttpRequest& r, const ApiSources& src, const ApiToken& who) {
-  if (who.role < Role::kAdmin) return Error(403, "reference data needs the admin role");
+// Appends " changes=N kinds=KIND:COUNT,..." (and " applied=N
+// last_hub_seq=N" once queued) to *detail.
+HttpResponse LoadReference(const net::HttpRequest& r, const ApiSources& src, std::string* detail) {
   v1::ReferenceBatch batch;
   std::string error;
   if (!ParseJson(r.body, &batch, &error)) return Error(400, error);
   if (batch.changes().empty()) return Error(400, "no changes in the body");
+  std::map<std::string, int> kinds;
+  for (const auto& change : batch.changes()) {
+    const auto* field = v1::ReferenceChange::descriptor()->FindFieldByNumber(change.body_case());
+    ++kinds[field != nullptr ? field->name() : "none"];
+  }
+  *detail += " changes=" + std::to_string(batch.changes_size()) + " kinds=";
+  const char* comma = "";
+  for (const auto& [kind, n] : kinds) {
+    *detail += comma + kind + ":" + std::to_string(n);
+    comma = ",";
+  }
   // Validate all first, so a bad row applies nothing.
   for (int i = 0; i < batch.changes_size(); ++i)
     if (core::ValidateReference(batch.changes(i), &error) != v1::REJECT_NONE)
@@ -231,6 +319,8 @@ HttpResponse LoadReference(const net::HttpRequest& r, const ApiSources& src, con
     out.set_applied(out.applied() + 1);
     out.set_last_hub_seq(std::max(out.last_hub_seq(), result.hub_seq));
   }
+  *detail += " applied=" + std::to_string(out.applied()) +
+             " last_hub_seq=" + std::to_string(out.last_hub_seq());
   if (!failure.empty())
     return Error(503, std::to_string(out.applied()) + " of " + std::to_string(pending.size()) +
                           " changes applied: " + failure);
@@ -370,7 +460,7 @@ HttpResponse HandleApi(const net::HttpRequest& r, const ApiSources& src) {
   const ApiToken* who = Authenticate(r, src, &deny);
   if (who == nullptr) return deny;
   if (!src.ready->load()) return Error(503, "not ready: recovering");
-  const std::string path = r.target.substr(0, r.target.find('?'));
+  const std::string path(Path(r));
   const std::string kCases = "/v1/exceptions";
   if (path == kCases) {
     if (r.method != "GET") return Error(405, path + " answers GET");
@@ -383,7 +473,10 @@ HttpResponse HandleApi(const net::HttpRequest& r, const ApiSources& src) {
       const std::string verb = rest.substr(colon + 1);
       if (verb != "acknowledge" && verb != "resolve") return Error(404, "unknown action '" + verb + "'");
       if (r.method != "POST") return Error(405, "actions answer POST");
-      return CaseAction(rest.substr(0, colon), verb, r, src, *who);
+      if (auto deny = Authorize(r, *who, Role::kSupervisor, "acknowledging and resolving")) return *deny;
+      std::string detail;
+      HttpResponse out = CaseAction(rest.substr(0, colon), verb, r, src, *who, &detail);
+      return Audited(r, *who, verb, detail, std::move(out));
     }
     if (r.method != "GET") return Error(405, path + " answers GET");
     uint64_t id = 0;
@@ -400,7 +493,10 @@ HttpResponse HandleApi(const net::HttpRequest& r, const ApiSources& src) {
   }
   if (path == "/v1/reference") {
     if (r.method != "POST") return Error(405, path + " answers POST");
-    return LoadReference(r, src, *who);
+    if (auto deny = Authorize(r, *who, Role::kAdmin, "reference data")) return *deny;
+    std::string detail;
+    HttpResponse out = LoadReference(r, src, &detail);
+    return Audited(r, *who, "reference_load", detail, std::move(out));
   }
   for (const char* collection : {"parcels", "bags", "vehicles", "loads"}) {
     const std::string prefix = std::string("/v1/") + collection + "/";

@@ -3,7 +3,9 @@
 // Start-up: options -> open store -> recover state -> sequencer -> listener
 // -> "event=ready". SIGTERM/SIGINT drain: stop accepting and reading, let
 // the sequencer apply, commit and answer everything already read, send it,
-// checkpoint, close the store, exit 0.
+// checkpoint, close the store, exit 0. Under systemd: READY=1 after
+// recovery, WATCHDOG=1 while the sequencer's loop turns, STOPPING=1 at the
+// drain.
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -21,9 +23,12 @@
 #include "daemon/export.h"
 #include "daemon/ops_endpoints.h"
 #include "daemon/options.h"
+#include "daemon/watchdog.h"
+#include "hub/version.h"
 #include "net/scan_server.h"
 #include "sequencer/sequencer.h"
 #include "store/rocksdb_store.h"
+#include "util/log_format.h"
 #include "util/log_value.h"
 
 namespace {
@@ -81,6 +86,7 @@ int main(int argc, char** argv) {
   hub::daemon::DaemonOptions opt;
   int exit_code = 0;
   if (!hub::daemon::ParseOptions(argc, argv, &opt, &exit_code)) return exit_code;
+  hub::util::UseLogFormat(opt.log_format);
   spdlog::set_level(spdlog::level::from_str(opt.log_level));
   google::protobuf::SetLogHandler(&ProtobufLog);
 
@@ -101,7 +107,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<hub::store::RocksDbStore> store;
   hub::store::Status s = hub::store::RocksDbStore::Open(store_options, &store);
   if (!s.ok()) {
-    spdlog::error("event=open_failed data_dir={} error=\"{}\"", opt.data_dir, s.ToString());
+    spdlog::error("event=open_failed data_dir={} error={}", hub::util::LogValue(opt.data_dir),
+                  hub::util::LogValue(s.ToString()));
     return EXIT_FAILURE;
   }
   if (opt.compact) {
@@ -135,10 +142,10 @@ int main(int argc, char** argv) {
     uint64_t events = 0;
     const std::string error = hub::daemon::ExportDay(store.get(), opt.export_dir, &events);
     if (!error.empty()) {
-      spdlog::error("event=export_failed error=\"{}\"", error);
+      spdlog::error("event=export_failed error={}", hub::util::LogValue(error));
       return EXIT_FAILURE;
     }
-    spdlog::info("event=exported dir={} events={}", opt.export_dir, events);
+    spdlog::info("event=exported dir={} events={}", hub::util::LogValue(opt.export_dir), events);
     return EXIT_SUCCESS;
   }
   hub::core::HubState state;
@@ -185,7 +192,8 @@ int main(int argc, char** argv) {
   uint64_t replayed = 0;
   s = store->Recover(&state, &replayed);
   if (!s.ok()) {
-    spdlog::error("event=recovery_failed data_dir={} error=\"{}\"", opt.data_dir, s.ToString());
+    spdlog::error("event=recovery_failed data_dir={} error={}", hub::util::LogValue(opt.data_dir),
+                  hub::util::LogValue(s.ToString()));
     return EXIT_FAILURE;
   }
   sequencer.Start(replayed);
@@ -194,14 +202,21 @@ int main(int argc, char** argv) {
   const char* durability = opt.durability == hub::store::Durability::kFsync ? "fsync" : "wal";
   spdlog::info(
       "event=ready listen={}:{} http={}:{} data_dir={} durability={} io_threads={} hub_seq={} "
-      "replayed={} parcels={} open_cases={}",
-      opt.ingest.host, server->port(), opt.http_host, http->port(), opt.data_dir, durability,
-      opt.ingest.io_threads,
-      state.last_hub_seq(), replayed, state.live_parcels(), state.open_cases());
+      "replayed={} parcels={} open_cases={} version={}",
+      opt.ingest.host, server->port(), opt.http_host, http->port(), hub::util::LogValue(opt.data_dir),
+      durability, opt.ingest.io_threads, state.last_hub_seq(), replayed, state.live_parcels(),
+      state.open_cases(), hub::kVersion);
 
   // Under systemd (Type=notify): ready only now, after recovery and with
   // both listeners up. Without NOTIFY_SOCKET this does nothing.
   sd_notifyf(0, "READY=1\nSTATUS=serving hub_seq=%llu", static_cast<unsigned long long>(state.last_hub_seq()));
+  // systemd's watchdog runs from READY=1 on; it stops at STOPPING=1.
+  std::unique_ptr<hub::daemon::Watchdog> watchdog;
+  if (const auto interval = hub::daemon::Watchdog::SystemdInterval(); interval.count() > 0) {
+    watchdog = std::make_unique<hub::daemon::Watchdog>(
+        interval, [&sequencer] { return sequencer.heartbeat(); }, [] { sd_notify(0, "WATCHDOG=1"); });
+    spdlog::info("event=watchdog_enabled interval_ms={}", interval.count() / 1000);
+  }
 
   int sig = 0;
   for (;;) {
@@ -217,6 +232,7 @@ int main(int argc, char** argv) {
       }
     }
   }
+  watchdog.reset();
   sd_notify(0, "STOPPING=1\nSTATUS=draining");
   spdlog::info("event=draining signal={} sessions={}", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                server->sessions_open());
@@ -231,7 +247,7 @@ int main(int argc, char** argv) {
   }
   s = store->WriteCheckpoint(state.Snapshot());
   if (!s.ok()) {
-    spdlog::error("event=checkpoint_failed error=\"{}\"", s.ToString());
+    spdlog::error("event=checkpoint_failed error={}", hub::util::LogValue(s.ToString()));
     return EXIT_FAILURE;
   }
   store.reset();

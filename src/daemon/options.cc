@@ -1,18 +1,135 @@
 #include "daemon/options.h"
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <chrono>
 #include <iostream>
+#include <set>
+#include <sstream>
 #include <toml++/toml.h>
+#include <utility>
+
+#include "core/validate.h"
+#include "hub/version.h"
+#include "util/log_value.h"
 
 namespace hub::daemon {
 namespace {
 
-// "host:port" -> parts; throws CLI::ValidationError on a bad value.
-void ParseListen(const std::string& value, std::string* host, uint16_t* port) {
+using CLI::ValidationError;
+
+// Every numeric setting, once: its key in the file, its flag, its range. The
+// file and the flags both set it through Set() and Validate() checks the
+// merged value against the range, so neither side can hold a number the
+// other would refuse.
+struct Number {
+  const char* section;  // "" (top level) or the file's table
+  const char* key;
+  const char* flag;
+  const char* help;
+  int64_t lo, hi;
+  int64_t (*get)(const DaemonOptions&);
+  // Called with a value that fits the field's type (see Set()).
+  void (*set)(DaemonOptions*, int64_t);
+  bool (*fits)(int64_t);
+};
+
+template <typename T>
+bool Fits(int64_t v) {
+  return std::in_range<T>(v);
+}
+
+using ms = std::chrono::milliseconds;
+
+// clang-format off
+const std::array<Number, 15> kNumbers = {{
+  {"", "drain_timeout_ms", "--drain-timeout-ms",
+   "on SIGTERM, how long sessions get to take their last acks before they are closed anyway", 0, 3'600'000,
+   [](const DaemonOptions& o) -> int64_t { return o.drain_timeout_ms; },
+   [](DaemonOptions* o, int64_t v) { o->drain_timeout_ms = static_cast<int>(v); }, Fits<int>},
+  {"", "checkpoint_records", "--checkpoint-records",
+   "checkpoint after this many records, so a restart after a crash replays at most about this many; "
+   "0: only by time", 0, int64_t{1} << 40,
+   [](const DaemonOptions& o) -> int64_t { return static_cast<int64_t>(o.sequencer.checkpoint_records); },
+   [](DaemonOptions* o, int64_t v) { o->sequencer.checkpoint_records = static_cast<uint64_t>(v); },
+   Fits<uint64_t>},
+  {"", "checkpoint_interval_s", "--checkpoint-interval-s",
+   "checkpoint at least this often (seconds) while records arrive; 0: only by count", 0, 86'400,
+   [](const DaemonOptions& o) -> int64_t { return o.sequencer.checkpoint_interval.count(); },
+   [](DaemonOptions* o, int64_t v) { o->sequencer.checkpoint_interval = std::chrono::seconds(v); },
+   Fits<int64_t>},
+  {"ingest", "io_threads", "--io-threads", "I/O threads serving scanner sessions", 1, 256,
+   [](const DaemonOptions& o) -> int64_t { return o.ingest.io_threads; },
+   [](DaemonOptions* o, int64_t v) { o->ingest.io_threads = static_cast<int>(v); }, Fits<int>},
+  {"ingest", "max_frame_bytes", "--max-frame", "largest accepted frame in bytes; a bigger one closes the session",
+   64, int64_t{16} << 20,
+   [](const DaemonOptions& o) -> int64_t { return static_cast<int64_t>(o.ingest.max_frame); },
+   [](DaemonOptions* o, int64_t v) { o->ingest.max_frame = static_cast<size_t>(v); }, Fits<size_t>},
+  {"ingest", "batch_max", "--batch-max", "group commit: at most this many events per commit", 1, int64_t{1} << 20,
+   [](const DaemonOptions& o) -> int64_t { return static_cast<int64_t>(o.sequencer.max_batch); },
+   [](DaemonOptions* o, int64_t v) { o->sequencer.max_batch = static_cast<size_t>(v); }, Fits<size_t>},
+  {"ingest", "batch_delay_us", "--batch-delay-us",
+   "group commit: wait up to this long (us) for more events; 0 commits as soon as the queue is empty", 0, 1'000'000,
+   [](const DaemonOptions& o) -> int64_t { return o.sequencer.max_delay_us; },
+   [](DaemonOptions* o, int64_t v) { o->sequencer.max_delay_us = v; }, Fits<int64_t>},
+  {"ingest", "session_max_outstanding", "--session-max-outstanding",
+   "flow control: a session stops reading while this many of its events are unanswered", 1, int64_t{1} << 24,
+   [](const DaemonOptions& o) -> int64_t { return static_cast<int64_t>(o.ingest.session_max_outstanding); },
+   [](DaemonOptions* o, int64_t v) { o->ingest.session_max_outstanding = static_cast<size_t>(v); }, Fits<size_t>},
+  {"ingest", "session_max_unsent_bytes", "--session-max-unsent-bytes",
+   "flow control: a session stops reading while its scanner leaves this many bytes of answers unread",
+   4096, int64_t{1} << 30,
+   [](const DaemonOptions& o) -> int64_t { return static_cast<int64_t>(o.ingest.session_max_unsent_bytes); },
+   [](DaemonOptions* o, int64_t v) { o->ingest.session_max_unsent_bytes = static_cast<size_t>(v); }, Fits<size_t>},
+  {"ingest", "max_in_flight", "--max-in-flight",
+   "flow control: every session stops reading while the sequencer holds this many events", 1, int64_t{1} << 24,
+   [](const DaemonOptions& o) -> int64_t { return o.ingest.max_in_flight; },
+   [](DaemonOptions* o, int64_t v) { o->ingest.max_in_flight = v; }, Fits<int64_t>},
+  {"ingest", "hello_timeout_ms", "--hello-timeout-ms",
+   "close a scanner connection that sends no hello within this time", 50, 86'400'000,
+   [](const DaemonOptions& o) -> int64_t { return o.ingest.hello_timeout.count(); },
+   [](DaemonOptions* o, int64_t v) { o->ingest.hello_timeout = ms(v); }, Fits<int64_t>},
+  {"ingest", "frame_timeout_ms", "--frame-timeout-ms",
+   "close a scanner session whose started frame is not complete within this time", 50, 86'400'000,
+   [](const DaemonOptions& o) -> int64_t { return o.ingest.frame_timeout.count(); },
+   [](DaemonOptions* o, int64_t v) { o->ingest.frame_timeout = ms(v); }, Fits<int64_t>},
+  {"ingest", "idle_timeout_ms", "--idle-timeout-ms",
+   "close a scanner session that sends nothing (not even a ping) for this long", 50, 86'400'000,
+   [](const DaemonOptions& o) -> int64_t { return o.ingest.idle_timeout.count(); },
+   [](DaemonOptions* o, int64_t v) { o->ingest.idle_timeout = ms(v); }, Fits<int64_t>},
+  {"ingest", "max_sessions", "--max-sessions", "most scanner connections at once", 1, 1'000'000,
+   [](const DaemonOptions& o) -> int64_t { return static_cast<int64_t>(o.ingest.max_sessions); },
+   [](DaemonOptions* o, int64_t v) { o->ingest.max_sessions = static_cast<size_t>(v); }, Fits<size_t>},
+  {"ingest", "max_sessions_per_address", "--max-sessions-per-address",
+   "most scanner connections from one source address", 1, 1'000'000,
+   [](const DaemonOptions& o) -> int64_t { return static_cast<int64_t>(o.ingest.max_sessions_per_address); },
+   [](DaemonOptions* o, int64_t v) { o->ingest.max_sessions_per_address = static_cast<size_t>(v); },
+   Fits<size_t>},
+}};
+// clang-format on
+
+std::string Name(const Number& n) {
+  return (*n.section ? std::string(n.section) + "." : std::string()) + n.key + " (" + n.flag + ")";
+}
+
+void ThrowOutOfRange(const Number& n, int64_t v) {
+  throw ValidationError(Name(n), std::to_string(v) + " is outside " + std::to_string(n.lo) + ".." +
+                                     std::to_string(n.hi));
+}
+
+// Sets a number from either side. A value the field cannot hold is refused
+// here with the range's message (2^32 + 1 threads must not wrap to 1);
+// Validate() checks the range of what was set.
+void Set(const Number& n, int64_t v, DaemonOptions* o) {
+  if (!n.fits(v)) ThrowOutOfRange(n, v);
+  n.set(o, v);
+}
+
+// "host:port" -> parts; throws ValidationError on a bad value.
+void ParseListen(const std::string& name, const std::string& value, std::string* host, uint16_t* port) {
   const auto colon = value.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == value.size())
-    throw CLI::ValidationError("listen", "expected HOST:PORT, got '" + value + "'");
+    throw ValidationError(name, "expected HOST:PORT, got '" + value + "'");
   std::string h = value.substr(0, colon);
   if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   int p = 0;
@@ -21,9 +138,9 @@ void ParseListen(const std::string& value, std::string* host, uint16_t* port) {
     p = std::stoi(value.substr(colon + 1), &used);
     if (used != value.size() - colon - 1) throw std::invalid_argument("trailing");
   } catch (const std::exception&) {
-    throw CLI::ValidationError("listen", "port is not a number in '" + value + "'");
+    throw ValidationError(name, "port is not a number in '" + value + "'");
   }
-  if (p < 0 || p > 65535) throw CLI::ValidationError("listen", "port out of range in '" + value + "'");
+  if (p < 0 || p > 65535) throw ValidationError(name, "port out of range in '" + value + "'");
   *host = h;
   *port = static_cast<uint16_t>(p);
 }
@@ -31,70 +148,89 @@ void ParseListen(const std::string& value, std::string* host, uint16_t* port) {
 store::Durability ParseDurability(const std::string& v) {
   if (v == "wal") return store::Durability::kWal;
   if (v == "fsync") return store::Durability::kFsync;
-  throw CLI::ValidationError("durability", "must be wal or fsync, got '" + v + "'");
+  throw ValidationError("durability", "must be fsync or wal, got '" + v + "'");
 }
 
-template <typename T>
-void Take(const toml::table& t, std::string_view key, T* out) {
-  if (auto node = t[key]) {
-    auto v = node.value<T>();
-    if (!v) throw CLI::ValidationError(std::string(key), "has the wrong type in the config file");
+util::LogFormat ParseLogFormat(const std::string& v) {
+  util::LogFormat f;
+  if (!util::ParseLogFormat(v, &f)) throw ValidationError("log_format", "must be logfmt or json, got '" + v + "'");
+  return f;
+}
+
+// One table of the configuration file. Reads are typed (a value of another
+// type is an error) and Done() refuses every key that was not read, so an
+// unknown or misspelt key can never be ignored.
+class Section {
+ public:
+  Section(const toml::table& table, std::string where) : table_(table), where_(std::move(where)) {}
+
+  std::string Name(std::string_view key) const {
+    return where_.empty() ? std::string(key) : where_ + "." + std::string(key);
+  }
+
+  // False (and *out untouched) when the key is absent.
+  template <typename T>
+  bool Get(std::string_view key, T* out) {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return false;
+    auto v = node->value_exact<T>();
+    if (!v) throw ValidationError(Name(key), "has the wrong type in the configuration file");
     *out = *v;
+    return true;
   }
+
+  const toml::table* Table(std::string_view key) {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return nullptr;
+    if (!node->is_table()) throw ValidationError(Name(key), "must be a table ([" + Name(key) + "])");
+    return node->as_table();
+  }
+
+  // An array of tables ([[key]]).
+  std::vector<const toml::table*> Tables(std::string_view key) {
+    std::vector<const toml::table*> out;
+    const toml::node* node = Find(key);
+    if (node == nullptr) return out;
+    const toml::array* array = node->as_array();
+    if (array == nullptr) throw ValidationError(Name(key), "must be a list of tables ([[" + Name(key) + "]])");
+    for (const toml::node& entry : *array) {
+      if (!entry.is_table()) throw ValidationError(Name(key), "entries must be tables ([[" + Name(key) + "]])");
+      out.push_back(entry.as_table());
+    }
+    return out;
+  }
+
+  void Done() const {
+    for (const auto& [key, value] : table_)
+      if (!read_.count(std::string(key.str())))
+        throw ValidationError("config", "unknown key '" + Name(key.str()) + "'");
+  }
+
+ private:
+  const toml::node* Find(std::string_view key) {
+    read_.insert(std::string(key));
+    return table_.get(key);
+  }
+
+  const toml::table& table_;
+  const std::string where_;
+  std::set<std::string> read_;
+};
+
+void TakeTls(Section& s, bool client_certs, net::TlsFiles* out) {
+  s.Get("cert", &out->cert);
+  s.Get("key", &out->key);
+  if (client_certs) {
+    s.Get("client_ca", &out->client_ca);
+    s.Get("require_client_cert", &out->require_client_cert);
+  }
+  s.Done();
 }
 
-void TakeTls(const toml::table& t, const std::string& where, bool client_certs, net::TlsFiles* out) {
-  for (auto& [k, v] : t) {
-    const std::string key(k.str());
-    const bool known = key == "cert" || key == "key" ||
-                       (client_certs && (key == "client_ca" || key == "require_client_cert"));
-    if (!known) throw CLI::ValidationError("config", "unknown key '" + where + "." + key + "'");
-  }
-  Take(t, "cert", &out->cert);
-  Take(t, "key", &out->key);
-  Take(t, "client_ca", &out->client_ca);
-  Take(t, "require_client_cert", &out->require_client_cert);
-}
-
-// Every rule a value must meet, checked once after the file and the flags
-// are merged, so both are held to the same limits.
-void Validate(const DaemonOptions& o) {
-  auto range = [](const char* name, int64_t v, int64_t lo, int64_t hi) {
-    if (v < lo || v > hi)
-      throw CLI::ValidationError(name, std::to_string(v) + " is outside " + std::to_string(lo) +
-                                           ".." + std::to_string(hi));
-  };
-  const auto& in = o.ingest;
-  range("io_threads", in.io_threads, 1, 256);
-  range("batch_max", static_cast<int64_t>(o.sequencer.max_batch), 1, int64_t{1} << 20);
-  range("batch_delay_us", o.sequencer.max_delay_us, 0, 1'000'000);
-  range("max_frame_bytes", static_cast<int64_t>(in.max_frame), 64, int64_t{16} << 20);
-  range("hello_timeout_ms", in.hello_timeout.count(), 50, 86'400'000);
-  range("frame_timeout_ms", in.frame_timeout.count(), 50, 86'400'000);
-  range("idle_timeout_ms", in.idle_timeout.count(), 50, 86'400'000);
-  range("max_sessions", static_cast<int64_t>(in.max_sessions), 1, 1'000'000);
-  range("max_sessions_per_address", static_cast<int64_t>(in.max_sessions_per_address), 1, 1'000'000);
-  range("drain_timeout_ms", o.drain_timeout_ms, 0, 3'600'000);
-  range("checkpoint_records", static_cast<int64_t>(o.sequencer.checkpoint_records), 0,
-        int64_t{1} << 40);
-  range("checkpoint_interval_s", o.sequencer.checkpoint_interval.count(), 0, 86'400);
-  for (const auto* tls : {&in.tls, &o.http_tls}) {
-    const char* where = tls == &in.tls ? "ingest.tls" : "http.tls";
-    if (tls->cert.empty() != tls->key.empty())
-      throw CLI::ValidationError(where, "needs both a certificate and a key");
-    if (tls->cert.empty() && (!tls->client_ca.empty() || tls->require_client_cert))
-      throw CLI::ValidationError(where, "client certificates need TLS: set cert and key too");
-    if (tls->require_client_cert && tls->client_ca.empty())
-      throw CLI::ValidationError(where, "require_client_cert needs client_ca");
-  }
-  for (const auto& c : in.secrets) {
-    if (c.scanner_id.empty() == c.station.empty())
-      throw CLI::ValidationError("ingest.credentials", "each entry names either a scanner or a station");
-    if (c.secret.size() < 8)
-      throw CLI::ValidationError("ingest.credentials",
-                                 "the secret for " + (c.scanner_id.empty() ? "station " + c.station
-                                                                           : "scanner " + c.scanner_id) +
-                                     " is shorter than 8 characters");
+void TakeNumbers(Section& s, const char* section, DaemonOptions* o) {
+  for (const Number& n : kNumbers) {
+    int64_t v = 0;
+    if (std::string_view(n.section) == section && s.Get(n.key, &v)) Set(n, v, o);
   }
 }
 
@@ -105,142 +241,160 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
   } catch (const toml::parse_error& e) {
     std::ostringstream msg;
     msg << path << ": " << e.description() << " at line " << e.source().begin.line;
-    throw CLI::ValidationError("config", msg.str());
+    throw ValidationError("config", msg.str());
   }
-  static const std::set<std::string> kTop = {"data_dir", "durability", "log_level",
-                                             "drain_timeout_ms", "checkpoint_records",
-                                             "checkpoint_interval_s", "ingest", "http", "api"};
-  static const std::set<std::string> kIngest = {
-      "listen", "io_threads", "max_frame_bytes", "batch_max", "batch_delay_us",
-      "session_max_outstanding", "session_max_unsent_bytes", "max_in_flight",
-      "hello_timeout_ms", "frame_timeout_ms", "idle_timeout_ms", "max_sessions",
-      "max_sessions_per_address", "tls", "credentials"};
-  for (auto& [k, v] : t)
-    if (!kTop.count(std::string(k.str())))
-      throw CLI::ValidationError("config", "unknown key '" + std::string(k.str()) + "' in " + path);
-  Take(t, "data_dir", &o->data_dir);
-  std::string durability;
-  Take(t, "durability", &durability);
-  if (!durability.empty()) o->durability = ParseDurability(durability);
-  Take(t, "log_level", &o->log_level);
-  int64_t drain = o->drain_timeout_ms;
-  Take(t, "drain_timeout_ms", &drain);
-  o->drain_timeout_ms = static_cast<int>(drain);
-  int64_t records = static_cast<int64_t>(o->sequencer.checkpoint_records);
-  Take(t, "checkpoint_records", &records);
-  if (records < 0) throw CLI::ValidationError("checkpoint_records", "must not be negative");
-  o->sequencer.checkpoint_records = static_cast<uint64_t>(records);
-  int64_t interval = o->sequencer.checkpoint_interval.count();
-  Take(t, "checkpoint_interval_s", &interval);
-  o->sequencer.checkpoint_interval = std::chrono::seconds(interval);
-  if (auto* api = t["api"].as_table()) {
-    for (auto& [k, v] : *api)
-      if (k.str() != "tokens")
-        throw CLI::ValidationError("config", "unknown key 'api." + std::string(k.str()) + "'");
-    if (auto* tokens = (*api)["tokens"].as_array()) {
-      for (auto& node : *tokens) {
-        auto* tt = node.as_table();
-        if (tt == nullptr) throw CLI::ValidationError("config", "api.tokens entries are tables");
-        ApiToken token;
-        std::string role;
-        Take(*tt, "name", &token.name);
-        Take(*tt, "token", &token.token);
-        Take(*tt, "role", &role);
-        if (token.name.empty() || token.token.size() < 8)
-          throw CLI::ValidationError("config", "each api token needs a name and a token of 8+ characters");
-        if (role == "viewer") token.role = Role::kViewer;
-        else if (role == "supervisor") token.role = Role::kSupervisor;
-        else if (role == "admin") token.role = Role::kAdmin;
-        else throw CLI::ValidationError("config", "api token role must be viewer, supervisor or admin");
-        o->api_tokens.push_back(token);
-      }
+  Section top(t, "");
+  top.Get("data_dir", &o->data_dir);
+  std::string text;
+  if (top.Get("durability", &text)) o->durability = ParseDurability(text);
+  top.Get("log_level", &o->log_level);
+  if (top.Get("log_format", &text)) o->log_format = ParseLogFormat(text);
+  TakeNumbers(top, "", o);
+  if (const toml::table* ingest = top.Table("ingest")) {
+    Section s(*ingest, "ingest");
+    if (s.Get("listen", &text)) ParseListen("ingest.listen", text, &o->ingest.host, &o->ingest.port);
+    TakeNumbers(s, "ingest", o);
+    if (const toml::table* tls = s.Table("tls")) {
+      Section ts(*tls, "ingest.tls");
+      TakeTls(ts, true, &o->ingest.tls);
     }
-  }
-  if (auto* h = t["http"].as_table()) {
-    for (auto& [k, v] : *h)
-      if (k.str() != "listen" && k.str() != "tls")
-        throw CLI::ValidationError("config", "unknown key 'http." + std::string(k.str()) + "'");
-    std::string listen;
-    Take(*h, "listen", &listen);
-    if (!listen.empty()) ParseListen(listen, &o->http_host, &o->http_port);
-    if (auto* tls = (*h)["tls"].as_table()) TakeTls(*tls, "http.tls", false, &o->http_tls);
-  }
-  if (auto* in = t["ingest"].as_table()) {
-    for (auto& [k, v] : *in)
-      if (!kIngest.count(std::string(k.str())))
-        throw CLI::ValidationError("config", "unknown key 'ingest." + std::string(k.str()) + "'");
-    std::string listen;
-    Take(*in, "listen", &listen);
-    if (!listen.empty()) ParseListen(listen, &o->ingest.host, &o->ingest.port);
-    int64_t v = 0;
-    auto num = [&](std::string_view key, auto* out) {
-      v = static_cast<int64_t>(*out);
-      Take(*in, key, &v);
-      if (v < 0) throw CLI::ValidationError(std::string(key), "must not be negative");
-      *out = static_cast<std::remove_pointer_t<decltype(out)>>(v);
-    };
-    num("io_threads", &o->ingest.io_threads);
-    num("max_frame_bytes", &o->ingest.max_frame);
-    num("session_max_outstanding", &o->ingest.session_max_outstanding);
-    num("session_max_unsent_bytes", &o->ingest.session_max_unsent_bytes);
-    num("max_in_flight", &o->ingest.max_in_flight);
-    num("batch_max", &o->sequencer.max_batch);
-    num("batch_delay_us", &o->sequencer.max_delay_us);
-    num("max_sessions", &o->ingest.max_sessions);
-    num("max_sessions_per_address", &o->ingest.max_sessions_per_address);
-    auto ms = [&](std::string_view key, std::chrono::milliseconds* out) {
-      int64_t count = out->count();
-      num(key, &count);
-      *out = std::chrono::milliseconds(count);
-    };
-    ms("hello_timeout_ms", &o->ingest.hello_timeout);
-    ms("frame_timeout_ms", &o->ingest.frame_timeout);
-    ms("idle_timeout_ms", &o->ingest.idle_timeout);
-    if (auto* tls = (*in)["tls"].as_table()) TakeTls(*tls, "ingest.tls", true, &o->ingest.tls);
-    if (auto* creds = (*in)["credentials"].as_array()) {
-      for (auto& node : *creds) {
-        auto* ct = node.as_table();
-        if (ct == nullptr) throw CLI::ValidationError("config", "ingest.credentials entries are tables");
-        for (auto& [k, v] : *ct)
-          if (k.str() != "scanner" && k.str() != "station" && k.str() != "secret")
-            throw CLI::ValidationError("config", "unknown key 'ingest.credentials." + std::string(k.str()) +
-                                                     "' (scanner, station, secret)");
-        net::ScannerSecret secret;
-        Take(*ct, "scanner", &secret.scanner_id);
-        Take(*ct, "station", &secret.station);
-        Take(*ct, "secret", &secret.secret);
-        o->ingest.secrets.push_back(std::move(secret));
-      }
+    for (const toml::table* entry : s.Tables("credentials")) {
+      Section c(*entry, "ingest.credentials");
+      net::ScannerSecret secret;
+      c.Get("scanner", &secret.scanner_id);
+      c.Get("station", &secret.station);
+      c.Get("secret", &secret.secret);
+      c.Done();
+      o->ingest.secrets.push_back(std::move(secret));
     }
+    s.Done();
+  }
+  if (const toml::table* http = top.Table("http")) {
+    Section s(*http, "http");
+    if (s.Get("listen", &text)) ParseListen("http.listen", text, &o->http_host, &o->http_port);
+    if (const toml::table* tls = s.Table("tls")) {
+      Section ts(*tls, "http.tls");
+      TakeTls(ts, false, &o->http_tls);
+    }
+    s.Done();
+  }
+  if (const toml::table* api = top.Table("api")) {
+    Section s(*api, "api");
+    for (const toml::table* entry : s.Tables("tokens")) {
+      Section e(*entry, "api.tokens");
+      ApiToken token;
+      std::string role;
+      e.Get("name", &token.name);
+      e.Get("token", &token.token);
+      e.Get("role", &role);
+      e.Done();
+      if (role == "viewer") {
+        token.role = Role::kViewer;
+      } else if (role == "supervisor") {
+        token.role = Role::kSupervisor;
+      } else if (role == "admin") {
+        token.role = Role::kAdmin;
+      } else {
+        throw ValidationError("api.tokens", "the role of " + util::LogValue(token.name) +
+                                                " must be viewer, supervisor or admin, got " + util::LogValue(role));
+      }
+      o->api_tokens.push_back(std::move(token));
+    }
+    s.Done();
+  }
+  top.Done();
+}
+
+// An id hubd can match and log: 1..64 bytes, no control characters.
+bool GoodId(const std::string& id) {
+  return !id.empty() && id.size() <= core::kMaxIdLength && !core::HasControlCharacter(id);
+}
+
+// Every rule a value must meet, checked once after the file and the flags
+// are merged, so both are held to the same limits.
+void Validate(const DaemonOptions& o) {
+  if (o.data_dir.empty()) throw ValidationError("data_dir (--data-dir)", "must not be empty");
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
+  if (!kLevels.count(o.log_level))
+    throw ValidationError("log_level (--log-level)",
+                          "must be trace, debug, info, warn or error, got '" + o.log_level + "'");
+  for (const Number& n : kNumbers) {
+    const int64_t v = n.get(o);
+    if (v < n.lo || v > n.hi) ThrowOutOfRange(n, v);
+  }
+  for (const auto* tls : {&o.ingest.tls, &o.http_tls}) {
+    const char* where = tls == &o.ingest.tls ? "ingest.tls" : "http.tls";
+    if (tls->cert.empty() != tls->key.empty())
+      throw ValidationError(where, "needs both a certificate and a key");
+    if (tls->cert.empty() && (!tls->client_ca.empty() || tls->require_client_cert))
+      throw ValidationError(where, "client certificates need TLS: set cert and key too");
+    if (tls->require_client_cert && tls->client_ca.empty())
+      throw ValidationError(where, "require_client_cert needs client_ca");
+  }
+  std::set<std::string> scanners, stations;
+  for (const auto& c : o.ingest.secrets) {
+    if (c.scanner_id.empty() == c.station.empty())
+      throw ValidationError("ingest.credentials", "each entry names either a scanner or a station");
+    const std::string who = c.scanner_id.empty() ? "station " + util::LogValue(c.station)
+                                                  : "scanner " + util::LogValue(c.scanner_id);
+    if (!GoodId(c.scanner_id.empty() ? c.station : c.scanner_id))
+      throw ValidationError("ingest.credentials",
+                            who + " is not an id: 1..64 bytes without control characters");
+    if (c.secret.size() < 8)
+      throw ValidationError("ingest.credentials", "the secret for " + who + " is shorter than 8 characters");
+    auto& seen = c.scanner_id.empty() ? stations : scanners;
+    if (!seen.insert(c.scanner_id.empty() ? c.station : c.scanner_id).second)
+      throw ValidationError("ingest.credentials", "the credential for " + who + " is given twice");
+  }
+  std::set<std::string> names, secrets;
+  for (const auto& t : o.api_tokens) {
+    if (!GoodId(t.name))
+      throw ValidationError("api.tokens", "each token needs a name of 1..64 bytes without control characters");
+    if (t.token.size() < 8)
+      throw ValidationError("api.tokens", "the token of '" + t.name + "' is shorter than 8 characters");
+    if (core::HasControlCharacter(t.token))
+      throw ValidationError("api.tokens", "the token of '" + t.name + "' holds a control character");
+    if (!names.insert(t.name).second)
+      throw ValidationError("api.tokens", "the name '" + t.name + "' is given to two tokens");
+    // Never echo a secret: name the second holder only.
+    if (!secrets.insert(t.token).second)
+      throw ValidationError("api.tokens", "the token of '" + t.name + "' is also another name's token");
   }
 }
 
 }  // namespace
 
 bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
-  CLI::App app{"hubd: sorting hub scan processor. Flags override the --config file."};
-  std::string config, data_dir, durability, listen, http, log_level;
-  int io_threads = 0;
-  size_t batch_max = 0, max_frame = 0;
-  int64_t batch_delay = -1;
+  CLI::App app{"hubd: sorting hub scan processor. Flags override the --config file; both are "
+               "checked by the same rules."};
+  app.set_version_flag("--version", std::string("hubd ") + kVersion);
+  std::string config, data_dir, durability, listen, http, log_level, log_format;
   app.add_option("--config", config, "TOML configuration file (see deploy/hubd.toml)")
       ->check(CLI::ExistingFile);
-  app.add_option("--data-dir", data_dir, "RocksDB directory, created if missing [hubd-data]");
-  app.add_option("--listen", listen, "scanner ingest address HOST:PORT [127.0.0.1:7400]; port 0 picks a free port");
-  app.add_option("--http", http,
-                 "operations endpoints /healthz /readyz /metrics HOST:PORT [127.0.0.1:7480]; port 0 picks a free port");
-  app.add_option("--io-threads", io_threads, "I/O threads for scanner sessions [2]")
-      ->check(CLI::Range(1, 256));
-  app.add_option("--durability", durability,
-                 "wal: an acked event survives a process crash; fsync: survives power loss [wal]")
-      ->check(CLI::IsMember({"wal", "fsync"}));
-  app.add_option("--batch-max", batch_max, "group commit: at most this many events per commit [4096]")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
-  app.add_option("--batch-delay-us", batch_delay,
-                 "group commit: wait up to this long for more events; 0 commits as soon as the queue is empty [0]")
-      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000}));
-  app.add_option("--max-frame", max_frame, "largest accepted frame in bytes; bigger closes the session [65536]")
-      ->check(CLI::Range(size_t{64}, size_t{16} << 20));
+  auto* data_dir_flag = app.add_option("--data-dir", data_dir, "RocksDB directory, created if missing [hubd-data]");
+  auto* listen_flag =
+      app.add_option("--listen", listen, "scanner ingest address HOST:PORT [127.0.0.1:7400]; port 0 picks a free port");
+  auto* http_flag = app.add_option(
+      "--http", http,
+      "operations endpoints and supervisor API HOST:PORT [127.0.0.1:7480]; port 0 picks a free port");
+  auto* durability_flag = app.add_option(
+      "--durability", durability,
+      "fsync: the WAL is synced before each group commit is acked, so an acked event survives a "
+      "power cut [fsync]. wal: an acked event survives a crash of hubd but NOT a power cut or "
+      "kernel crash, which can lose every event acked since the OS last wrote back (tens of "
+      "thousands in a test); use it only on storage that survives power loss");
+  auto* level_flag = app.add_option("--log-level", log_level, "trace, debug, info, warn or error [info]");
+  auto* format_flag = app.add_option("--log-format", log_format,
+                                     "log lines on stdout as logfmt (key=value) or json (one object a line) [logfmt]");
+  std::array<int64_t, kNumbers.size()> numbers{};
+  std::array<CLI::Option*, kNumbers.size()> number_flags{};
+  const DaemonOptions defaults;
+  for (size_t i = 0; i < kNumbers.size(); ++i) {
+    const Number& n = kNumbers[i];
+    number_flags[i] = app.add_option(n.flag, numbers[i],
+                                     std::string(n.help) + " [" + std::to_string(n.get(defaults)) + "; " +
+                                         std::to_string(n.lo) + ".." + std::to_string(n.hi) + "]");
+  }
   app.add_option("--export", o->export_dir,
                  "write the data directory's log as a replayable day into this directory and exit "
                  "(hubd must not be running on it)");
@@ -249,26 +403,7 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
   app.add_flag("--store-stats", o->store_stats,
                "print the data directory's bytes by column family and of the WAL, and exit "
                "(hubd must not be running on it)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn or error [info]")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  int64_t checkpoint_records = -1, checkpoint_interval = -1;
-  app.add_option("--checkpoint-records", checkpoint_records,
-                 "checkpoint after this many records, so a restart after a crash replays at most "
-                 "about this many; 0: only by time [1000000]");
-  app.add_option("--checkpoint-interval-s", checkpoint_interval,
-                 "checkpoint at least this often while records arrive; 0: only by count [300]");
-  int64_t hello_ms = -1, frame_ms = -1, idle_ms = -1;
-  int64_t max_sessions = -1, per_address = -1;
   net::TlsFiles tls, http_tls;
-  app.add_option("--hello-timeout-ms", hello_ms,
-                 "close a scanner connection that sends no hello within this time [10000]");
-  app.add_option("--frame-timeout-ms", frame_ms,
-                 "close a scanner session whose started frame is not complete within this time [30000]");
-  app.add_option("--idle-timeout-ms", idle_ms,
-                 "close a scanner session that sends nothing (not even a ping) for this long [300000]");
-  app.add_option("--max-sessions", max_sessions, "most scanner connections at once [4096]");
-  app.add_option("--max-sessions-per-address", per_address,
-                 "most scanner connections from one source address [1024]");
   app.add_option("--tls-cert", tls.cert, "scanner port: PEM certificate chain; turns TLS on");
   app.add_option("--tls-key", tls.key, "scanner port: PEM private key");
   app.add_option("--tls-client-ca", tls.client_ca,
@@ -281,22 +416,14 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
   try {
     app.parse(argc, argv);
     if (!config.empty()) LoadToml(config, o);
-    if (!data_dir.empty()) o->data_dir = data_dir;
-    if (!durability.empty()) o->durability = ParseDurability(durability);
-    if (!listen.empty()) ParseListen(listen, &o->ingest.host, &o->ingest.port);
-    if (!http.empty()) ParseListen(http, &o->http_host, &o->http_port);
-    if (io_threads > 0) o->ingest.io_threads = io_threads;
-    if (batch_max > 0) o->sequencer.max_batch = batch_max;
-    if (batch_delay >= 0) o->sequencer.max_delay_us = batch_delay;
-    if (max_frame > 0) o->ingest.max_frame = max_frame;
-    if (!log_level.empty()) o->log_level = log_level;
-    if (checkpoint_records >= 0) o->sequencer.checkpoint_records = static_cast<uint64_t>(checkpoint_records);
-    if (checkpoint_interval >= 0) o->sequencer.checkpoint_interval = std::chrono::seconds(checkpoint_interval);
-    if (hello_ms >= 0) o->ingest.hello_timeout = std::chrono::milliseconds(hello_ms);
-    if (frame_ms >= 0) o->ingest.frame_timeout = std::chrono::milliseconds(frame_ms);
-    if (idle_ms >= 0) o->ingest.idle_timeout = std::chrono::milliseconds(idle_ms);
-    if (max_sessions >= 0) o->ingest.max_sessions = static_cast<size_t>(max_sessions);
-    if (per_address >= 0) o->ingest.max_sessions_per_address = static_cast<size_t>(per_address);
+    if (*data_dir_flag) o->data_dir = data_dir;
+    if (*durability_flag) o->durability = ParseDurability(durability);
+    if (*listen_flag) ParseListen("--listen", listen, &o->ingest.host, &o->ingest.port);
+    if (*http_flag) ParseListen("--http", http, &o->http_host, &o->http_port);
+    if (*level_flag) o->log_level = log_level;
+    if (*format_flag) o->log_format = ParseLogFormat(log_format);
+    for (size_t i = 0; i < kNumbers.size(); ++i)
+      if (*number_flags[i]) Set(kNumbers[i], numbers[i], o);
     if (!tls.cert.empty()) o->ingest.tls.cert = tls.cert;
     if (!tls.key.empty()) o->ingest.tls.key = tls.key;
     if (!tls.client_ca.empty()) o->ingest.tls.client_ca = tls.client_ca;
@@ -305,7 +432,7 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
     if (!http_tls.key.empty()) o->http_tls.key = http_tls.key;
     Validate(*o);
   } catch (const CLI::ParseError& e) {
-    *exit_code = app.exit(e);
+    *exit_code = app.exit(e) == 0 ? 0 : 2;  // --help, --version: 0; bad usage: 2
     return false;
   }
   return true;

@@ -2,7 +2,10 @@
 
 // hubd's configuration: defaults, overridden by a TOML file (--config), in
 // turn overridden by command-line flags. deploy/hubd.toml documents every
-// key.
+// key. Every value is checked once, after the two are merged, by the same
+// rules whichever side it came from; an unknown key, a value of the wrong
+// type, a number out of its range or a bad name is refused (exit 2), never
+// ignored or defaulted.
 
 #include <cstdint>
 #include <string>
@@ -11,18 +14,22 @@
 #include "net/scan_server.h"
 #include "sequencer/sequencer.h"
 #include "store/rocksdb_store.h"
+#include "util/log_format.h"
 
 namespace hub::daemon {
 
 struct DaemonOptions {
   std::string data_dir = "hubd-data";
-  store::Durability durability = store::Durability::kWal;
+  // fsync: an acked event survives power loss. wal: only a crash of hubd
+  // (a power cut can lose every event acked since the OS last wrote back).
+  store::Durability durability = store::Durability::kFsync;
   net::ServerOptions ingest;
   std::string http_host = "127.0.0.1";  // operations endpoints and the API
   uint16_t http_port = 7480;
   net::TlsFiles http_tls;               // HTTPS when http_tls.cert is set
   sequencer::SequencerOptions sequencer;
-  std::string log_level = "info";
+  std::string log_level = "info";       // trace, debug, info, warn, error
+  util::LogFormat log_format = util::LogFormat::kLogfmt;
   int drain_timeout_ms = 5000;
   // Supervisor API tokens ([[api.tokens]] in the configuration file only:
   // secrets do not belong on a command line). None: the API answers 401.
@@ -37,7 +44,8 @@ struct DaemonOptions {
 
 // Parses argv (and the --config file it names), then checks every value
 // once, whichever of the two it came from. Returns true to run; false to
-// exit with *exit_code (0 after --help). Writes errors to stderr.
+// exit with *exit_code: 0 after --help or --version, 2 for bad usage (the
+// reason written to stderr).
 bool ParseOptions(int argc, char** argv, DaemonOptions* options, int* exit_code);
 
 }  // namespace hub::daemon

@@ -37,6 +37,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         handler_(handler) {}
 
   void Start() {
+    beast::error_code ec;
+    const auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
     if constexpr (kTls) {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
       stream_.async_handshake(asio::ssl::stream_base::server,
@@ -88,6 +91,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
     r.body = req.body();
+    r.peer = peer_;
     if (auto it = req.find(http::field::authorization); it != req.end())
       r.authorization = std::string(it->value());
     HttpResponse out;
@@ -149,6 +153,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::array<char, 16384> discard_;
   const HttpHandler* handler_;
+  std::string peer_;
 };
 
 }  // namespace

@@ -28,6 +28,7 @@ struct HttpRequest {
   std::string target;  // path and query, as sent
   std::string body;
   std::string authorization;
+  std::string peer;  // "address:port" of the client, for logs
 };
 
 struct HttpResponse {

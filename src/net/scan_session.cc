@@ -47,6 +47,7 @@ ScanSession::ScanSession(ScanStream stream, std::string peer, const SessionEnv& 
 
 void ScanSession::Start() {
   opened_ = last_received_ = Clock::now();
+  spdlog::info("event=session_opened peer={} tls={}", peer_, stream_.tls());
   ArmWatchdog();
   stream_.AsyncHandshake([self = shared_from_this()](const error_code& ec) { self->OnHandshake(ec); });
 }
@@ -59,7 +60,7 @@ void ScanSession::OnHandshake(const error_code& ec) {
     if (handshake_log.Allow(&held))
       spdlog::warn("event=tls_handshake_failed peer={} error={} suppressed={}", peer_,
                    LogValue(ec.message()), held);
-    return Close("TLS handshake failed");
+    return Close("tls_handshake_failed");
   }
   handshaken_ = true;
   MaybeRead();
@@ -103,6 +104,7 @@ void ScanSession::OnRead(const error_code& ec, size_t n) {
   }
   if (ec) {
     if (!IsEndOfStream(ec)) Fail(ec, "read");
+    NoteClose(stop_reading_ ? "stopped_reading" : IsEndOfStream(ec) ? "peer_closed" : "read_failed");
     // The peer is done sending (or we stopped reading): answer what it sent.
     CloseWhenFlushed();
     return;
@@ -127,10 +129,10 @@ void ScanSession::ProcessFrames() {
     const auto r = decoder_.Next(&bytes);
     if (r == codec::FrameDecoder::Result::kNeedMore) break;
     if (r != codec::FrameDecoder::Result::kFrame) {
-      spdlog::warn("event=session_closed reason={} peer={} scanner={}",
+      spdlog::warn("event=bad_frame reason={} peer={} scanner={}",
                    r == codec::FrameDecoder::Result::kOversized ? "oversized_frame" : "malformed_length",
                    peer_, LogValue(scanner_id_));
-      Close("bad frame");
+      Close("bad_frame");
       break;
     }
     framed = true;
@@ -142,9 +144,9 @@ void ScanSession::ProcessFrames() {
     }
     auto* frame = google::protobuf::Arena::CreateMessage<v1::ClientFrame>(arena_.get());
     if (!frame->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      spdlog::warn("event=session_closed reason=unparsable_frame peer={} scanner={} bytes={}",
+      spdlog::warn("event=bad_frame reason=unparsable_frame peer={} scanner={} bytes={}",
                    peer_, LogValue(scanner_id_), bytes.size());
-      Close("bad frame");
+      Close("bad_frame");
       break;
     }
     switch (frame->body_case()) {
@@ -242,6 +244,7 @@ void ScanSession::HandleEvent(const v1::ScanEvent* e) {
   // seq < expected is a re-send: the sequencer recognises it (acked again,
   // original decision, no effect).
   if (seq == expected) last_seq_ = seq;
+  ++events_received_;
   batch_.push_back(e);
 }
 
@@ -285,6 +288,7 @@ void ScanSession::OnReply(sequencer::Reply& reply) {
   }
   if (hello_answer && !fenced_) {
     if (!reply.welcome) {
+      NoteClose("store_failed");
       CloseWhenFlushed();  // refused (the store failed): the reject says why
     } else if (!Closing()) {
       last_seq_ = *reply.welcome;
@@ -355,12 +359,12 @@ void ScanSession::ArmWatchdog() {
 void ScanSession::CheckTimeouts() {
   const auto& o = *env_.options;
   const auto now = Clock::now();
-  if (close_when_flushed_ && now >= close_deadline_) return HardClose("close grace over");
+  if (close_when_flushed_ && now >= close_deadline_) return HardClose("close_grace_over");
   if (closed_) return;
   if (writing_ && now - write_since_ >= o.idle_timeout) {
-    spdlog::info("event=session_closed reason=answers_unread peer={} scanner={}", peer_,
-                 LogValue(scanner_id_));
-    return HardClose("answers unread");
+    spdlog::info("event=answers_unread peer={} scanner={} timeout_ms={}", peer_,
+                 LogValue(scanner_id_), o.idle_timeout.count());
+    return HardClose("answers_unread");
   }
   if (Closing()) return;
   if (!hello_seen_) {
@@ -390,7 +394,7 @@ void ScanSession::TimeOut(const char* what, std::chrono::milliseconds limit) {
   spdlog::info("event=session_timeout peer={} scanner={} reason={}", peer_, LogValue(scanner_id_),
                LogValue(reason));
   // Before the TLS handshake is done there is no channel to say why.
-  if (!handshaken_) return Close("TLS handshake timed out");
+  if (!handshaken_) return Close("tls_handshake_timeout");
   Refuse(v1::REJECT_TIMEOUT, reason);
 }
 
@@ -405,6 +409,7 @@ void ScanSession::Reject(uint64_t seq, v1::RejectCode code, std::string reason) 
 }
 
 void ScanSession::Refuse(v1::RejectCode code, std::string reason) {
+  NoteClose(v1::RejectCode_Name(code));
   Reject(0, code, std::move(reason));
   CloseWhenFlushed();
 }
@@ -423,7 +428,7 @@ void ScanSession::Flush() {
                        self->writing_buf_.clear();
                        if (ec) {
                          self->Fail(ec, "write");
-                         return self->Close("write failed");
+                         return self->Close("write_failed");
                        }
                        self->Flush();
                        if (self->close_when_flushed_ && !self->Owes()) return self->Finish();
@@ -432,6 +437,7 @@ void ScanSession::Flush() {
 }
 
 void ScanSession::StopReading() {
+  NoteClose("draining");
   stop_reading_ = true;
   error_code ec;
   if (reading_) stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_receive, ec);
@@ -495,13 +501,15 @@ void ScanSession::Close(const char* why) {
 void ScanSession::HardClose(const char* why) {
   if (!stream_.socket().is_open()) return;
   closed_ = true;
+  NoteClose(why);
   error_code ec;
   retry_.cancel();
   watchdog_.cancel();
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   stream_.socket().close(ec);
-  spdlog::debug("event=session_closed peer={} scanner={} why={}", peer_, LogValue(scanner_id_),
-                LogValue(why));
+  spdlog::info("event=session_closed peer={} scanner={} reason={} events={} acked_seq={} duration_ms={}",
+               peer_, LogValue(scanner_id_), LogValue(close_reason_), events_received_, acked_sent_,
+               std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - opened_).count());
   env_.closed(this);
   MaybeRelease();
 }

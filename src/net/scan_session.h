@@ -127,6 +127,10 @@ class ScanSession : public sequencer::SessionLink,
   void Linger();
   void Close(const char* why);      // abrupt: bad input or a failed write
   void HardClose(const char* why);
+  // Keeps the first reason the session began to close for, for its log line.
+  void NoteClose(std::string_view why) {
+    if (close_reason_.empty()) close_reason_ = why;
+  }
   bool Owes() const { return outstanding_ > 0 || writing_ || !unsent_.empty(); }
   bool Closing() const { return closed_ || close_when_flushed_ || stop_reading_ || fenced_; }
 
@@ -155,6 +159,8 @@ class ScanSession : public sequencer::SessionLink,
   bool fenced_ = false;
   uint64_t last_seq_ = 0;          // Welcome's mark, then the highest new seq
   uint64_t acked_sent_ = 0;
+  uint64_t events_received_ = 0;   // events passed to the sequencer (for the close log)
+  std::string close_reason_;
   size_t outstanding_ = 0;         // events submitted, not yet answered
   bool reading_ = false, writing_ = false, waiting_ = false;
   bool stop_reading_ = false, close_when_flushed_ = false, closed_ = false;

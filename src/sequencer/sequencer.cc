@@ -265,7 +265,8 @@ void Sequencer::Impl::Run() {
   std::vector<Submission> items(256);
   Clock::time_point batch_start{};
   for (;;) {
-    int64_t wait_us = 2000;
+    owner->heartbeat_.fetch_add(1, std::memory_order_relaxed);
+    int64_t wait_us = 2000;  // idle: the loop (and the heartbeat) turns at least this often
     if (Pending() && options.max_delay_us > 0) {
       wait_us = std::max<int64_t>(
           0, options.max_delay_us -

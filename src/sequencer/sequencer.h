@@ -21,8 +21,8 @@
 // commit is sticky: the sequencer stops applying, answers REJECT_UNAVAILABLE
 // and reports unhealthy, so memory never runs ahead of disk.
 //
-// Thread safety: Submit(), in_flight() and healthy() from any thread;
-// Start() and Stop() from one controlling thread.
+// Thread safety: Submit(), in_flight(), healthy() and heartbeat() from any
+// thread; Start() and Stop() from one controlling thread.
 
 #include <atomic>
 #include <chrono>
@@ -132,6 +132,11 @@ class Sequencer {
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
   // Records committed so far (applied events, after their commit).
   uint64_t committed() const { return committed_.load(std::memory_order_relaxed); }
+  // Liveness: advances each time the sequencer's loop turns, at least every
+  // few milliseconds while it runs, idle or not. It stands still while the
+  // loop is stuck (a commit that does not return) and after Stop(). The
+  // systemd watchdog pings only while it moves.
+  uint64_t heartbeat() const { return heartbeat_.load(std::memory_order_relaxed); }
   // Counters for /metrics; sessions count their own rejects here too.
   SequencerProbe& probe() { return probe_; }
 
@@ -141,6 +146,7 @@ class Sequencer {
   std::atomic<int64_t> in_flight_{0};
   std::atomic<bool> healthy_{true};
   std::atomic<uint64_t> committed_{0};
+  std::atomic<uint64_t> heartbeat_{0};
   SequencerProbe probe_;
 };
 

@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "hub/v1/exception.pb.h"
+#include "hub/version.h"
 #include "hub/v1/reference.pb.h"
 #include "hub/v1/views.pb.h"
 #include "tools/api_client.h"
@@ -258,6 +259,7 @@ void Show(Client& client, const std::string& target, bool json) {
 int main(int argc, char** argv) {
   CLI::App app{"hubctl: supervise a hubd hub (exceptions, traces, summary, reference data)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("hubctl ") + hub::kVersion);
   Client client;
   std::string server = std::getenv("HUBCTL_SERVER") ? std::getenv("HUBCTL_SERVER") : "127.0.0.1:7480";
   client.token = std::getenv("HUBCTL_TOKEN") ? std::getenv("HUBCTL_TOKEN") : "";

@@ -14,6 +14,7 @@
 
 #include "codec/frame_codec.h"
 #include "hub/v1/session.pb.h"
+#include "hub/version.h"
 #include "tools/api_client.h"
 #include "tools/day_generator.h"
 
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
   std::string out;
   std::vector<std::string> rates;
   CLI::App app{"hubgen: generate a hub day (scan stream, reference data, expected exceptions)"};
+  app.set_version_flag("--version", std::string("hubgen ") + hub::kVersion);
   app.add_option("--seed", o.seed, "random seed; the same seed and options give the same files");
   app.add_option("--parcels", o.parcels, "parcels in the day")->check(CLI::PositiveNumber);
   app.add_option("--out", out, "directory to write (created)")->required();

@@ -37,6 +37,7 @@
 #include "hub/v1/exception.pb.h"
 #include "hub/v1/replay.pb.h"
 #include "hub/v1/session.pb.h"
+#include "hub/version.h"
 #include "tools/api_client.h"
 #include "tools/day_generator.h"
 #include "tools/latency_histogram.h"
@@ -658,6 +659,7 @@ int Main(int argc, char** argv) {
   bool verify = false, json = false;
   std::string token = std::getenv("HUBREPLAY_TOKEN") ? std::getenv("HUBREPLAY_TOKEN") : "";
   CLI::App app{"hubreplay: replay a hub day against hubd; report throughput and ack latency"};
+  app.set_version_flag("--version", std::string("hubreplay ") + hub::kVersion);
   app.add_option("--target", target, "hubd scanner listener HOST:PORT")->required();
   std::string ca_file;
   app.add_option("--http", http_addr,

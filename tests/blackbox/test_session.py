@@ -806,9 +806,10 @@ class SessionTests(bb.BBTest):
         self.expect(not forged, 'README: "a value that holds spaces, `=` or quotes is quoted, and ids '
                     'with control characters are refused before they can reach a log"',
                     "scanner_id 'X\\nevent=forged ...'", f"forged log lines {forged}")
-        odd = [l for l in out.split(b"\n") if l and not re.match(rb"^\[[0-9: .-]+\] \[\w+\] event=\w+", l)]
-        self.expect(not odd, 'README: "Logs are `key=value` lines (`event=ready listen=127.0.0.1:7400 '
-                    'hub_seq=...`)"', "hellos with control characters, a hello whose scanner_id is invalid UTF-8 (and the "
+        odd = [l for l in out.split(b"\n")
+               if l and not re.match(rb"^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=\w+ event=\w+", l)]
+        self.expect(not odd, 'README: "Logs are logfmt lines (`ts=2026-11-30T09:49:56.157Z level=info '
+                    'event=ready listen=127.0.0.1:7400 ...`)"', "hellos with control characters, a hello whose scanner_id is invalid UTF-8 (and the "
                     "hostile frames of the checks before)", f"{len(odd)} log lines not in that form, e.g. {odd[:2]}")
         unquoted = [l for l in out.split(b"\n") if b'SC Q=1' in l and b'"SC Q=1' not in l]
         self.expect(not unquoted, 'README: "a value that holds spaces, `=` or quotes is quoted"',

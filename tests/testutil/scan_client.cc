@@ -179,6 +179,22 @@ CommandResult RunCommand(const std::string& cmd) {
   return r;
 }
 
+bool ReadyPorts(const std::string& log, uint16_t* port, uint16_t* http_port) {
+  // logfmt: ... event=ready listen=127.0.0.1:P http=127.0.0.1:P ...
+  // json:   ..."event":"ready","listen":"127.0.0.1:P","http":"127.0.0.1:P"...
+  for (const auto& [ready, http] : {std::pair<std::string, std::string>{"event=ready listen=127.0.0.1:",
+                                                                         " http=127.0.0.1:"},
+                                    {R"("event":"ready","listen":"127.0.0.1:)", R"(","http":"127.0.0.1:)"}}) {
+    const auto at = log.find(ready);
+    const auto h = log.find(http, at);
+    if (at == std::string::npos || h == std::string::npos) continue;
+    *port = static_cast<uint16_t>(std::stoi(log.substr(at + ready.size())));
+    *http_port = static_cast<uint16_t>(std::stoi(log.substr(h + http.size())));
+    return true;
+  }
+  return false;
+}
+
 DaemonProcess::DaemonProcess(const std::string& data_dir, std::vector<std::string> extra,
                              std::vector<std::string> wrapper) {
   static int counter = 0;
@@ -202,14 +218,7 @@ DaemonProcess::DaemonProcess(const std::string& data_dir, std::vector<std::strin
   }
   for (int i = 0; i < 400 && port_ == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    const std::string log = Log();
-    const auto at = log.find("event=ready listen=127.0.0.1:");
-    if (at != std::string::npos) {
-      port_ = static_cast<uint16_t>(std::stoi(log.substr(at + 29)));
-      const auto h = log.find(" http=127.0.0.1:", at);
-      if (h != std::string::npos) http_port_ = static_cast<uint16_t>(std::stoi(log.substr(h + 16)));
-      break;
-    }
+    if (ReadyPorts(Log(), &port_, &http_port_)) break;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

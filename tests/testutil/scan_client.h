@@ -85,12 +85,16 @@ struct CommandResult {
 // Runs `cmd` through /bin/sh and waits for it.
 CommandResult RunCommand(const std::string& cmd);
 
+// The ports of hubd's ready line in `log` (logfmt or JSON); false until
+// there is one.
+bool ReadyPorts(const std::string& log, uint16_t* port, uint16_t* http_port);
+
 // A hubd child process on a loopback port chosen by the kernel.
 class DaemonProcess {
  public:
   // Starts hubd with --data-dir, and --listen and --http on 127.0.0.1:0
   // unless `extra` names them, plus `extra` args;
-  // waits for "event=ready" and reads the port from it. Aborts the test on
+  // waits for its ready line and reads the ports from it (ReadyPorts). Aborts the test on
   // failure (gtest ADD_FAILURE; port() is then 0).
   // `wrapper` runs hubd (e.g. {"prlimit", "--nofile=64:64", "--"}), found on
   // the PATH.
