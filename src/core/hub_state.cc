@@ -1,6 +1,7 @@
 #include "core/hub_state.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include "core/validate.h"
 
@@ -59,7 +60,17 @@ void ApplyResult::Clear() {
   retired.clear();
 }
 
-HubState::HubState() = default;
+HubState::HubState() : settings_(DefaultSettings()) {}
+
+v1::HubSettings HubState::DefaultSettings() {
+  // Part of the log's meaning: a log replays with the settings in force
+  // when it was written, so these values never change (a hub that wants
+  // others logs a settings change).
+  v1::HubSettings s;
+  s.set_dwell_hours(48);
+  s.set_forget_after_days(30);
+  return s;
+}
 
 uint64_t HubState::ScannerMark(const std::string& scanner_id) const {
   auto it = scanners_.find(scanner_id);
@@ -99,6 +110,13 @@ void HubState::Apply(const v1::LogRecord& rec, ApplyResult* result) {
 void HubState::ApplyEvent(const v1::ScanEvent& e, ApplyResult* result) {
   result->Clear();
   result->reject_code = ValidateEvent(e, &result->reject_reason);
+  if (result->reject_code == v1::REJECT_NONE && time_horizon_ms_ > 0 &&
+      e.event_time_ms() > time_horizon_ms_) {
+    result->reject_code = v1::REJECT_BAD_TIME;
+    result->reject_reason = "event_time_ms " + std::to_string(e.event_time_ms()) +
+                            " is ahead of hubd's clock by more than the allowed skew: "
+                            "set the scanner's clock";
+  }
   if (result->reject_code != v1::REJECT_NONE) {
     result->outcome = ApplyResult::Outcome::kRejected;
     // A content reject consumes the seq (session.proto): the scanner moves
@@ -116,6 +134,7 @@ void HubState::ApplyEvent(const v1::ScanEvent& e, ApplyResult* result) {
   mark = e.seq();
   result->hub_seq = ++last_hub_seq_;
   ctx_ = Context{&e, result};
+  AdvanceClock(e.event_time_ms());
 
   using E = v1::ScanEvent;
   switch (e.body_case()) {
@@ -165,15 +184,20 @@ void HubState::ApplyReference(const v1::ReferenceChange& change, ApplyResult* re
       auto& advice = vehicle_advices_[a.vehicle_id()];
       for (const auto& b : advice.bags) advised_vehicle_of_bag_.erase(b);
       advice = VehicleAdvice{a.route_code(), a.seal_id(),
-                             Sorted({a.bag_ids().begin(), a.bag_ids().end()})};
+                             Sorted({a.bag_ids().begin(), a.bag_ids().end()}), hub_time_ms_};
       for (const auto& b : advice.bags) advised_vehicle_of_bag_[b] = a.vehicle_id();
       break;
     }
     case R::kBagAdvice: {
       const auto& a = change.bag_advice();
-      bag_advices_[a.bag_id()] = Sorted({a.parcel_ids().begin(), a.parcel_ids().end()});
+      bag_advices_[a.bag_id()] =
+          BagAdvice{Sorted({a.parcel_ids().begin(), a.parcel_ids().end()}), hub_time_ms_};
       break;
     }
+    case R::kSettings:
+      settings_ = change.settings();
+      RebuildDwellQueue();
+      break;
     case R::kAddHold:
       OnHoldPlaced(change.add_hold().parcel_id(), change.add_hold().reason(),
                    change.add_hold().note());
@@ -240,13 +264,20 @@ bool HubState::RaiseIfHeld(const std::string& parcel_id, const char* where) {
 }
 
 HubState::Parcel& HubState::TouchParcel(const std::string& parcel_id) {
-  Parcel& p = parcels_[parcel_id];
+  auto [it, created] = parcels_.try_emplace(parcel_id);
+  Parcel& p = it->second;
+  if (created) {  // a new stay in the hub
+    p.arrived_ms = hub_time_ms_;
+    if (settings_.dwell_hours() > 0) dwell_queue_.emplace_back(hub_time_ms_, parcel_id);
+  }
   p.last_hub_seq = last_hub_seq_;
+  p.last_seen_ms = hub_time_ms_;
   return p;
 }
 
 HubState::InboundBag& HubState::TouchInboundBag(const std::string& bag_id) {
   auto [it, created] = inbound_bags_.try_emplace(bag_id);
+  it->second.last_seen_ms = hub_time_ms_;
   if (created) {
     // First seen without its unload scan: a bag the sending hub advised on a
     // vehicle counts as present on that vehicle, so the unload reconciliation
@@ -261,13 +292,21 @@ HubState::InboundBag& HubState::TouchInboundBag(const std::string& bag_id) {
 }
 
 HubState::OutboundBag& HubState::TouchOutboundBag(const std::string& bag_id) {
-  return outbound_bags_[bag_id];
+  OutboundBag& b = outbound_bags_[bag_id];
+  b.last_seen_ms = hub_time_ms_;
+  return b;
 }
 
-HubState::Load& HubState::TouchLoad(const std::string& load_id) { return loads_[load_id]; }
+HubState::Load& HubState::TouchLoad(const std::string& load_id) {
+  Load& l = loads_[load_id];
+  l.last_seen_ms = hub_time_ms_;
+  return l;
+}
 
 HubState::Vehicle& HubState::TouchVehicle(const std::string& vehicle_id) {
-  return vehicles_[vehicle_id];
+  Vehicle& v = vehicles_[vehicle_id];
+  v.last_seen_ms = hub_time_ms_;
+  return v;
 }
 
 void HubState::AttachBagToVehicle(const std::string& bag_id, const std::string& vehicle_id) {
@@ -303,6 +342,115 @@ void HubState::CheckMisload(const std::string& bag_id, const OutboundBag& bag,
   c.set_load_id(load_id);
   c.set_vehicle_id(load.vehicle_id);
   c.set_detail("bag is for " + bag.destination + ", load serves " + load.route_code);
+}
+
+// ---------------------------------------------------------------------------
+// Time rules: hub time only moves forward, with the events' own times, so a
+// replay of the log raises and forgets exactly the same.
+
+namespace {
+constexpr int64_t kHourMs = 3'600'000;
+
+std::string HubTimeText(int64_t ms) {
+  const time_t secs = static_cast<time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+}  // namespace
+
+void HubState::AdvanceClock(int64_t event_time_ms) {
+  if (event_time_ms <= hub_time_ms_) {
+    // Hub time never goes back.
+  } else if (hub_time_ms_ == 0) {
+    // The first scan: advices logged before it date from now, and no sweep
+    // is due yet.
+    hub_time_ms_ = event_time_ms;
+    for (auto& [id, a] : vehicle_advices_) a.received_ms = hub_time_ms_;
+    for (auto& [id, a] : bag_advices_) a.received_ms = hub_time_ms_;
+    last_sweep_hour_ = hub_time_ms_ / kHourMs;
+  } else {
+    hub_time_ms_ = event_time_ms;
+  }
+  if (settings_.dwell_hours() > 0) RaiseDwellExceeded();
+  const int64_t hour = hub_time_ms_ / kHourMs;
+  if (settings_.forget_after_days() > 0 && hour > last_sweep_hour_) {
+    last_sweep_hour_ = hour;
+    ForgetIdle();
+  }
+}
+
+void HubState::RaiseDwellExceeded() {
+  const int64_t limit = int64_t{settings_.dwell_hours()} * kHourMs;
+  std::vector<std::pair<int64_t, std::string>> due;
+  while (!dwell_queue_.empty() && dwell_queue_.front().first + limit <= hub_time_ms_) {
+    auto entry = std::move(dwell_queue_.front());
+    dwell_queue_.pop_front();
+    auto it = parcels_.find(entry.second);
+    if (it == parcels_.end() || it->second.arrived_ms != entry.first || it->second.dwell_flagged)
+      continue;  // left, came back later, or flagged already
+    it->second.dwell_flagged = true;
+    due.push_back(std::move(entry));
+  }
+  // One order whatever order the queue held them in (a restored queue is
+  // sorted by id within a millisecond), so case ids replay the same.
+  std::sort(due.begin(), due.end());
+  for (const auto& [arrived, pid] : due) {
+    const Parcel& p = parcels_.at(pid);
+    auto& c = Raise(v1::DWELL_EXCEEDED);
+    c.clear_scanner_id();
+    c.clear_station();
+    c.set_event_time_ms(hub_time_ms_);
+    c.set_parcel_id(pid);
+    c.set_load_id(p.load_id);
+    c.set_bag_id(!p.outbound_bag.empty() ? p.outbound_bag : p.inbound_bag);
+    c.set_detail("in the hub since " + HubTimeText(arrived) + ", over the dwell limit of " +
+                 std::to_string(settings_.dwell_hours()) + " h; last scanned " +
+                 HubTimeText(p.last_seen_ms));
+  }
+}
+
+void HubState::ForgetIdle() {
+  const int64_t cutoff = hub_time_ms_ - int64_t{settings_.forget_after_days()} * 24 * kHourMs;
+  auto idle = [cutoff](const auto& map, auto last_seen) {
+    std::vector<std::string> ids;
+    for (const auto& [id, x] : map)
+      if (last_seen(x) < cutoff) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  auto seen = [](const auto& x) { return x.last_seen_ms; };
+  for (const auto& id : idle(parcels_, seen)) {
+    Parcel& p = parcels_.at(id);
+    Unroute(id, p);
+    v1::ArchivedEntity& a = Retired();
+    a.set_forgotten(true);
+    ToState(id, p, a.mutable_parcel());
+    parcels_.erase(id);
+  }
+  auto forget = [&](auto& map, auto state_of) {
+    for (const auto& id : idle(map, seen)) {
+      v1::ArchivedEntity& a = Retired();
+      a.set_forgotten(true);
+      ToState(id, map.at(id), state_of(a));
+      map.erase(id);
+    }
+  };
+  forget(inbound_bags_, [](v1::ArchivedEntity& a) { return a.mutable_bag(); });
+  forget(outbound_bags_, [](v1::ArchivedEntity& a) { return a.mutable_bag(); });
+  forget(loads_, [](v1::ArchivedEntity& a) { return a.mutable_load(); });
+  forget(vehicles_, [](v1::ArchivedEntity& a) { return a.mutable_vehicle(); });
+  auto received = [](const auto& x) { return x.received_ms; };
+  for (const auto& id : idle(vehicle_advices_, received)) {
+    for (const auto& b : vehicle_advices_.at(id).bags) {
+      auto r = advised_vehicle_of_bag_.find(b);
+      if (r != advised_vehicle_of_bag_.end() && r->second == id) advised_vehicle_of_bag_.erase(r);
+    }
+    vehicle_advices_.erase(id);
+  }
+  for (const auto& id : idle(bag_advices_, received)) bag_advices_.erase(id);
 }
 
 v1::ArchivedEntity& HubState::Retired() {
@@ -419,7 +567,7 @@ void HubState::OnParcelUnbagged(const v1::ParcelUnbagged& e) {
   InboundBag& b = TouchInboundBag(e.bag_id());
   AppendOnce(b.parcels, pid);
   auto adv = bag_advices_.find(e.bag_id());
-  if (adv != bag_advices_.end() && !SortedContains(adv->second, pid)) {
+  if (adv != bag_advices_.end() && !SortedContains(adv->second.parcels, pid)) {
     auto& c = Raise(v1::MISBAGGED);
     c.set_parcel_id(pid);
     c.set_bag_id(e.bag_id());
@@ -443,7 +591,7 @@ void HubState::OnBagEmptied(const v1::BagEmptied& e) {
   auto adv = bag_advices_.find(bid);
   std::optional<uint32_t> expected = b.label_count;
   if (!expected && adv != bag_advices_.end())
-    expected = static_cast<uint32_t>(adv->second.size());
+    expected = static_cast<uint32_t>(adv->second.parcels.size());
   const auto actual = static_cast<uint32_t>(b.parcels.size());
   if (expected && actual != *expected) {
     auto& c = Raise(actual < *expected ? v1::BAG_SHORT : v1::BAG_OVER);
@@ -451,7 +599,7 @@ void HubState::OnBagEmptied(const v1::BagEmptied& e) {
     c.set_vehicle_id(b.vehicle_id);
     c.set_expected_count(*expected);
     c.set_actual_count(actual);
-    if (adv != bag_advices_.end()) Difference(adv->second, b.parcels, &c);
+    if (adv != bag_advices_.end()) Difference(adv->second.parcels, b.parcels, &c);
   }
   v1::ArchivedEntity& a = Retired();
   ToState(bid, b, a.mutable_bag());
@@ -688,6 +836,9 @@ void HubState::ToState(const std::string& id, const Parcel& p, v1::ParcelState* 
   s->set_sorted(p.sorted);
   s->set_damaged(p.damaged);
   s->set_last_hub_seq(p.last_hub_seq);
+  s->set_arrived_ms(p.arrived_ms);
+  s->set_last_seen_ms(p.last_seen_ms);
+  s->set_dwell_flagged(p.dwell_flagged);
 }
 
 void HubState::ToState(const std::string& id, const InboundBag& b, v1::BagState* s) {
@@ -698,6 +849,7 @@ void HubState::ToState(const std::string& id, const InboundBag& b, v1::BagState*
   s->set_opened(b.opened);
   s->set_unloaded(b.unloaded);
   s->mutable_parcel_ids()->Add(b.parcels.begin(), b.parcels.end());
+  s->set_last_seen_ms(b.last_seen_ms);
 }
 
 void HubState::ToState(const std::string& id, const OutboundBag& b, v1::BagState* s) {
@@ -708,6 +860,7 @@ void HubState::ToState(const std::string& id, const OutboundBag& b, v1::BagState
   if (b.closed) s->set_label_count(b.written_count);
   s->set_load_id(b.load_id);
   s->mutable_parcel_ids()->Add(b.parcels.begin(), b.parcels.end());
+  s->set_last_seen_ms(b.last_seen_ms);
 }
 
 void HubState::ToState(const std::string& id, const Load& l, v1::LoadState* s) {
@@ -720,6 +873,7 @@ void HubState::ToState(const std::string& id, const Load& l, v1::LoadState* s) {
   std::vector<std::string> routed(l.routed.begin(), l.routed.end());
   std::sort(routed.begin(), routed.end());
   s->mutable_routed_parcels()->Add(routed.begin(), routed.end());
+  s->set_last_seen_ms(l.last_seen_ms);
 }
 
 void HubState::ToState(const std::string& id, const Vehicle& v, v1::VehicleState* s) {
@@ -731,6 +885,7 @@ void HubState::ToState(const std::string& id, const Vehicle& v, v1::VehicleState
   if (v.advised_bag_count) s->set_advised_bag_count(*v.advised_bag_count);
   s->set_gross_weight_g(v.gross_weight_g);
   s->mutable_bag_ids()->Add(v.bags.begin(), v.bags.end());
+  s->set_last_seen_ms(v.last_seen_ms);
 }
 
 v1::HubSnapshot HubState::Snapshot() const {
@@ -759,7 +914,18 @@ v1::HubSnapshot HubState::Snapshot() const {
   for (auto* kv : SortedEntries(bag_advices_)) {
     auto* a = s.add_bag_advices();
     a->set_bag_id(kv->first);
-    a->mutable_parcel_ids()->Add(kv->second.begin(), kv->second.end());
+    a->mutable_parcel_ids()->Add(kv->second.parcels.begin(), kv->second.parcels.end());
+  }
+  for (auto* kv : SortedEntries(vehicle_advices_)) {
+    auto* t = s.add_advice_times();
+    t->set_id(kv->first);
+    t->set_received_ms(kv->second.received_ms);
+  }
+  for (auto* kv : SortedEntries(bag_advices_)) {
+    auto* t = s.add_advice_times();
+    t->set_bag(true);
+    t->set_id(kv->first);
+    t->set_received_ms(kv->second.received_ms);
   }
   for (auto* kv : SortedEntries(holds_)) {
     auto* h = s.add_holds();
@@ -778,6 +944,9 @@ v1::HubSnapshot HubState::Snapshot() const {
     c->set_case_id(id);
     c->set_status(status);
   }
+  s.set_hub_time_ms(hub_time_ms_);
+  *s.mutable_settings() = settings_;
+  s.set_last_sweep_hour(last_sweep_hour_);
   return s;
 }
 
@@ -798,7 +967,14 @@ void HubState::Restore(const v1::HubSnapshot& s) {
   }
   bag_advices_.clear();
   for (const auto& a : s.bag_advices())
-    bag_advices_[a.bag_id()] = {a.parcel_ids().begin(), a.parcel_ids().end()};
+    bag_advices_[a.bag_id()].parcels.assign(a.parcel_ids().begin(), a.parcel_ids().end());
+  for (const auto& t : s.advice_times()) {
+    if (t.bag()) {
+      if (auto it = bag_advices_.find(t.id()); it != bag_advices_.end()) it->second.received_ms = t.received_ms();
+    } else if (auto it = vehicle_advices_.find(t.id()); it != vehicle_advices_.end()) {
+      it->second.received_ms = t.received_ms();
+    }
+  }
   holds_.clear();
   for (const auto& h : s.holds()) holds_[h.parcel_id()] = Hold{h.reason(), h.note()};
   vehicles_.clear();
@@ -811,6 +987,7 @@ void HubState::Restore(const v1::HubSnapshot& s) {
     if (v.has_advised_bag_count()) x.advised_bag_count = v.advised_bag_count();
     x.gross_weight_g = v.gross_weight_g();
     x.bags.assign(v.bag_ids().begin(), v.bag_ids().end());
+    x.last_seen_ms = v.last_seen_ms();
   }
   inbound_bags_.clear();
   outbound_bags_.clear();
@@ -822,6 +999,7 @@ void HubState::Restore(const v1::HubSnapshot& s) {
       x.written_count = b.closed() ? b.label_count() : 0;
       x.load_id = b.load_id();
       x.parcels.assign(b.parcel_ids().begin(), b.parcel_ids().end());
+      x.last_seen_ms = b.last_seen_ms();
     } else {
       InboundBag& x = inbound_bags_[b.bag_id()];
       x.vehicle_id = b.vehicle_id();
@@ -829,6 +1007,7 @@ void HubState::Restore(const v1::HubSnapshot& s) {
       x.opened = b.opened();
       x.unloaded = b.unloaded();
       x.parcels.assign(b.parcel_ids().begin(), b.parcel_ids().end());
+      x.last_seen_ms = b.last_seen_ms();
     }
   }
   parcels_.clear();
@@ -842,6 +1021,9 @@ void HubState::Restore(const v1::HubSnapshot& s) {
     x.sorted = p.sorted();
     x.damaged = p.damaged();
     x.last_hub_seq = p.last_hub_seq();
+    x.arrived_ms = p.arrived_ms();
+    x.last_seen_ms = p.last_seen_ms();
+    x.dwell_flagged = p.dwell_flagged();
   }
   loads_.clear();
   for (const auto& l : s.loads()) {
@@ -852,9 +1034,24 @@ void HubState::Restore(const v1::HubSnapshot& s) {
     x.opened = l.opened();
     x.bags.assign(l.bag_ids().begin(), l.bag_ids().end());
     x.routed.insert(l.routed_parcels().begin(), l.routed_parcels().end());
+    x.last_seen_ms = l.last_seen_ms();
   }
   open_cases_.clear();
   for (const auto& c : s.open_cases()) open_cases_[c.case_id()] = c.status();
+  hub_time_ms_ = s.hub_time_ms();
+  settings_ = s.has_settings() ? s.settings() : DefaultSettings();
+  last_sweep_hour_ = s.last_sweep_hour();
+  RebuildDwellQueue();
+}
+
+void HubState::RebuildDwellQueue() {
+  // Every parcel not yet flagged, oldest stay first; empty while the rule
+  // is off.
+  dwell_queue_.clear();
+  if (settings_.dwell_hours() == 0) return;
+  for (const auto& [id, p] : parcels_)
+    if (!p.dwell_flagged) dwell_queue_.emplace_back(p.arrived_ms, id);
+  std::sort(dwell_queue_.begin(), dwell_queue_.end());
 }
 
 }  // namespace hub::core

@@ -22,6 +22,7 @@
 // callers must serialise every call.
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -81,6 +82,21 @@ class HubState {
   void ApplyCaseAction(const v1::CaseAction& action, ApplyResult* result);
 
   uint64_t last_hub_seq() const { return last_hub_seq_; }
+  // Hub time: the latest event time seen (ms since the epoch); the clock of
+  // the dwell and forget rules.
+  int64_t hub_time_ms() const { return hub_time_ms_; }
+  // The time rules in force (HubSettings, set by a logged reference change).
+  const v1::HubSettings& settings() const { return settings_; }
+  // Events stamped later than this (ms since the epoch) are rejected with
+  // REJECT_BAD_TIME, which consumes the seq: one scanner with its clock
+  // years ahead would otherwise move hub time, and with it the dwell and
+  // forget rules and retention, for everyone. 0 (the default, and during
+  // recovery): no limit; logged events were within it when applied. The
+  // sequencer sets it from the wall clock.
+  void set_time_horizon_ms(int64_t ms) { time_horizon_ms_ = ms; }
+  // The settings of a hub whose log never changed them: dwell 48 h, forget
+  // after 30 days.
+  static v1::HubSettings DefaultSettings();
   // Highest seq handled for `scanner_id` (applied, or rejected with a code
   // that consumes the seq); 0 when never seen. An event at or below it is a
   // re-send.
@@ -107,25 +123,30 @@ class HubState {
     std::string destination, route_code, load_id, inbound_bag, outbound_bag;
     bool sorted = false;
     bool damaged = false;
+    bool dwell_flagged = false;  // DWELL_EXCEEDED raised for this stay
     uint64_t last_hub_seq = 0;
+    int64_t arrived_ms = 0, last_seen_ms = 0;  // hub time
   };
   struct InboundBag {
     std::string vehicle_id;
     std::optional<uint32_t> label_count;
     bool unloaded = false, opened = false;
     std::vector<std::string> parcels;  // scan order, no repeats
+    int64_t last_seen_ms = 0;
   };
   struct OutboundBag {
     std::string destination, load_id;
     bool closed = false;
     uint32_t written_count = 0;
     std::vector<std::string> parcels;  // bagging order, no repeats
+    int64_t last_seen_ms = 0;
   };
   struct Load {
     std::string vehicle_id, route_code, seal_id;
     bool opened = false;
     std::vector<std::string> bags;               // load order
     std::unordered_set<std::string> routed;      // sorted here, still in hub
+    int64_t last_seen_ms = 0;
   };
   struct Vehicle {
     std::string route_code, seal_id;
@@ -133,6 +154,7 @@ class HubState {
     std::optional<uint32_t> advised_bag_count;
     uint64_t gross_weight_g = 0;
     std::vector<std::string> bags;  // seen for this vehicle, scan order
+    int64_t last_seen_ms = 0;
   };
   struct Route {
     std::string route_code, chute, load_id;
@@ -140,6 +162,11 @@ class HubState {
   struct VehicleAdvice {
     std::string route_code, seal_id;
     std::vector<std::string> bags;  // sorted
+    int64_t received_ms = 0;        // hub time
+  };
+  struct BagAdvice {
+    std::vector<std::string> parcels;  // sorted
+    int64_t received_ms = 0;           // hub time
   };
   struct Hold {
     v1::HoldReason reason = v1::HOLD_REASON_UNSPECIFIED;
@@ -185,6 +212,11 @@ class HubState {
   void CheckMisload(const std::string& bag_id, const OutboundBag& bag,
                     const std::string& load_id, const Load& load);
   void RetireParcel(const std::string& parcel_id, const std::string& load_id);
+  // The time rules, run as hub time moves to `event_time_ms`.
+  void AdvanceClock(int64_t event_time_ms);
+  void RaiseDwellExceeded();
+  void ForgetIdle();
+  void RebuildDwellQueue();
   void RetireOutboundBag(const std::string& bag_id);
   v1::ArchivedEntity& Retired();
 
@@ -203,7 +235,7 @@ class HubState {
   std::unordered_map<std::string, Route> routes_;
   std::unordered_map<std::string, VehicleAdvice> vehicle_advices_;
   std::unordered_map<std::string, std::string> advised_vehicle_of_bag_;
-  std::unordered_map<std::string, std::vector<std::string>> bag_advices_;  // sorted
+  std::unordered_map<std::string, BagAdvice> bag_advices_;
   std::unordered_map<std::string, Hold> holds_;
   std::unordered_map<std::string, Vehicle> vehicles_;
   std::unordered_map<std::string, InboundBag> inbound_bags_;
@@ -213,6 +245,14 @@ class HubState {
   // Cases not yet RESOLVED, by id, with their status (the life cycle needs
   // it; resolved cases live only in the store).
   std::map<uint64_t, v1::ExceptionStatus> open_cases_;
+  // Time rules.
+  int64_t hub_time_ms_ = 0;
+  int64_t time_horizon_ms_ = 0;
+  v1::HubSettings settings_;
+  int64_t last_sweep_hour_ = 0;
+  // Parcels by the hub time their stay began (oldest first); entries of
+  // parcels that left or were flagged are skipped when they come up.
+  std::deque<std::pair<int64_t, std::string>> dwell_queue_;
 };
 
 }  // namespace hub::core

@@ -23,6 +23,7 @@ bool ConsumesSeq(v1::RejectCode code) {
     case v1::REJECT_ID_TOO_LONG:
     case v1::REJECT_BAD_ENUM:
     case v1::REJECT_BAD_ID:
+    case v1::REJECT_BAD_TIME:
       return true;
     default:
       return false;
@@ -188,6 +189,12 @@ v1::RejectCode ValidateReference(const v1::ReferenceChange& change, std::string*
       return c.Note("add_hold.note", change.add_hold().note());
     case R::kRemoveHold:
       return c.Id("remove_hold", change.remove_hold());
+    case R::kSettings:
+      if (change.settings().dwell_hours() > 24 * 366)
+        return c.Fail(v1::REJECT_BAD_ENUM, "settings.dwell_hours", " is over a year");
+      if (change.settings().forget_after_days() > 3660)
+        return c.Fail(v1::REJECT_BAD_ENUM, "settings.forget_after_days", " is over ten years");
+      return v1::REJECT_NONE;
     case R::BODY_NOT_SET:
       break;
   }

@@ -417,10 +417,16 @@ HttpResponse EntityView(const std::string& collection, const std::string& id,
   if (collection == "parcels") {
     if (auto err = ReadEntity(core::EntityKind::kParcel, id, "parcel", src, &e)) return *err;
     auto t = core::BuildParcelTrace(id, e.history.records);
-    // Departed when its last life ended with a departure.
+    // Its last life ended: with a departure, or forgotten when idle.
     const auto& retired = e.history.retired_at;
-    if (!retired.empty() && retired.back() >= e.history.records.back().hub_seq())
-      t.set_departed_hub_seq(retired.back());
+    const auto& forgotten = e.history.forgotten_at;
+    if (!retired.empty() && retired.back() >= e.history.records.back().hub_seq()) {
+      if (!forgotten.empty() && forgotten.back() == retired.back()) {
+        t.set_forgotten_hub_seq(retired.back());
+      } else {
+        t.set_departed_hub_seq(retired.back());
+      }
+    }
     *t.mutable_exceptions() = std::move(e.cases);
     t.set_truncated(e.history.truncated);
     return Json(t);

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
@@ -78,6 +79,38 @@ void ProtobufLog(google::protobuf::LogLevel level, const char* file, int line,
   if (level < google::protobuf::LOGLEVEL_WARNING || !throttle.Allow(&held)) return;
   spdlog::warn("event=protobuf_log file={}:{} message={} suppressed={}", hub::util::LogValue(file),
                line, hub::util::LogValue(message), held);
+}
+
+}  // namespace
+
+namespace {
+
+// The time rules are part of the log's meaning: a changed configuration is
+// logged as a settings change (before any scan is accepted), so a replay
+// applies the same rules at the same point.
+bool LogSettingsIfChanged(const hub::daemon::DaemonOptions& opt, const hub::v1::HubSettings& logged,
+                          hub::sequencer::Sequencer* sequencer) {
+  if (logged.dwell_hours() == opt.dwell_hours && logged.forget_after_days() == opt.forget_after_days)
+    return true;
+  hub::v1::LogRecord record;
+  auto* settings = record.mutable_reference()->mutable_settings();
+  settings->set_dwell_hours(opt.dwell_hours);
+  settings->set_forget_after_days(opt.forget_after_days);
+  std::promise<hub::sequencer::CommandResult> done;
+  hub::sequencer::Submission submission;
+  submission.command = std::move(record);
+  submission.done = [&done](hub::sequencer::CommandResult r) { done.set_value(std::move(r)); };
+  sequencer->Submit(std::move(submission));
+  const hub::sequencer::CommandResult result = done.get_future().get();
+  if (!result.applied) {
+    spdlog::error("event=settings_failed error={}", hub::util::LogValue(result.reason));
+    return false;
+  }
+  spdlog::info("event=settings_changed dwell_hours={} forget_after_days={} was_dwell_hours={} "
+               "was_forget_after_days={} hub_seq={}",
+               opt.dwell_hours, opt.forget_after_days, logged.dwell_hours(), logged.forget_after_days(),
+               result.hub_seq);
+  return true;
 }
 
 }  // namespace
@@ -196,7 +229,9 @@ int main(int argc, char** argv) {
                   hub::util::LogValue(s.ToString()));
     return EXIT_FAILURE;
   }
+  const hub::v1::HubSettings logged = state.settings();
   sequencer.Start(replayed);
+  if (!LogSettingsIfChanged(opt, logged, &sequencer)) return EXIT_FAILURE;
   server->Start();
   ready = true;
   const char* durability = opt.durability == hub::store::Durability::kFsync ? "fsync" : "wal";

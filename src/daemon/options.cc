@@ -42,7 +42,7 @@ bool Fits(int64_t v) {
 using ms = std::chrono::milliseconds;
 
 // clang-format off
-const std::array<Number, 15> kNumbers = {{
+const std::array<Number, 18> kNumbers = {{
   {"", "drain_timeout_ms", "--drain-timeout-ms",
    "on SIGTERM, how long sessions get to take their last acks before they are closed anyway", 0, 3'600'000,
    [](const DaemonOptions& o) -> int64_t { return o.drain_timeout_ms; },
@@ -57,6 +57,22 @@ const std::array<Number, 15> kNumbers = {{
    "checkpoint at least this often (seconds) while records arrive; 0: only by count", 0, 86'400,
    [](const DaemonOptions& o) -> int64_t { return o.sequencer.checkpoint_interval.count(); },
    [](DaemonOptions* o, int64_t v) { o->sequencer.checkpoint_interval = std::chrono::seconds(v); },
+   Fits<int64_t>},
+  {"hub", "dwell_hours", "--dwell-hours",
+   "a parcel still in the hub this many hours after it arrived raises DWELL_EXCEEDED (hub time); 0: never",
+   0, 24 * 366,
+   [](const DaemonOptions& o) -> int64_t { return o.dwell_hours; },
+   [](DaemonOptions* o, int64_t v) { o->dwell_hours = static_cast<uint32_t>(v); }, Fits<uint32_t>},
+  {"hub", "forget_after_days", "--forget-after-days",
+   "a parcel, bag, load, vehicle or advice with no scan for this many days leaves memory for the archive "
+   "(still traceable); 0: never", 0, 3660,
+   [](const DaemonOptions& o) -> int64_t { return o.forget_after_days; },
+   [](DaemonOptions* o, int64_t v) { o->forget_after_days = static_cast<uint32_t>(v); }, Fits<uint32_t>},
+  {"ingest", "max_clock_skew_s", "--max-clock-skew-s",
+   "reject (REJECT_BAD_TIME) events stamped more than this many seconds after hubd's clock; 0: no limit",
+   0, 86'400 * 366,
+   [](const DaemonOptions& o) -> int64_t { return o.sequencer.max_clock_skew.count(); },
+   [](DaemonOptions* o, int64_t v) { o->sequencer.max_clock_skew = std::chrono::seconds(v); },
    Fits<int64_t>},
   {"ingest", "io_threads", "--io-threads", "I/O threads serving scanner sessions", 1, 256,
    [](const DaemonOptions& o) -> int64_t { return o.ingest.io_threads; },
@@ -267,6 +283,11 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
       c.Done();
       o->ingest.secrets.push_back(std::move(secret));
     }
+    s.Done();
+  }
+  if (const toml::table* hub = top.Table("hub")) {
+    Section s(*hub, "hub");
+    TakeNumbers(s, "hub", o);
     s.Done();
   }
   if (const toml::table* http = top.Table("http")) {

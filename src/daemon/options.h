@@ -31,6 +31,11 @@ struct DaemonOptions {
   std::string log_level = "info";       // trace, debug, info, warn, error
   util::LogFormat log_format = util::LogFormat::kLogfmt;
   int drain_timeout_ms = 5000;
+  // The hub's time rules ([hub] in the file), logged as a settings change
+  // at start when they differ from those the log holds: dwell_hours (0:
+  // off), forget_after_days (0: never).
+  uint32_t dwell_hours = 48;
+  uint32_t forget_after_days = 30;
   // Supervisor API tokens ([[api.tokens]] in the configuration file only:
   // secrets do not belong on a command line). None: the API answers 401.
   std::vector<ApiToken> api_tokens;

@@ -277,6 +277,11 @@ void Sequencer::Impl::Run() {
                    ? queue.wait_dequeue_bulk_timed(items.begin(), items.size(), wait_us)
                    : queue.try_dequeue_bulk(items.begin(), items.size());
     if (n > 0 && !Pending()) batch_start = Clock::now();
+    if (n > 0 && options.max_clock_skew.count() > 0) {
+      const auto now = std::chrono::system_clock::now() + options.max_clock_skew;
+      state->set_time_horizon_ms(
+          std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+    }
     for (size_t i = 0; i < n; ++i) {
       Process(items[i]);
       items[i] = Submission();

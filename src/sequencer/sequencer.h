@@ -106,6 +106,9 @@ struct SequencerOptions {
   // store writes it in the background.
   uint64_t checkpoint_records = 1'000'000;
   std::chrono::seconds checkpoint_interval{300};
+  // Events stamped later than the wall clock plus this are rejected with
+  // REJECT_BAD_TIME (0: no limit), so hub time never runs ahead.
+  std::chrono::seconds max_clock_skew{600};
 };
 
 class Sequencer {

@@ -29,6 +29,7 @@ class LiveIndex {
   struct Entry {
     std::vector<uint64_t> seqs;      // ascending
     std::vector<uint64_t> retiring;  // retirements whose archive row is not durable yet
+    std::vector<uint64_t> forgetting;  // those of `retiring` that forgot an idle entity
   };
 
   // Records the group's touches (in hub order), then gives each retired row
@@ -48,6 +49,7 @@ class LiveIndex {
       row.mutable_hub_seqs()->Add(v.begin(),
                                   std::upper_bound(v.begin(), v.end(), row.retired_at_hub_seq()));
       it->second.retiring.push_back(row.retired_at_hub_seq());
+      if (row.forgotten()) it->second.forgetting.push_back(row.retired_at_hub_seq());
     }
   }
 
@@ -60,6 +62,8 @@ class LiveIndex {
     v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), row.retired_at_hub_seq()));
     auto& r = it->second.retiring;
     r.erase(std::remove(r.begin(), r.end(), row.retired_at_hub_seq()), r.end());
+    auto& f = it->second.forgetting;
+    f.erase(std::remove(f.begin(), f.end(), row.retired_at_hub_seq()), f.end());
     if (v.empty() && r.empty()) entries_.erase(it);
   }
 

@@ -612,6 +612,7 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
                              EntityHistory* out) {
   out->records.clear();
   out->retired_at.clear();
+  out->forgotten_at.clear();
   out->truncated = false;
   // The index first, the snapshot after: every hub_seq found in the index is
   // committed, so the snapshot holds its record; an entity that leaves the
@@ -619,6 +620,7 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
   LiveIndex::Entry live = rep_->index.Get(core::EntityKey(kind, id));
   std::vector<uint64_t>& seqs = live.seqs;
   out->retired_at = std::move(live.retiring);
+  out->forgotten_at = std::move(live.forgetting);
   out->view = NewReadView();
   std::vector<v1::ArchivedEntity> rows;
   Status st = Archived(kind, id, &rows, out->view.get());
@@ -626,8 +628,9 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
   for (const auto& row : rows) {
     seqs.insert(seqs.end(), row.hub_seqs().begin(), row.hub_seqs().end());
     out->retired_at.push_back(row.retired_at_hub_seq());
+    if (row.forgotten()) out->forgotten_at.push_back(row.retired_at_hub_seq());
   }
-  for (auto* v : {&seqs, &out->retired_at}) {
+  for (auto* v : {&seqs, &out->retired_at, &out->forgotten_at}) {
     std::sort(v->begin(), v->end());
     v->erase(std::unique(v->begin(), v->end()), v->end());
   }

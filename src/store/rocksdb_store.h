@@ -208,6 +208,7 @@ class RocksDbStore {
   struct EntityHistory {
     std::vector<v1::LogRecord> records;
     std::vector<uint64_t> retired_at;
+    std::vector<uint64_t> forgotten_at;  // those of retired_at that forgot an idle entity
     bool truncated = false;  // more than `limit` records
     std::unique_ptr<ReadView> view;
   };

@@ -149,6 +149,9 @@ void PrintView(const v1::ParcelTrace& t) {
               t.damaged() ? "  DAMAGED" : "");
   if (t.departed_hub_seq() != 0)
     std::printf("  departed at hub_seq %llu", static_cast<unsigned long long>(t.departed_hub_seq()));
+  if (t.forgotten_hub_seq() != 0)
+    std::printf("  forgotten (no scan for the hub's forget_after_days) at hub_seq %llu",
+                static_cast<unsigned long long>(t.forgotten_hub_seq()));
   std::printf("\n\n");
   PrintHistory(t.entries());
 }

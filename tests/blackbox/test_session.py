@@ -529,7 +529,7 @@ class SessionTests(bb.BBTest):
 
     @check
     def test_15_content_rejects_consume(self):
-        """UNKNOWN_KIND, MISSING_ID, ID_TOO_LONG, BAD_ENUM, BAD_ID consume the seq, acked"""
+        """UNKNOWN_KIND, MISSING_ID, ID_TOO_LONG, BAD_ENUM, BAD_ID, BAD_TIME consume the seq, acked"""
         sid = "CON-1"
         c, w = self.d.session(sid, "ST")
         bad_enum = bb.sorted_scan(sid, 4, "CON-P4", "D-BB")
@@ -549,10 +549,14 @@ class SessionTests(bb.BBTest):
             (9, bb.S.REJECT_BAD_ENUM, hold_bad, "hold_placed.reason 42"),
             (10, bb.S.REJECT_BAD_ID, bb.damaged(sid, 10, "CON\x7fP10"), "parcel id with DEL (0x7f)"),
             (11, None, bb.damaged(sid, 11, "L" * 64), "parcel id of 64 bytes"),
+            (12, bb.S.REJECT_BAD_TIME,
+             bb.event(sid, 12, t_ms=int(time.time() * 1000) + 366 * 86400 * 1000,
+                      parcel_damaged=dict(parcel_id="CON-P12", weight_g=100)),
+             "event_time_ms a year after hubd's clock"),
         ]
         data = b"".join(f if isinstance(f, bytes) else bb.delimited(f) for _, _, f, _ in frames)
         c.send_raw(data)
-        fr = c.until_ack(11, 5)
+        fr = c.until_ack(12, 5)
         rj = {r.seq: r for r in rejects(fr)}
         for seq, code, _, what in frames:
             r = rj.get(seq)
@@ -562,7 +566,7 @@ class SessionTests(bb.BBTest):
                 self.expect(r is not None and r.code == code and r.reason,
                             DOC_CONSUME + f" ({bb.code_name(code)})", f"seq {seq}: {what}",
                             f"{fmt(r)}")
-        self.expect(acks(fr)[-1] == 11, DOC_CONSUME, "seqs 1..11", fmts(fr))
+        self.expect(acks(fr)[-1] == 12, DOC_CONSUME, "seqs 1..12", fmts(fr))
         self.expect(not any(d.seq == 4 for d in decisions(fr)),
                     'session.proto SortDecision: "sent for every accepted ParcelSorted"',
                     "seq 4: parcel_sorted with service_class 99 (rejected)", fmts(fr))
@@ -577,7 +581,7 @@ class SessionTests(bb.BBTest):
         # same connection: re-send the rejected ones -> same reject again
         c.send_raw(b"".join(f if isinstance(f, bytes) else bb.delimited(f)
                             for s, code, f, _ in frames if code is not None))
-        fr2 = c.until_ack(11, 5)
+        fr2 = c.until_ack(12, 5)
         rj2 = {r.seq: r for r in rejects(fr2)}
         for seq, code, _, what in frames:
             if code is None:
@@ -589,7 +593,7 @@ class SessionTests(bb.BBTest):
         c.close()
         # new connection: resume point past them, the same reject again
         c, w = self.d.session(sid, "ST")
-        self.expect(w.welcome.last_durable_seq == 11,
+        self.expect(w.welcome.last_durable_seq == 12,
                     'README: "the ack covers it, the resume point moves past it (durably)"',
                     "reconnect", fmt(w))
         c.send(bb.damaged(sid, 3, "L" * 65), bb.damaged(sid, 2, "CON-FIXED2"))
@@ -600,9 +604,9 @@ class SessionTests(bb.BBTest):
         st, _ = self.d.trace("CON-FIXED2")
         self.expect(st == 404, DOC_CONSUME + ' README: "send the corrected scan with a **new** seq"',
                     "new connection: seq 2 re-sent with corrected parcel CON-FIXED2", f"trace {st}")
-        c.send(bb.damaged(sid, 12, "CON-FIXED12"))
-        fr4 = c.until_ack(12, 5)
-        self.expect(not rejects(fr4), DOC_CONSUME + " (a corrected scan takes a new seq)", "seq 12",
+        c.send(bb.damaged(sid, 13, "CON-FIXED13"))
+        fr4 = c.until_ack(13, 5)
+        self.expect(not rejects(fr4), DOC_CONSUME + " (a corrected scan takes a new seq)", "seq 13",
                     fmts(fr4))
         c.close()
 

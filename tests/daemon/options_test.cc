@@ -172,6 +172,11 @@ const std::vector<NumberRule> kNumberRules = {
     {"ingest", "idle_timeout_ms", "--idle-timeout-ms", 50, 86'400'000},
     {"ingest", "max_sessions", "--max-sessions", 1, 1'000'000},
     {"ingest", "max_sessions_per_address", "--max-sessions-per-address", 1, 1'000'000},
+    {"ingest", "max_clock_skew_s", "--max-clock-skew-s", 0, 86'400 * 366},
+    {"", "checkpoint_records", "--checkpoint-records", 0, int64_t{1} << 40},
+    {"", "checkpoint_interval_s", "--checkpoint-interval-s", 0, 86'400},
+    {"hub", "dwell_hours", "--dwell-hours", 0, 24 * 366},
+    {"hub", "forget_after_days", "--forget-after-days", 0, 3660},
 };
 
 std::string NumberToml(const NumberRule& r, const std::string& value) {
@@ -189,6 +194,10 @@ std::string PrintNumbers(const daemon::DaemonOptions& o) {
       << " max_in_flight=" << o.ingest.max_in_flight << " hello_timeout_ms=" << o.ingest.hello_timeout.count()
       << " frame_timeout_ms=" << o.ingest.frame_timeout.count()
       << " idle_timeout_ms=" << o.ingest.idle_timeout.count() << " max_sessions=" << o.ingest.max_sessions
+      << " max_clock_skew_s=" << o.sequencer.max_clock_skew.count()
+      << " checkpoint_records=" << o.sequencer.checkpoint_records
+      << " checkpoint_interval_s=" << o.sequencer.checkpoint_interval.count()
+      << " dwell_hours=" << o.dwell_hours << " forget_after_days=" << o.forget_after_days
       << " max_sessions_per_address=" << o.ingest.max_sessions_per_address << " ";
   return out.str();
 }

@@ -170,6 +170,13 @@ v1::ReferenceChange BagAdviceRef(const std::string& bag, const std::vector<std::
   return c;
 }
 
+v1::ReferenceChange SettingsRef(uint32_t dwell_hours, uint32_t forget_after_days) {
+  v1::ReferenceChange c;
+  c.mutable_settings()->set_dwell_hours(dwell_hours);
+  c.mutable_settings()->set_forget_after_days(forget_after_days);
+  return c;
+}
+
 v1::ReferenceChange HoldRef(const std::string& parcel, v1::HoldReason reason) {
   v1::ReferenceChange c;
   c.mutable_add_hold()->set_parcel_id(parcel);

@@ -46,6 +46,8 @@ class Scanner {
   uint64_t seq() const { return seq_; }
   // Rewinds the numbering so the next event re-uses `seq` + 1 (a re-send).
   void Rewind(uint64_t seq) { seq_ = seq; }
+  // Moves this scanner's clock on by `ms` (its next event is that much later).
+  void Wait(int64_t ms) { time_ms_ += ms; }
 
  private:
   v1::ScanEvent Next();
@@ -60,6 +62,7 @@ v1::ReferenceChange VehicleAdviceRef(const std::string& vehicle, const std::stri
                                      const std::vector<std::string>& bags);
 v1::ReferenceChange BagAdviceRef(const std::string& bag, const std::vector<std::string>& parcels);
 v1::ReferenceChange HoldRef(const std::string& parcel, v1::HoldReason reason);
+v1::ReferenceChange SettingsRef(uint32_t dwell_hours, uint32_t forget_after_days);
 
 v1::LogRecord Record(const v1::ScanEvent& e);
 v1::LogRecord Record(const v1::ReferenceChange& c);
