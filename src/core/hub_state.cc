@@ -90,6 +90,7 @@ void HubState::Apply(const v1::LogRecord& rec, ApplyResult* result) {
     case v1::LogRecord::kEvent: ApplyEvent(rec.event(), result); break;
     case v1::LogRecord::kReference: ApplyReference(rec.reference(), result); break;
     case v1::LogRecord::kCaseAction: ApplyCaseAction(rec.case_action(), result); break;
+    case v1::LogRecord::kRetention: ApplyRetention(rec.retention(), result); break;
     case v1::LogRecord::BODY_NOT_SET:
       result->Clear();
       result->outcome = ApplyResult::Outcome::kRejected;
@@ -207,6 +208,22 @@ void HubState::ApplyReference(const v1::ReferenceChange& change, ApplyResult* re
   }
 }
 
+void HubState::ApplyRetention(const v1::Retention& r, ApplyResult* result) {
+  result->Clear();
+  if (r.through_hub_seq() > last_hub_seq_ || r.through_case_id() >= next_case_id_) {
+    result->outcome = ApplyResult::Outcome::kRejected;
+    result->reject_code = v1::REJECT_BAD_SEQ;
+    result->reject_reason = "retention through hub_seq " + std::to_string(r.through_hub_seq()) +
+                            " / case " + std::to_string(r.through_case_id()) + " is in the future";
+    return;
+  }
+  result->hub_seq = ++last_hub_seq_;
+  // Open cases that aged out go with their log records: nobody can act on
+  // a case the hub no longer explains.
+  open_cases_.erase(open_cases_.begin(), open_cases_.upper_bound(r.through_case_id()));
+  aged_out_case_id_ = std::max(aged_out_case_id_, r.through_case_id());
+}
+
 void HubState::ApplyCaseAction(const v1::CaseAction& action, ApplyResult* result) {
   result->Clear();
   auto reject = [result](v1::RejectCode code, std::string reason) {
@@ -221,6 +238,8 @@ void HubState::ApplyCaseAction(const v1::CaseAction& action, ApplyResult* result
   auto it = open_cases_.find(id);
   if (it == open_cases_.end()) {
     if (id >= next_case_id_) return reject(v1::REJECT_MISSING_ID, "no case " + std::to_string(id));
+    if (id <= aged_out_case_id_)
+      return reject(v1::REJECT_MISSING_ID, "case " + std::to_string(id) + " has aged out (retention)");
     return reject(v1::REJECT_BAD_SEQ, "case " + std::to_string(id) + " is already RESOLVED");
   }
   if (action.to() == v1::ACKNOWLEDGED && it->second != v1::OPEN) {
@@ -349,7 +368,6 @@ void HubState::CheckMisload(const std::string& bag_id, const OutboundBag& bag,
 // replay of the log raises and forgets exactly the same.
 
 namespace {
-constexpr int64_t kHourMs = 3'600'000;
 
 std::string HubTimeText(int64_t ms) {
   const time_t secs = static_cast<time_t>(ms / 1000);
@@ -947,6 +965,7 @@ v1::HubSnapshot HubState::Snapshot() const {
   s.set_hub_time_ms(hub_time_ms_);
   *s.mutable_settings() = settings_;
   s.set_last_sweep_hour(last_sweep_hour_);
+  s.set_aged_out_case_id(aged_out_case_id_);
   return s;
 }
 
@@ -1041,6 +1060,7 @@ void HubState::Restore(const v1::HubSnapshot& s) {
   hub_time_ms_ = s.hub_time_ms();
   settings_ = s.has_settings() ? s.settings() : DefaultSettings();
   last_sweep_hour_ = s.last_sweep_hour();
+  aged_out_case_id_ = s.aged_out_case_id();
   RebuildDwellQueue();
 }
 

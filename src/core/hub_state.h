@@ -38,6 +38,8 @@
 
 namespace hub::core {
 
+inline constexpr int64_t kHourMs = 3'600'000;
+
 // What applying one record did. Reused across calls: Apply() clears it first,
 // keeping vector capacity.
 struct ApplyResult {
@@ -80,6 +82,8 @@ class HubState {
   void ApplyEvent(const v1::ScanEvent& event, ApplyResult* result);
   void ApplyReference(const v1::ReferenceChange& change, ApplyResult* result);
   void ApplyCaseAction(const v1::CaseAction& action, ApplyResult* result);
+  // Records and cases aged out: open cases up to through_case_id are gone.
+  void ApplyRetention(const v1::Retention& retention, ApplyResult* result);
 
   uint64_t last_hub_seq() const { return last_hub_seq_; }
   // Hub time: the latest event time seen (ms since the epoch); the clock of
@@ -248,6 +252,7 @@ class HubState {
   // Time rules.
   int64_t hub_time_ms_ = 0;
   int64_t time_horizon_ms_ = 0;
+  uint64_t aged_out_case_id_ = 0;  // cases up to this id aged out
   v1::HubSettings settings_;
   int64_t last_sweep_hour_ = 0;
   // Parcels by the hub time their stay began (oldest first); entries of

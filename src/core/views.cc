@@ -116,6 +116,7 @@ void EntitiesOf(const v1::ReferenceChange& c, std::vector<EntityRef>* out) {
     case R::kRemoveHold: Add(out, EntityKind::kParcel, c.remove_hold()); break;
     case R::kReplaceRoutes:
     case R::kUpsertRoute:
+    case R::kSettings:
     case R::BODY_NOT_SET: break;
   }
 }

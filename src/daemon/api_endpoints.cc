@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <ctime>
 #include <future>
 #include <map>
 #include <optional>
@@ -267,7 +268,8 @@ HttpResponse CaseAction(const std::string& id_text, const std::string& verb,
   auto result = Run(src, std::move(rec));
   if (!result.applied) {
     if (result.code == v1::REJECT_UNAVAILABLE) return Error(503, result.reason);
-    if (result.reason.rfind("no case", 0) == 0) return Error(404, result.reason);
+    if (result.reason.rfind("no case", 0) == 0 || result.reason.find("aged out") != std::string::npos)
+      return Error(404, result.reason);
     return Error(409, result.reason);
   }
   *detail += " hub_seq=" + std::to_string(result.hub_seq);
@@ -361,6 +363,21 @@ HttpResponse Summary(const net::HttpRequest& r, const ApiSources& src) {
   return Json(out);
 }
 
+// Why an id may have no record: " (...aged out...)" once retention removed
+// anything that could have held it (a case id at or below the aged-out
+// one; any entity once anything aged out), else "".
+std::string AgedOutNote(const ApiSources& src, uint64_t case_id, bool entity) {
+  const auto r = src.store->RetainedSoFar();
+  if ((case_id == 0 || case_id > r.through_case_id) && !(entity && r.through_hub_seq > 0)) return "";
+  const auto secs = static_cast<time_t>(r.cutoff_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char when[32];
+  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::string(case_id != 0 ? ": it has aged out" : "") + " (records and cases from before " +
+         when + " hub time have aged out: retention)";
+}
+
 // One entity's records and cases, read at one point in time.
 struct Entity {
   store::RocksDbStore::EntityHistory history;
@@ -376,13 +393,15 @@ std::optional<HttpResponse> ReadEntity(core::EntityKind kind, const std::string&
                           " bytes");
   if (!src.store->History(kind, id, kMaxHistory, &out->history).ok())
     return Error(500, "store read failed");
-  if (out->history.records.empty()) return Error(404, std::string("no record of ") + noun + " " + id);
+  if (out->history.records.empty())
+    return Error(404, std::string("no record of ") + noun + " " + id + AgedOutNote(src, 0, 1));
   // Bags, vehicles and loads: the latest life, and the cases raised since
   // the retirement before it.
   uint64_t since = 0;
   if (kind != core::EntityKind::kParcel) {
     core::KeepLatestLife(out->history.retired_at, &out->history.records);
-    if (out->history.records.empty()) return Error(404, std::string("no record of ") + noun + " " + id);
+    if (out->history.records.empty())
+      return Error(404, std::string("no record of ") + noun + " " + id + AgedOutNote(src, 0, 1));
     for (uint64_t r : out->history.retired_at)
       if (r < out->history.records.front().hub_seq()) since = r;
   }
@@ -428,14 +447,14 @@ HttpResponse EntityView(const std::string& collection, const std::string& id,
       }
     }
     *t.mutable_exceptions() = std::move(e.cases);
-    t.set_truncated(e.history.truncated);
+    t.set_truncated(e.history.truncated || e.history.aged_out);
     return Json(t);
   }
   if (collection == "bags") {
     if (auto err = ReadEntity(core::EntityKind::kBag, id, "bag", src, &e)) return *err;
     auto b = core::BuildBagView(id, e.history.records);
     *b.mutable_exceptions() = std::move(e.cases);
-    b.set_truncated(e.history.truncated);
+    b.set_truncated(e.history.truncated || e.history.aged_out);
     return Json(b);
   }
   // Vehicles and loads: a first pass names the bags, whose views complete
@@ -447,7 +466,7 @@ HttpResponse EntityView(const std::string& collection, const std::string& id,
     if (auto err = ReadBags(v.bags(), src, &bags)) return *err;
     v = core::BuildVehicleView(id, e.history.records, bags);
     *v.mutable_exceptions() = std::move(e.cases);
-    v.set_truncated(e.history.truncated);
+    v.set_truncated(e.history.truncated || e.history.aged_out);
     return Json(v);
   }
   if (auto err = ReadEntity(core::EntityKind::kLoad, id, "load", src, &e)) return *err;
@@ -455,7 +474,7 @@ HttpResponse EntityView(const std::string& collection, const std::string& id,
   if (auto err = ReadBags(l.bags(), src, &bags)) return *err;
   l = core::BuildLoadView(id, e.history.records, bags);
   *l.mutable_exceptions() = std::move(e.cases);
-  l.set_truncated(e.history.truncated);
+  l.set_truncated(e.history.truncated || e.history.aged_out);
   return Json(l);
 }
 
@@ -489,7 +508,7 @@ HttpResponse HandleApi(const net::HttpRequest& r, const ApiSources& src) {
     if (!ParseNumber(rest, &id)) return Error(400, "exception id must be a number");
     v1::ExceptionCase c;
     auto s = src.store->GetCase(id, &c);
-    if (s.IsNotFound()) return Error(404, "no exception " + rest);
+    if (s.IsNotFound()) return Error(404, "no exception " + rest + AgedOutNote(src, id, 0));
     if (!s.ok()) return Error(500, "store read failed");
     return Json(c);
   }

@@ -42,7 +42,7 @@ bool Fits(int64_t v) {
 using ms = std::chrono::milliseconds;
 
 // clang-format off
-const std::array<Number, 18> kNumbers = {{
+const std::array<Number, 19> kNumbers = {{
   {"", "drain_timeout_ms", "--drain-timeout-ms",
    "on SIGTERM, how long sessions get to take their last acks before they are closed anyway", 0, 3'600'000,
    [](const DaemonOptions& o) -> int64_t { return o.drain_timeout_ms; },
@@ -68,6 +68,11 @@ const std::array<Number, 18> kNumbers = {{
    "(still traceable); 0: never", 0, 3660,
    [](const DaemonOptions& o) -> int64_t { return o.forget_after_days; },
    [](DaemonOptions* o, int64_t v) { o->forget_after_days = static_cast<uint32_t>(v); }, Fits<uint32_t>},
+  {"hub", "retention_days", "--retention-days",
+   "log records, cases and their indexes older than this (hub time) age out; below 366 only with "
+   "--allow-short-retention (tests); 0: kept for ever", 0, 36'600,
+   [](const DaemonOptions& o) -> int64_t { return o.sequencer.retention.count() / 24; },
+   [](DaemonOptions* o, int64_t v) { o->sequencer.retention = std::chrono::hours(v * 24); }, Fits<int32_t>},
   {"ingest", "max_clock_skew_s", "--max-clock-skew-s",
    "reject (REJECT_BAD_TIME) events stamped more than this many seconds after hubd's clock; 0: no limit",
    0, 86'400 * 366,
@@ -343,6 +348,12 @@ void Validate(const DaemonOptions& o) {
     const int64_t v = n.get(o);
     if (v < n.lo || v > n.hi) ThrowOutOfRange(n, v);
   }
+  const auto retention_days = o.sequencer.retention.count() / 24;
+  if (retention_days > 0 && retention_days < 366 && !o.allow_short_retention)
+    throw ValidationError("hub.retention_days (--retention-days)",
+                          std::to_string(retention_days) +
+                              " is under a year: records must be kept at least 366 days "
+                              "(--allow-short-retention is for tests)");
   for (const auto* tls : {&o.ingest.tls, &o.http_tls}) {
     const char* where = tls == &o.ingest.tls ? "ingest.tls" : "http.tls";
     if (tls->cert.empty() != tls->key.empty())
@@ -419,6 +430,8 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
   app.add_option("--export", o->export_dir,
                  "write the data directory's log as a replayable day into this directory and exit "
                  "(hubd must not be running on it)");
+  app.add_flag("--allow-short-retention", o->allow_short_retention,
+               "accept --retention-days below 366 (for tests: a hub keeps its records a year)");
   app.add_flag("--compact", o->compact,
                "compact the data directory fully and exit (hubd must not be running on it)");
   app.add_flag("--store-stats", o->store_stats,

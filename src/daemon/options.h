@@ -36,6 +36,8 @@ struct DaemonOptions {
   // off), forget_after_days (0: never).
   uint32_t dwell_hours = 48;
   uint32_t forget_after_days = 30;
+  // Accept hub.retention_days below 366 (flag only: for tests).
+  bool allow_short_retention = false;
   // Supervisor API tokens ([[api.tokens]] in the configuration file only:
   // secrets do not belong on a command line). None: the API answers 401.
   std::vector<ApiToken> api_tokens;

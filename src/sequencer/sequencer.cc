@@ -21,6 +21,7 @@ struct Sequencer::Impl {
   void Process(Submission& s);
   void CommitAndDeliver();
   void MaybeCheckpoint();
+  void MaybeRetain();
   Reply& ReplyFor(const std::shared_ptr<SessionLink>& session);
   // Anything applied or answered since the last commit.
   bool Pending() const { return !replies.empty() || !commands.empty(); }
@@ -56,6 +57,8 @@ struct Sequencer::Impl {
   uint64_t checkpoint_failures = 0;  // reported so far
   uint64_t checkpoints_written = 0;  // reported so far
   std::chrono::steady_clock::time_point checkpointed_when = std::chrono::steady_clock::now();
+  int64_t hub_hour = 0;         // of the last record noted in the time index
+  bool retention_due = false;   // hub time moved to a new hour, or a checkpoint landed
 };
 
 Sequencer::Sequencer(core::HubState* state, store::RocksDbStore* store, SequencerOptions options)
@@ -65,6 +68,8 @@ Sequencer::~Sequencer() { Stop(); }
 
 void Sequencer::Start(uint64_t uncheckpointed) {
   impl_->checkpointed_at = 0 - uncheckpointed;  // committed() - this = records since
+  impl_->hub_hour = impl_->state->hub_time_ms() / core::kHourMs;
+  impl_->retention_due = true;
   probe_.hub_seq.store(impl_->state->last_hub_seq(), std::memory_order_relaxed);
   probe_.parcels_in_hub.store(impl_->state->live_parcels(), std::memory_order_relaxed);
   probe_.open_cases.store(impl_->state->open_cases(), std::memory_order_relaxed);
@@ -145,6 +150,13 @@ void Sequencer::Impl::Process(Submission& s) {
         SequencerProbe::Count(probe.events_applied, e.body_case());
         for (const auto& c : result.raised) SequencerProbe::Count(probe.cases_raised, c.type());
         batch.AddEvent(e, &result);  // logs the decision too
+        if (const int64_t hour = state->hub_time_ms() / core::kHourMs; hour > hub_hour) {
+          // The first record of this hour; the first hour also holds what
+          // was logged before any scan (reference data, at hub time 0).
+          batch.NoteHour(hour, hub_hour == 0 ? 1 : result.hub_seq);
+          hub_hour = hour;
+          retention_due = true;
+        }
         if (result.has_decision) reply.decisions.push_back(std::move(result.decision));
         break;
       case core::ApplyResult::Outcome::kDuplicate:
@@ -236,6 +248,7 @@ void Sequencer::Impl::MaybeCheckpoint() {
   }
   if (done.written > checkpoints_written) {
     checkpoints_written = done.written;
+    retention_due = true;  // retention may now reach further
     spdlog::info("event=checkpoint_written hub_seq={} seconds={:.3f}", done.last_hub_seq,
                  done.last_seconds);
   }
@@ -258,6 +271,33 @@ void Sequencer::Impl::MaybeCheckpoint() {
   checkpointed_when = now;
   spdlog::info("event=checkpoint_started hub_seq={} records_since={} pause_ms={:.1f}", hub_seq,
                since, pause * 1000);
+}
+
+void Sequencer::Impl::MaybeRetain() {
+  if (!retention_due || failed || options.retention.count() == 0) return;
+  retention_due = false;
+  const int64_t cutoff =
+      state->hub_time_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(options.retention).count();
+  if (cutoff <= 0) return;
+  v1::LogRecord rec;
+  bool due = false;
+  // Never past the last checkpoint: recovery replays the log after it.
+  store::Status s = store->RetentionPoint(cutoff, store->CheckpointedThrough(), rec.mutable_retention(), &due);
+  if (!s.ok()) {
+    spdlog::error("event=retention_failed error={}", util::LogValue(s.ToString()));
+    return;
+  }
+  if (!due) return;
+  state->Apply(rec, &result);
+  if (result.outcome != core::ApplyResult::Outcome::kApplied) {
+    spdlog::error("event=retention_failed error={}", util::LogValue(result.reject_reason));
+    return;
+  }
+  batch.Add(rec, &result);
+  CommitAndDeliver();
+  spdlog::info("event=retention hub_seq={} through_hub_seq={} through_case_id={} cutoff_ms={}",
+               result.hub_seq, rec.retention().through_hub_seq(), rec.retention().through_case_id(),
+               rec.retention().cutoff_ms());
 }
 
 void Sequencer::Impl::Run() {
@@ -293,8 +333,10 @@ void Sequencer::Impl::Run() {
     if (Pending() && (batch.records() >= options.max_batch || (drained && delay_over))) {
       CommitAndDeliver();
       MaybeCheckpoint();
+      MaybeRetain();
     } else if (n == 0 && !Pending()) {
       MaybeCheckpoint();  // idle: the interval still counts
+      MaybeRetain();
     }
     if (n == 0 && !Pending() && stopping.load()) {
       // One last look: Submit() calls that raced with Stop() are still served.

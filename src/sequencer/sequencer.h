@@ -109,6 +109,9 @@ struct SequencerOptions {
   // Events stamped later than the wall clock plus this are rejected with
   // REJECT_BAD_TIME (0: no limit), so hub time never runs ahead.
   std::chrono::seconds max_clock_skew{600};
+  // Records older than this in hub time age out (a Retention record, once
+  // an hour of hub time; never past the last checkpoint). 0: kept for ever.
+  std::chrono::hours retention{400 * 24};
 };
 
 class Sequencer {

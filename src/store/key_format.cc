@@ -96,4 +96,10 @@ std::string ScannerSeqKey(std::string_view scanner_id, uint64_t seq) {
   return k;
 }
 
+std::string HourKey(int64_t hour) {
+  std::string k(kHourPrefix);
+  PutBigEndian64(&k, static_cast<uint64_t>(hour));
+  return k;
+}
+
 }  // namespace hub::store::keys

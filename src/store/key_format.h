@@ -43,6 +43,12 @@
 //       same batch as the archive rows it covers.
 //                   "format_version" -> BE64(kStoreFormat), written when the
 //       database is created.
+//                   "hour" BE64(hour of hub time) -> BE64(hub_seq)
+//       The first record in each hour of hub time (written with it), so
+//       retention finds the log prefix older than its cutoff with one seek.
+//                   "retention" -> BE64(through_hub_seq) BE64(through_case_id)
+//       BE64(cutoff_ms): what has aged out (store/retention.h), written with
+//       the Retention record and its range deletes.
 //   CF "checkpoint" "snapshot" -> HubSnapshot, "entity_index" -> EntityIndex
 //       The core's whole state at some hub_seq, so recovery replays only the
 //       log after it, and the entity index of the live entities at the same
@@ -89,10 +95,13 @@ std::string CaseEntityIndexPrefix(Kind kind, std::string_view id);
 std::string ArchiveKey(Kind kind, std::string_view id, uint64_t hub_seq);
 std::string ArchivePrefix(Kind kind, std::string_view id);
 std::string ScannerSeqKey(std::string_view scanner_id, uint64_t seq);
+std::string HourKey(int64_t hour);
 
 inline constexpr std::string_view kSnapshotKey = "snapshot";
 inline constexpr std::string_view kArchiveCursorKey = "archive_cursor";
 inline constexpr std::string_view kEntityIndexKey = "entity_index";
 inline constexpr std::string_view kFormatKey = "format_version";
+inline constexpr std::string_view kRetentionKey = "retention";
+inline constexpr std::string_view kHourPrefix = "hour";
 
 }  // namespace hub::store::keys

@@ -67,6 +67,24 @@ class LiveIndex {
     if (v.empty() && r.empty()) entries_.erase(it);
   }
 
+  // Records up to `through` aged out: they leave every entry.
+  void DropThrough(uint64_t through) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto drop = [through](std::vector<uint64_t>& v) {
+      v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), through));
+    };
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      drop(it->second.seqs);
+      std::erase_if(it->second.retiring, [through](uint64_t r) { return r <= through; });
+      std::erase_if(it->second.forgetting, [through](uint64_t r) { return r <= through; });
+      if (it->second.seqs.empty() && it->second.retiring.empty()) {
+        it = entries_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
   Entry Get(const std::string& key) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(key);

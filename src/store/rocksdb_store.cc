@@ -18,6 +18,7 @@
 #include "store/archive_writer.h"
 #include "store/checkpoint_writer.h"
 #include "store/live_index.h"
+#include "store/retention.h"
 #include "store/store_util.h"
 #include "core/views.h"
 
@@ -40,6 +41,9 @@ struct RocksDbStore::Rep {
   std::unique_ptr<ArchiveWriter> archive;
   std::unique_ptr<CheckpointWriter> checkpoints;  // uses archive: goes first
   std::string format_error;  // set: Recover() refuses this database
+  RetentionMark retention;
+  std::vector<std::unique_ptr<RetentionFilter>> filters;  // used by the db: outlive it
+  uint64_t recovered_checkpoint = 0;
 
   rocksdb::ColumnFamilyHandle* h(Cf c) const { return cf[c]; }
 
@@ -74,6 +78,7 @@ struct CommitBatch::Rep {
   };
   std::map<uint64_t, PendingCase> cases;
   std::vector<v1::ArchivedEntity> retired;  // for the archive writer
+  std::optional<v1::Retention> retention;   // logged in this batch
   std::vector<LiveIndex::Touch> touches;    // [0, n_touches) in use; capacity kept
   size_t n_touches = 0;
   std::vector<core::EntityRef> refs;
@@ -106,6 +111,7 @@ void CommitBatch::Clear() {
   rep_->seqs.clear();
   rep_->cases.clear();
   rep_->retired.clear();
+  rep_->retention.reset();
   rep_->n_touches = 0;
   rep_->error = Status::Ok();
 }
@@ -181,8 +187,32 @@ void CommitBatch::AddCaseAction(const v1::CaseAction& action, core::ApplyResult*
   AddRecord(v1::LogRecord::kCaseAction, action, result);
 }
 
+void CommitBatch::AddRetention(const v1::Retention& retention, core::ApplyResult* result) {
+  if (result->outcome != core::ApplyResult::Outcome::kApplied) return;
+  AddRecord(v1::LogRecord::kRetention, retention, result);
+  Rep& r = *rep_;
+  const RocksDbStore::Rep& s = *r.store->rep_;
+  r.wb.DeleteRange(s.h(kLog), keys::LogKey(0), keys::LogKey(retention.through_hub_seq() + 1));
+  r.wb.DeleteRange(s.h(kCases), keys::CaseKey(0), keys::CaseKey(retention.through_case_id() + 1));
+  r.wb.DeleteRange(s.h(kDefault), keys::HourKey(0),
+                   keys::HourKey(retention.cutoff_ms() / core::kHourMs));
+  RetentionMark mark;
+  mark.through_hub_seq = retention.through_hub_seq();
+  mark.through_case_id = retention.through_case_id();
+  mark.cutoff_ms = retention.cutoff_ms();
+  r.wb.Put(s.h(kDefault), keys::kRetentionKey, mark.Encode());
+  r.retention = retention;
+}
+
+void CommitBatch::NoteHour(int64_t hour, uint64_t hub_seq) {
+  std::string value;
+  keys::PutBigEndian64(&value, hub_seq);
+  rep_->wb.Put(rep_->store->rep_->h(kDefault), keys::HourKey(hour), AsSlice(value));
+}
+
 void CommitBatch::Add(const v1::LogRecord& rec, core::ApplyResult* result) {
   switch (rec.body_case()) {
+    case v1::LogRecord::kRetention: return AddRetention(rec.retention(), result);
     case v1::LogRecord::kEvent: return AddEvent(rec.event(), result);
     case v1::LogRecord::kReference: return AddReference(rec.reference(), result);
     case v1::LogRecord::kCaseAction: return AddCaseAction(rec.case_action(), result);
@@ -205,9 +235,20 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   // flushed, so a restart after kill -9 replays at most this much WAL.
   db_options.max_total_wal_size = 128 << 20;
 
+  auto rep = std::make_unique<Rep>();
+  rep->options = options;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kNumCf; ++i) {
     rocksdb::ColumnFamilyOptions cf_options;
+    // Aged-out rows among live ones go as compactions pass (retention.h).
+    std::optional<RetentionFilter::Family> filtered;
+    if (i == kCaseIndex) filtered = RetentionFilter::Family::kCaseIndex;
+    if (i == kArchive) filtered = RetentionFilter::Family::kArchive;
+    if (i == kSeqs) filtered = RetentionFilter::Family::kSeqs;
+    if (filtered) {
+      rep->filters.push_back(std::make_unique<RetentionFilter>(*filtered, &rep->retention));
+      cf_options.compaction_filter = rep->filters.back().get();
+    }
     // zstd at every level: ids repeat, so the log shrinks to about a third,
     // and already in the files a flush writes, so the directory is compact
     // right after a stop (bench/RESULTS.md). Flushes and compactions run in
@@ -225,8 +266,6 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
     }
     descriptors.emplace_back(kCfNames[i], cf_options);
   }
-  auto rep = std::make_unique<Rep>();
-  rep->options = options;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &rep->cf, &db);
   if (!s.ok()) return FromRocks(s);
@@ -255,6 +294,9 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   } else {
     return FromRocks(s);
   }
+  s = db->Get(rocksdb::ReadOptions(), keys::kRetentionKey, &value);
+  if (s.ok() && !rep->retention.Decode(value)) return Status::Corruption("retention mark has a bad size");
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s);
   uint64_t cursor = 0;
   s = db->Get(rocksdb::ReadOptions(), keys::kArchiveCursorKey, &value);
   if (s.ok() && value.size() == 8) {
@@ -328,6 +370,12 @@ Status RocksDbStore::Commit(CommitBatch* batch) {
   }
   r.index.Apply(b.touches, b.n_touches, &b.retired);
   if (!b.retired.empty()) r.archive->Enqueue(b.last_hub_seq, std::move(b.retired));
+  if (b.retention) {
+    r.retention.through_hub_seq = b.retention->through_hub_seq();
+    r.retention.through_case_id = b.retention->through_case_id();
+    r.retention.cutoff_ms = b.retention->cutoff_ms();
+    r.index.DropThrough(b.retention->through_hub_seq());
+  }
   batch->Clear();
   return Status::Ok();
 }
@@ -363,6 +411,56 @@ bool RocksDbStore::CheckpointBusy() { return rep_->checkpoints->busy(); }
 
 CheckpointStats RocksDbStore::Checkpoints() { return rep_->checkpoints->stats(); }
 
+uint64_t RocksDbStore::CheckpointedThrough() {
+  return std::max(rep_->recovered_checkpoint, rep_->checkpoints->stats().last_hub_seq);
+}
+
+RocksDbStore::Retained RocksDbStore::RetainedSoFar() const {
+  const RetentionMark& m = rep_->retention;
+  return Retained{m.through_hub_seq.load(), m.through_case_id.load(), m.cutoff_ms.load()};
+}
+
+Status RocksDbStore::RetentionPoint(int64_t cutoff_ms, uint64_t limit, v1::Retention* out,
+                                    bool* due) {
+  *due = false;
+  Rep& r = *rep_;
+  const int64_t cutoff_hour = cutoff_ms / core::kHourMs;
+  // The first record at or after the cutoff hour; everything before it aged out.
+  std::unique_ptr<rocksdb::Iterator> it(r.db->NewIterator(rocksdb::ReadOptions(), r.h(kDefault)));
+  it->Seek(keys::HourKey(cutoff_hour));
+  if (!it->status().ok()) return FromRocks(it->status());
+  if (!it->Valid() || !it->key().starts_with(keys::kHourPrefix) || it->value().size() != 8)
+    return Status::Ok();  // hub time has not reached past the cutoff
+  const uint64_t through =
+      std::min(keys::DecodeBigEndian64(it->value().ToStringView()) - 1, limit);
+  const RetentionMark& mark = r.retention;
+  if (through <= mark.through_hub_seq.load()) return Status::Ok();
+  // Case ids grow with hub order: the last case raised at or before
+  // `through`, by bisection over the ids still stored.
+  uint64_t lo = mark.through_case_id.load(), hi = 0;  // lo: known <= through
+  std::unique_ptr<rocksdb::Iterator> cases(r.db->NewIterator(rocksdb::ReadOptions(), r.h(kCases)));
+  cases->SeekToLast();
+  if (!cases->status().ok()) return FromRocks(cases->status());
+  if (cases->Valid()) hi = keys::DecodeBigEndian64(cases->key().ToStringView());
+  v1::ExceptionCase c;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo + 1) / 2;
+    Status got = GetCase(mid, &c);
+    if (!got.ok()) return got;
+    if (c.hub_seq() <= through) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  out->Clear();
+  out->set_through_hub_seq(through);
+  out->set_through_case_id(lo);
+  out->set_cutoff_ms(cutoff_hour * core::kHourMs);
+  *due = true;
+  return Status::Ok();
+}
+
 Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
   Rep& r = *rep_;
   if (!r.format_error.empty())
@@ -380,6 +478,7 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
     if (!s.ok() || !index.ParseFromString(value) || index.last_hub_seq() != snapshot.last_hub_seq())
       return Status::Corruption("the entity index does not match the checkpoint");
     r.index.Load(index);
+    r.recovered_checkpoint = snapshot.last_hub_seq();
   } else if (!s.IsNotFound()) {
     return FromRocks(s);
   }
@@ -411,6 +510,7 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
     for (size_t i = 0; i < refs.size(); ++i)
       touches[i] = LiveIndex::Touch{rec.hub_seq(), core::EntityKey(refs[i].kind, *refs[i].id)};
     r.index.Apply(touches, touches.size(), &result.retired);
+    if (rec.has_retention()) r.index.DropThrough(rec.retention().through_hub_seq());
     // Rows already archived leave the index; the rest are written again.
     if (rec.hub_seq() <= cursor) {
       for (const auto& a : result.retired) r.index.Forget(a);
@@ -515,6 +615,7 @@ Status RocksDbStore::CasesAfter(uint64_t after, size_t limit,
                                std::vector<v1::ExceptionCase>* out, const ReadView* view) {
   out->clear();
   if (after == UINT64_MAX) return Status::Ok();
+  after = std::max(after, rep_->retention.through_case_id.load());
   std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ReadOptionsFor(view), rep_->h(kCases)));
   v1::ExceptionCase c;
   for (it->Seek(keys::CaseKey(after + 1)); it->Valid() && out->size() < limit; it->Next()) {
@@ -545,7 +646,9 @@ Status RocksDbStore::CasesByType(v1::ExceptionType type,
                                  std::vector<v1::ExceptionCase>* out, const ReadView* view) {
   out->clear();
   if (after == UINT64_MAX) return Status::Ok();
-  // One iterator per status over ids > after; merged by id.
+  // One iterator per status over ids > after; merged by id. Index entries
+  // of aged-out cases not yet compacted away are skipped.
+  after = std::max(after, rep_->retention.through_case_id.load());
   struct Cursor {
     std::unique_ptr<rocksdb::Iterator> it;
     std::string prefix;
@@ -584,16 +687,22 @@ Status RocksDbStore::CountCases(v1::ExceptionType type, v1::ExceptionStatus stat
   const std::string end = keys::CaseTypeIndexKey(type, status, to_ms, UINT64_MAX);
   std::unique_ptr<rocksdb::Iterator> it(
       rep_->db->NewIterator(ReadOptionsFor(view), rep_->h(kCaseIndex)));
+  const uint64_t aged = rep_->retention.through_case_id.load();
   for (it->Seek(keys::CaseTypeIndexKey(type, status, from_ms, 0));
-       it->Valid() && it->key().starts_with(prefix) && it->key().compare(end) <= 0; it->Next())
-    ++*count;
+       it->Valid() && it->key().starts_with(prefix) && it->key().compare(end) <= 0; it->Next()) {
+    std::string_view k = it->key().ToStringView();
+    if (keys::DecodeBigEndian64(k.substr(k.size() - 8)) > aged) ++*count;
+  }
   return FromRocks(it->status());
 }
 
 Status RocksDbStore::CaseIdsForEntity(keys::Kind kind, const std::string& id,
                                       std::vector<uint64_t>* ids, const ReadView* view) {
-  return IdsUnderPrefix(rep_->db.get(), rep_->h(kCaseIndex), keys::CaseEntityIndexPrefix(kind, id),
-                        ids, ReadOptionsFor(view));
+  Status s = IdsUnderPrefix(rep_->db.get(), rep_->h(kCaseIndex),
+                            keys::CaseEntityIndexPrefix(kind, id), ids, ReadOptionsFor(view));
+  const uint64_t aged = rep_->retention.through_case_id.load();
+  std::erase_if(*ids, [aged](uint64_t c) { return c <= aged; });
+  return s;
 }
 
 Status RocksDbStore::Archived(keys::Kind kind, const std::string& id,
@@ -614,6 +723,7 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
   out->retired_at.clear();
   out->forgotten_at.clear();
   out->truncated = false;
+  out->aged_out = false;
   // The index first, the snapshot after: every hub_seq found in the index is
   // committed, so the snapshot holds its record; an entity that leaves the
   // index meanwhile is in the archive the snapshot sees (duplicates merge).
@@ -630,9 +740,13 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
     out->retired_at.push_back(row.retired_at_hub_seq());
     if (row.forgotten()) out->forgotten_at.push_back(row.retired_at_hub_seq());
   }
+  // Aged-out records (and archive rows not yet compacted away) are left out.
+  const uint64_t aged = rep_->retention.through_hub_seq.load();
   for (auto* v : {&seqs, &out->retired_at, &out->forgotten_at}) {
     std::sort(v->begin(), v->end());
     v->erase(std::unique(v->begin(), v->end()), v->end());
+    out->aged_out = out->aged_out || (!v->empty() && v->front() <= aged);
+    v->erase(v->begin(), std::upper_bound(v->begin(), v->end(), aged));
   }
   if (seqs.size() > limit) {  // keep the newest
     seqs.erase(seqs.begin(), seqs.end() - static_cast<std::ptrdiff_t>(limit));
@@ -667,18 +781,8 @@ Status RocksDbStore::LoggedAs(const std::string& scanner_id, uint64_t seq, uint6
     return Status::NotFound("no row for this seq");
   uint64_t at = keys::DecodeBigEndian64(it->key().ToStringView().substr(prefix.size()));
   std::string_view v = it->value().ToStringView();
-  auto varint = [&v](uint64_t* out) {
-    *out = 0;
-    for (int shift = 0; !v.empty() && shift < 64; shift += 7) {
-      const auto b = static_cast<uint8_t>(v.front());
-      v.remove_prefix(1);
-      *out |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return true;
-    }
-    return false;
-  };
   uint64_t delta = 0, step = 0, hub = 0;
-  while (varint(&delta) && varint(&step)) {
+  while (ReadVarint(&v, &delta) && ReadVarint(&v, &step)) {
     at += delta;
     const bool rejected = (step & 1) != 0;
     if (!rejected) hub += step >> 1;

@@ -111,6 +111,11 @@ class CommitBatch {
   void AddEvent(const v1::ScanEvent& event, core::ApplyResult* result);
   void AddReference(const v1::ReferenceChange& change, core::ApplyResult* result);
   void AddCaseAction(const v1::CaseAction& action, core::ApplyResult* result);
+  // Logs the record and removes what it ages out (store/retention.h).
+  void AddRetention(const v1::Retention& retention, core::ApplyResult* result);
+  // `hub_seq` is the first record in `hour` of hub time (the time index
+  // retention reads).
+  void NoteHour(int64_t hour, uint64_t hub_seq);
   // Dispatches on rec's body.
   void Add(const v1::LogRecord& rec, core::ApplyResult* result);
 
@@ -157,6 +162,20 @@ class RocksDbStore {
                               std::function<Status(std::string* serialized)> serialize);
   bool CheckpointBusy();
   CheckpointStats Checkpoints();
+  // Hub_seq of the newest durable checkpoint (recovered or written since).
+  uint64_t CheckpointedThrough();
+
+  // --- Retention -----------------------------------------------------------
+  // What has aged out so far (0s: nothing).
+  struct Retained {
+    uint64_t through_hub_seq = 0, through_case_id = 0;
+    int64_t cutoff_ms = 0;
+  };
+  Retained RetainedSoFar() const;
+  // The Retention to log now for records older than `cutoff_ms` of hub
+  // time (whole hours), through `limit` at most: false when nothing more
+  // has aged out.
+  Status RetentionPoint(int64_t cutoff_ms, uint64_t limit, v1::Retention* out, bool* due);
 
   // Rebuilds `state` (which must be fresh) from the checkpoint and the log.
   // *replayed gets the number of log records applied after the checkpoint.
@@ -209,7 +228,8 @@ class RocksDbStore {
     std::vector<v1::LogRecord> records;
     std::vector<uint64_t> retired_at;
     std::vector<uint64_t> forgotten_at;  // those of retired_at that forgot an idle entity
-    bool truncated = false;  // more than `limit` records
+    bool truncated = false;
+    bool aged_out = false;  // older records of the entity aged out (retention)  // more than `limit` records
     std::unique_ptr<ReadView> view;
   };
   Status History(keys::Kind kind, const std::string& id, size_t limit, EntityHistory* out);

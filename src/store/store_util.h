@@ -8,7 +8,9 @@
 #include <rocksdb/status.h>
 
 #include <functional>
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <google/protobuf/message_lite.h>
@@ -35,6 +37,18 @@ inline void PutVarint(std::string* dst, uint64_t v) {
     v >>= 7;
   }
   dst->push_back(static_cast<char>(v));
+}
+
+// Reads a varint off the front of *v; false at the end or on a bad one.
+inline bool ReadVarint(std::string_view* v, uint64_t* out) {
+  *out = 0;
+  for (int shift = 0; !v->empty() && shift < 64; shift += 7) {
+    const auto b = static_cast<uint8_t>(v->front());
+    v->remove_prefix(1);
+    *out |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
 }
 
 // Appends `m` as length-delimited field `field`.

@@ -177,6 +177,7 @@ const std::vector<NumberRule> kNumberRules = {
     {"", "checkpoint_interval_s", "--checkpoint-interval-s", 0, 86'400},
     {"hub", "dwell_hours", "--dwell-hours", 0, 24 * 366},
     {"hub", "forget_after_days", "--forget-after-days", 0, 3660},
+    {"hub", "retention_days", "--retention-days", 0, 36'600},
 };
 
 std::string NumberToml(const NumberRule& r, const std::string& value) {
@@ -198,6 +199,7 @@ std::string PrintNumbers(const daemon::DaemonOptions& o) {
       << " checkpoint_records=" << o.sequencer.checkpoint_records
       << " checkpoint_interval_s=" << o.sequencer.checkpoint_interval.count()
       << " dwell_hours=" << o.dwell_hours << " forget_after_days=" << o.forget_after_days
+      << " retention_days=" << o.sequencer.retention.count() / 24
       << " max_sessions_per_address=" << o.ingest.max_sessions_per_address << " ";
   return out.str();
 }
@@ -225,6 +227,20 @@ TEST(OptionsTest, EveryNumberHasTheSameRangeInTheFileAndAsAFlag) {
     ExpectRefusedFromTheFile(NumberToml(r, "\"100\""));
     ExpectRefusedBothWays(NumberToml(r, "100.5"), {r.flag, "100.5"});
   }
+}
+
+TEST(OptionsTest, RetentionUnderAYearNeedsTheTestFlag) {
+  daemon::DaemonOptions o;
+  int code = -1;
+  ASSERT_TRUE(Parse({}, &o, &code));
+  EXPECT_EQ(o.sequencer.retention.count(), 400 * 24);
+  EXPECT_FALSE(Parse({"--retention-days", "30"}, &o, &code));
+  EXPECT_EQ(code, 2);
+  EXPECT_FALSE(Parse({"--config", WriteConfig("[hub]\nretention_days = 365\n")}, &o, &code));
+  ASSERT_TRUE(Parse({"--retention-days", "2", "--allow-short-retention"}, &o, &code));
+  EXPECT_EQ(o.sequencer.retention.count(), 48);
+  ASSERT_TRUE(Parse({"--retention-days", "366"}, &o, &code));
+  ASSERT_TRUE(Parse({"--retention-days", "0"}, &o, &code));  // kept for ever
 }
 
 TEST(OptionsTest, NegativeTimeoutsAreRefusedNotIgnored) {
