@@ -66,6 +66,19 @@ class ArchiveWriter {
     return cursor_;
   }
 
+  // After a failed write (the disk was full), the failed jobs stay queued
+  // and the writer waits; once the store writes again, this clears the
+  // error and the writer retries them. The cursor never passes a job that
+  // was not written, so a crash meanwhile loses no row (recovery re-archives
+  // from the cursor).
+  void Resume() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      error_ = Status::Ok();
+    }
+    work_.notify_all();
+  }
+
  private:
   struct Job {
     uint64_t through;
@@ -79,8 +92,9 @@ class ArchiveWriter {
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mu_);
-        work_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
-        if (jobs_.empty()) return;  // stopping, queue drained
+        work_.wait(lock, [&] { return stop_ || (!jobs_.empty() && error_.ok()); });
+        if (jobs_.empty() || !error_.ok()) return;  // stopping: drained, or failed (the
+                                                    // log holds what is left)
         jobs.swap(jobs_);
       }
       uint64_t through = 0;
@@ -101,11 +115,16 @@ class ArchiveWriter {
       if (s.ok() && !drop_jobs_)
         for (const Job& job : jobs)
           for (const auto& a : job.rows) index_->Forget(a);
-      jobs.clear();
       {
         std::lock_guard<std::mutex> lock(mu_);
-        queued_rows_ -= rows;
-        if (!s.ok() && error_.ok()) error_ = s;
+        if (s.ok()) {
+          queued_rows_ -= rows;
+        } else {
+          // Kept, in order, ahead of later jobs, for Resume().
+          for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) jobs_.push_front(std::move(*it));
+          if (error_.ok()) error_ = s;
+        }
+        jobs.clear();
         if (s.ok() && !drop_jobs_) cursor_ = std::max(cursor_, through);
       }
       done_.notify_all();

@@ -1,9 +1,11 @@
 #include "store/rocksdb_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/metadata.h>
 #include <rocksdb/transaction_log.h>
 #include <rocksdb/options.h>
+#include <rocksdb/wal_filter.h>
 #include <rocksdb/write_batch.h>
 
 #include <condition_variable>
@@ -16,7 +18,10 @@
 
 #include "core/validate.h"
 #include "store/archive_writer.h"
+#include "store/backup.h"
 #include "store/checkpoint_writer.h"
+#include "store/fault_fs.h"
+#include "store/wal_tail.h"
 #include "store/live_index.h"
 #include "store/store_util.h"
 #include "core/views.h"
@@ -27,6 +32,69 @@ namespace {
 enum Cf { kDefault, kLog, kScanners, kCases, kCaseIndex, kArchive, kCheckpoint, kSeqs, kNumCf };
 const char* const kCfNames[kNumCf] = {"default",    "log",     "scanners",   "cases",
                                       "case_index", "archive", "checkpoint", "seqs"};
+
+// Learns, while RocksDB replays the WAL, which WAL files it reads (the
+// oldest log number any column family still needs) and the column family
+// ids (to read hub_seqs out of dropped batches). Changes nothing.
+class WalProbe : public rocksdb::WalFilter {
+ public:
+  void ColumnFamilyLogNumberMap(const std::map<uint32_t, uint64_t>& log_numbers,
+                                const std::map<std::string, uint32_t>& ids) override {
+    for (const auto& [cf, number] : log_numbers)
+      if (number < min_log_number) min_log_number = number;
+    if (auto it = ids.find(kCfNames[kLog]); it != ids.end()) log_cf = it->second;
+  }
+  WalProcessingOption LogRecordFound(unsigned long long, const std::string&,
+                                     const rocksdb::WriteBatch&, rocksdb::WriteBatch*,
+                                     bool*) override {
+    return WalProcessingOption::kContinueProcessing;
+  }
+  const char* Name() const override { return "HubWalProbe"; }
+
+  uint64_t min_log_number = UINT64_MAX;  // UINT64_MAX: no WAL was replayed
+  std::optional<uint32_t> log_cf;
+};
+
+// The hub_seqs of the log records in a batch (the log family's keys).
+class LogKeys : public rocksdb::WriteBatch::Handler {
+ public:
+  explicit LogKeys(uint32_t log_cf) : log_cf_(log_cf) {}
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key, const rocksdb::Slice&) override {
+    if (cf == log_cf_ && key.size() == 8) {
+      const uint64_t seq = keys::DecodeBigEndian64(key.ToStringView());
+      first = first == 0 ? seq : std::min(first, seq);
+      last = std::max(last, seq);
+    }
+    return rocksdb::Status::OK();
+  }
+  uint64_t first = 0, last = 0;
+
+ private:
+  uint32_t log_cf_;
+};
+
+// What point-in-time recovery dropped: the pre-open scan, limited to the
+// WAL files RocksDB replayed.
+std::optional<WalTailLoss> TailLoss(const WalScan& scan, const WalProbe& probe) {
+  if (!scan.bad || probe.min_log_number == UINT64_MAX ||
+      scan.bad_log_number < probe.min_log_number)
+    return std::nullopt;  // nothing bad, or only in a WAL already flushed (obsolete)
+  WalTailLoss loss;
+  loss.batches = 1 + scan.after.size();
+  loss.bytes = scan.bytes_after;
+  loss.wal_file = scan.bad_file;
+  loss.offset = scan.bad_offset;
+  loss.reason = scan.reason;
+  if (probe.log_cf) {
+    for (const auto& b : scan.after) {
+      LogKeys keys(*probe.log_cf);
+      if (!rocksdb::WriteBatch(b.rep).Iterate(&keys).ok() || keys.first == 0) continue;
+      loss.first_hub_seq = loss.first_hub_seq == 0 ? keys.first : std::min(loss.first_hub_seq, keys.first);
+      loss.last_hub_seq = std::max(loss.last_hub_seq, keys.last);
+    }
+  }
+  return loss;
+}
 
 }  // namespace
 
@@ -40,6 +108,11 @@ struct RocksDbStore::Rep {
   std::unique_ptr<ArchiveWriter> archive;
   std::unique_ptr<CheckpointWriter> checkpoints;  // uses archive: goes first
   std::string format_error;  // set: Recover() refuses this database
+  std::optional<WalTailLoss> wal_loss;  // what WAL recovery dropped at Open()
+  WalProbe wal_probe;                   // the DB keeps a pointer to it
+  std::mutex backup_mu;                 // one backup at a time
+  // Declared last, destroyed last: RocksDB's files go through it.
+  std::shared_ptr<FaultInjection> faults;
 
   rocksdb::ColumnFamilyHandle* h(Cf c) const { return cf[c]; }
 
@@ -227,10 +300,23 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   }
   auto rep = std::make_unique<Rep>();
   rep->options = options;
+  rep->faults = options.faults;
+  if (rep->faults) db_options.env = rep->faults->env();
+  // Point-in-time recovery (RocksDB's default, kept on purpose): replay
+  // stops at the first bad WAL record, so the database is always a prefix
+  // of what was written, never one with a hole. What it drops is read
+  // beforehand and reported (wal_tail_loss()).
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  WalScan scan;
+  Status scanned = ScanWal(options.path, &scan);
+  if (!scanned.ok()) return scanned;
+  WalProbe& probe = rep->wal_probe;
+  db_options.wal_filter = &probe;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &rep->cf, &db);
   if (!s.ok()) return FromRocks(s);
   rep->db.reset(db);
+  rep->wal_loss = TailLoss(scan, probe);
   std::string value;
   s = db->Get(rocksdb::ReadOptions(), keys::kFormatKey, &value);
   if (s.ok()) {
@@ -273,10 +359,16 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
 Status RocksDbStore::Commit(CommitBatch* batch) {
   Rep& r = *rep_;
   CommitBatch::Rep& b = *batch->rep_;
-  if (!r.sticky_error.ok()) return r.sticky_error;
+  // A failed commit drops the batch too: none of it is written, and a
+  // store that resumes must not write it later under reused hub_seqs.
+  if (!r.sticky_error.ok()) {
+    batch->Clear();
+    return r.sticky_error;
+  }
   if (!b.error.ok()) {
     r.sticky_error = b.error;
-    return b.error;
+    batch->Clear();
+    return r.sticky_error;
   }
   std::string key, value;
   for (const auto& [scanner, used] : b.seqs) {
@@ -317,13 +409,11 @@ Status RocksDbStore::Commit(CommitBatch* batch) {
   }
   rocksdb::WriteOptions wo;
   wo.sync = r.options.durability == Durability::kFsync;
-  rocksdb::Status s =
-      r.options.testing_fail_commits_after > 0 && r.commits >= r.options.testing_fail_commits_after
-          ? rocksdb::Status::IOError("injected commit failure")
-          : r.db->Write(wo, &b.wb);
+  rocksdb::Status s = r.db->Write(wo, &b.wb);
   ++r.commits;
   if (!s.ok()) {
     r.sticky_error = FromRocks(s);
+    batch->Clear();
     return r.sticky_error;
   }
   r.index.Apply(b.touches, b.n_touches, &b.retired);
@@ -369,22 +459,70 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
     return Status::InvalidArgument(r.format_error + ". Export its scans with `hubd --data-dir " +
                                    r.options.path + " --export DIR` and replay DIR into an empty " +
                                    "data directory with hubreplay.");
+  return Replay(state, /*rebuild_index=*/true, replayed);
+}
+
+Status RocksDbStore::Reload(core::HubState* state) {
+  const core::HubState empty;
+  state->Restore(empty.Snapshot());  // no checkpoint yet: start from nothing
+  return Replay(state, /*rebuild_index=*/false, nullptr);
+}
+
+const std::optional<WalTailLoss>& RocksDbStore::wal_tail_loss() const { return rep_->wal_loss; }
+
+bool RocksDbStore::failed() const { return !rep_->sticky_error.ok(); }
+
+Status RocksDbStore::TryResume() {
+  Rep& r = *rep_;
+  if (r.sticky_error.ok()) return Status::Ok();
+  // RocksDB stopped writing at the failed write (a background error);
+  // Resume() flushes the memtables and starts a new WAL, so the WAL that
+  // holds the failed (perhaps partly written) batch is never replayed. It
+  // fails while the disk is still full.
+  // On a full disk RocksDB also tries by itself (its SstFileManager waits
+  // for free space); while that attempt runs, Resume() answers Busy.
+  rocksdb::Status s = r.db->Resume();
+  if (s.IsBusy()) return Status::IOError("RocksDB is recovering from the error by itself; try later");
+  if (!s.ok()) return FromRocks(s);
+  // A synced write proves the disk takes writes again (Resume() returns OK
+  // at once when RocksDB itself saw no error): the format key, same value.
+  std::string value;
+  keys::PutBigEndian64(&value, kStoreFormat);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = r.db->Put(wo, keys::kFormatKey, value);
+  if (!s.ok()) return FromRocks(s);
+  r.sticky_error = Status::Ok();
+  r.archive->Resume();  // retries the archive rows that failed meanwhile
+  return Status::Ok();
+}
+
+Status RocksDbStore::Backup(const std::string& dir, v1::BackupManifest* out) {
+  std::lock_guard<std::mutex> lock(rep_->backup_mu);
+  return CreateBackup(rep_->db.get(), dir, out);
+}
+
+Status RocksDbStore::Replay(core::HubState* state, bool rebuild_index, uint64_t* replayed) {
+  Rep& r = *rep_;
   std::string value;
   rocksdb::Status s = r.db->Get(rocksdb::ReadOptions(), r.h(kCheckpoint), keys::kSnapshotKey, &value);
   if (s.ok()) {
     v1::HubSnapshot snapshot;
     if (!snapshot.ParseFromString(value)) return Status::Corruption("checkpoint does not parse");
     state->Restore(snapshot);
-    v1::EntityIndex index;
-    s = r.db->Get(rocksdb::ReadOptions(), r.h(kCheckpoint), keys::kEntityIndexKey, &value);
-    if (!s.ok() || !index.ParseFromString(value) || index.last_hub_seq() != snapshot.last_hub_seq())
-      return Status::Corruption("the entity index does not match the checkpoint");
-    r.index.Load(index);
+    if (rebuild_index) {
+      v1::EntityIndex index;
+      s = r.db->Get(rocksdb::ReadOptions(), r.h(kCheckpoint), keys::kEntityIndexKey, &value);
+      if (!s.ok() || !index.ParseFromString(value) ||
+          index.last_hub_seq() != snapshot.last_hub_seq())
+        return Status::Corruption("the entity index does not match the checkpoint");
+      r.index.Load(index);
+    }
   } else if (!s.IsNotFound()) {
     return FromRocks(s);
   }
   const uint64_t cursor = r.archive->cursor();
-  if (cursor < state->last_hub_seq() && !r.options.testing_drop_archive_jobs)
+  if (rebuild_index && cursor < state->last_hub_seq() && !r.options.testing_drop_archive_jobs)
     return Status::Corruption("archive cursor " + std::to_string(cursor) +
                               " is behind the checkpoint at " +
                               std::to_string(state->last_hub_seq()));
@@ -405,6 +543,7 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
       return Status::Corruption("log record " + std::to_string(rec.hub_seq()) +
                                 " does not replay: " + result.reject_reason);
     ++count;
+    if (!rebuild_index) continue;
     refs.clear();
     core::EntitiesOf(rec, &refs);
     touches.resize(refs.size());
@@ -430,9 +569,10 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
   Status marked = ScannerMarks(&marks);
   if (!marked.ok()) return marked;
   for (const auto& m : marks) state->AdvanceScannerMark(m.scanner_id(), m.seq());
+  if (replayed != nullptr) *replayed = count;
+  if (!rebuild_index) return Status::Ok();
   Status archived = r.archive->Flush(state->last_hub_seq());
   if (!archived.ok()) return archived;
-  if (replayed != nullptr) *replayed = count;
   return Status::Ok();
 }
 
