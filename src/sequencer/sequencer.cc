@@ -21,6 +21,9 @@ struct Sequencer::Impl {
   void Process(Submission& s);
   void CommitAndDeliver();
   void MaybeCheckpoint();
+  // While failed: asks the store to write again; on success rebuilds the
+  // state from what is durable and accepts again.
+  void MaybeResume();
   Reply& ReplyFor(const std::shared_ptr<SessionLink>& session);
   // Anything applied or answered since the last commit.
   bool Pending() const { return !replies.empty() || !commands.empty(); }
@@ -52,6 +55,8 @@ struct Sequencer::Impl {
   std::unordered_map<SessionLink*, std::pair<std::shared_ptr<SessionLink>, Reply>> replies;
   std::vector<std::pair<std::function<void(CommandResult)>, CommandResult>> commands;
   bool failed = false;
+  std::chrono::steady_clock::time_point failed_since{}, next_resume_try{};
+  uint64_t resume_tries = 0;
   uint64_t checkpointed_at = 0;  // committed() when the last checkpoint was taken
   uint64_t checkpoint_failures = 0;  // reported so far
   uint64_t checkpoints_written = 0;  // reported so far
@@ -113,6 +118,7 @@ void Sequencer::Impl::Process(Submission& s) {
     return;
   }
   Reply& reply = ReplyFor(s.session);
+  if (failed) reply.store_failed = true;
   if (!s.hello_scanner.empty()) {
     if (failed) {
       v1::Reject& r = reply.rejects.emplace_back();
@@ -175,8 +181,13 @@ void Sequencer::Impl::CommitAndDeliver() {
     if (!s.ok()) {
       // The batch's events are applied in memory but not durable: answer
       // none of them as accepted, and accept nothing more.
-      spdlog::error("event=commit_failed error=\"{}\"", s.ToString());
+      spdlog::error("event=commit_failed error={} no_space={} resume=every_{}ms",
+                    util::LogValue(s.ToString()), s.IsNoSpace(), options.resume_interval.count());
       failed = true;
+      SequencerProbe::Add(owner->probe_.commit_failures);
+      failed_since = std::chrono::steady_clock::now();
+      next_resume_try = failed_since + options.resume_interval;
+      resume_tries = 0;
       owner->healthy_.store(false);
       for (auto& [done, out] : commands) {
         out.applied = false;
@@ -185,6 +196,7 @@ void Sequencer::Impl::CommitAndDeliver() {
       }
       for (auto& [link, entry] : replies) {
         Reply& r = entry.second;
+        r.store_failed = true;
         r.decisions.clear();
         r.resent.clear();
         r.acked_seq = 0;
@@ -260,6 +272,33 @@ void Sequencer::Impl::MaybeCheckpoint() {
                since, pause * 1000);
 }
 
+void Sequencer::Impl::MaybeResume() {
+  const auto now = std::chrono::steady_clock::now();
+  if (!failed || now < next_resume_try) return;
+  next_resume_try = now + options.resume_interval;
+  ++resume_tries;
+  store::Status s = store->TryResume();
+  if (s.ok()) s = store->Reload(state);
+  if (!s.ok()) {
+    // Once, then about once a minute: the disk may stay full for hours.
+    const auto per_minute = std::max<int64_t>(1, 60'000 / std::max<int64_t>(1, options.resume_interval.count()));
+    if (resume_tries == 1 || resume_tries % static_cast<uint64_t>(per_minute) == 0)
+      spdlog::warn("event=store_resume_failed tries={} error={}", resume_tries,
+                   util::LogValue(s.ToString()));
+    return;
+  }
+  failed = false;
+  owner->healthy_.store(true);
+  SequencerProbe::Add(owner->probe_.store_resumes);
+  SequencerProbe& probe = owner->probe_;
+  probe.hub_seq.store(state->last_hub_seq(), std::memory_order_relaxed);
+  probe.parcels_in_hub.store(state->live_parcels(), std::memory_order_relaxed);
+  probe.open_cases.store(state->open_cases(), std::memory_order_relaxed);
+  spdlog::info("event=store_resumed hub_seq={} tries={} outage_ms={}", state->last_hub_seq(),
+               resume_tries,
+               std::chrono::duration_cast<std::chrono::milliseconds>(now - failed_since).count());
+}
+
 void Sequencer::Impl::Run() {
   using Clock = std::chrono::steady_clock;
   std::vector<Submission> items(256);
@@ -291,6 +330,7 @@ void Sequencer::Impl::Run() {
     } else if (n == 0 && !Pending()) {
       MaybeCheckpoint();  // idle: the interval still counts
     }
+    if (failed && !Pending()) MaybeResume();
     if (n == 0 && !Pending() && stopping.load()) {
       // One last look: Submit() calls that raced with Stop() are still served.
       if (queue.size_approx() == 0) return;
