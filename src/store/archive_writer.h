@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -23,10 +24,12 @@ class ArchiveWriter {
  public:
   static constexpr size_t kMaxQueuedRows = 1 << 20;  // then Enqueue() blocks
 
+  // `guard` is asked before each write (the store's low-disk guard); a
+  // failure keeps the jobs for Resume() like a failed write.
   ArchiveWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* archive, LiveIndex* index,
-                bool drop_jobs, uint64_t cursor)
-      : db_(db), archive_(archive), index_(index), drop_jobs_(drop_jobs), cursor_(cursor),
-        queued_cursor_(cursor), thread_([this] { Run(); }) {}
+                bool drop_jobs, uint64_t cursor, std::function<Status()> guard = nullptr)
+      : db_(db), archive_(archive), index_(index), drop_jobs_(drop_jobs), guard_(std::move(guard)),
+        cursor_(cursor), queued_cursor_(cursor), thread_([this] { Run(); }) {}
 
   ~ArchiveWriter() {
     {
@@ -111,7 +114,8 @@ class ArchiveWriter {
       cursor_value.clear();
       keys::PutBigEndian64(&cursor_value, through);
       wb.Put(keys::kArchiveCursorKey, AsSlice(cursor_value));
-      Status s = drop_jobs_ ? Status::Ok() : FromRocks(db_->Write(rocksdb::WriteOptions(), &wb));
+      Status s = guard_ ? guard_() : Status::Ok();
+      if (s.ok()) s = drop_jobs_ ? Status::Ok() : FromRocks(db_->Write(rocksdb::WriteOptions(), &wb));
       if (s.ok() && !drop_jobs_)
         for (const Job& job : jobs)
           for (const auto& a : job.rows) index_->Forget(a);
@@ -135,6 +139,7 @@ class ArchiveWriter {
   rocksdb::ColumnFamilyHandle* const archive_;
   LiveIndex* const index_;
   const bool drop_jobs_;
+  const std::function<Status()> guard_;
   std::mutex mu_;
   std::condition_variable work_, done_;
   std::deque<Job> jobs_;          // GUARDED_BY(mu_)

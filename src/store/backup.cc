@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <vector>
 
@@ -158,6 +159,17 @@ std::string ManifestJson(const v1::BackupManifest& m) {
 }
 
 }  // namespace
+
+std::string LastBackupOf(const std::string& data_dir) {
+  std::ifstream in(data_dir + "/" + kLastBackupName);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+Status NoteLastBackup(const std::string& data_dir, const std::string& backup_dir) {
+  return WriteFileAtomically(data_dir, kLastBackupName, backup_dir + "\n");
+}
 
 Status ReadOnlyHubSeq(const std::string& dir, uint64_t* hub_seq, uint64_t* store_format) {
   rocksdb::DBOptions options;

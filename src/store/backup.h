@@ -55,6 +55,14 @@ Status VerifyBackup(const std::string& dir, v1::BackupManifest* out);
 Status RestoreBackup(const std::string& backup_dir, const std::string& data_dir,
                      v1::BackupManifest* out);
 
+// After RocksDbStore::Backup(), the file LAST_BACKUP in the data directory
+// names the backup (its path, one line), so that hubd can print the exact
+// restore command when it finds the data directory corrupt. "" when there
+// is none.
+inline constexpr char kLastBackupName[] = "LAST_BACKUP";
+std::string LastBackupOf(const std::string& data_dir);
+Status NoteLastBackup(const std::string& data_dir, const std::string& backup_dir);
+
 // The hub_seq of the last log record in a data directory that is not open
 // (read-only; writes nothing into it). *store_format gets the format key
 // (0 when absent).

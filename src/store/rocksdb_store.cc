@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "store/archive_writer.h"
 #include "store/backup.h"
 #include "store/checkpoint_writer.h"
+#include "store/disk_space.h"
 #include "store/fault_fs.h"
 #include "store/wal_tail.h"
 #include "store/live_index.h"
@@ -348,11 +350,16 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   } else if (!s.IsNotFound()) {
     return s.ok() ? Status::Corruption("archive cursor has a bad size") : FromRocks(s);
   }
-  rep->archive = std::make_unique<ArchiveWriter>(db, rep->h(kArchive), &rep->index,
-                                                 options.testing_drop_archive_jobs, cursor);
+  RocksDbStore* self = nullptr;  // set below, before any job can arrive
+  auto guard_of = std::make_shared<RocksDbStore*>(nullptr);
+  rep->archive = std::make_unique<ArchiveWriter>(
+      db, rep->h(kArchive), &rep->index, options.testing_drop_archive_jobs, cursor,
+      [guard_of] { return *guard_of ? (*guard_of)->CheckFreeSpace() : Status::Ok(); });
   rep->checkpoints = std::make_unique<CheckpointWriter>(db, rep->h(kCheckpoint), rep->archive.get(),
                                                         &rep->index);
-  out->reset(new RocksDbStore(std::move(rep)));
+  self = new RocksDbStore(std::move(rep));
+  *guard_of = self;
+  out->reset(self);
   return Status::Ok();
 }
 
@@ -406,6 +413,11 @@ Status RocksDbStore::Commit(CommitBatch* batch) {
     b.wb.Put(r.h(kCaseIndex), keys::CaseTypeIndexKey(c.type(), c.status(), c.event_time_ms(), id),
              rocksdb::Slice());
     b.wb.Put(r.h(kCaseIndex), keys::CaseStatusIndexKey(c.type(), c.status(), id), rocksdb::Slice());
+  }
+  if (Status low = CheckFreeSpace(); !low.ok()) {
+    r.sticky_error = low;
+    batch->Clear();
+    return low;
   }
   rocksdb::WriteOptions wo;
   wo.sync = r.options.durability == Durability::kFsync;
@@ -472,9 +484,20 @@ const std::optional<WalTailLoss>& RocksDbStore::wal_tail_loss() const { return r
 
 bool RocksDbStore::failed() const { return !rep_->sticky_error.ok(); }
 
+Status RocksDbStore::CheckFreeSpace() {
+  uint64_t free = 0;
+  if (rep_->options.min_free_bytes == 0 || !FreeBytes(rep_->options.path, &free) ||
+      free >= rep_->options.min_free_bytes)
+    return Status::Ok();
+  return Status::NoSpace("only " + std::to_string(free) + " bytes free on the data directory's file "
+                         "system; hubd keeps " + std::to_string(rep_->options.min_free_bytes) +
+                         " free (the low-disk guard)");
+}
+
 Status RocksDbStore::TryResume() {
   Rep& r = *rep_;
   if (r.sticky_error.ok()) return Status::Ok();
+  if (Status low = CheckFreeSpace(); !low.ok()) return low;
   // RocksDB stopped writing at the failed write (a background error);
   // Resume() flushes the memtables and starts a new WAL, so the WAL that
   // holds the failed (perhaps partly written) batch is never replayed. It
@@ -499,7 +522,10 @@ Status RocksDbStore::TryResume() {
 
 Status RocksDbStore::Backup(const std::string& dir, v1::BackupManifest* out) {
   std::lock_guard<std::mutex> lock(rep_->backup_mu);
-  return CreateBackup(rep_->db.get(), dir, out);
+  Status s = CreateBackup(rep_->db.get(), dir, out);
+  // Best effort: only a hint for the way out of a corrupt data directory.
+  if (s.ok()) (void)NoteLastBackup(rep_->options.path, std::filesystem::path(dir).lexically_normal().string());
+  return s;
 }
 
 Status RocksDbStore::Replay(core::HubState* state, bool rebuild_index, uint64_t* replayed) {

@@ -63,6 +63,12 @@ struct StoreOptions {
   // it, so a test can make writes fail as on a full disk. nullptr in
   // production.
   std::shared_ptr<FaultInjection> faults;
+  // Low-disk guard: a commit is refused (NoSpace, sticky like any failed
+  // write) while the data directory's file system has less than this free,
+  // and TryResume() waits for it again. RocksDB must never meet ENOSPC
+  // itself: Debian's librocksdb aborts on an assertion when a write fails
+  // that way (store/disk_space.h). 0 turns the guard off.
+  uint64_t min_free_bytes = 0;
   // For tests: open a new database the way a hubd from before store format
   // 2 did (no format key). Never set in production.
   bool testing_legacy_format = false;
@@ -303,6 +309,8 @@ class RocksDbStore {
   // Recover() and Reload(): checkpoint + log replay (+ index and archive
   // when `rebuild_index`) + scanner marks.
   Status Replay(core::HubState* state, bool rebuild_index, uint64_t* replayed);
+  // The low-disk guard (StoreOptions::min_free_bytes).
+  Status CheckFreeSpace();
   std::unique_ptr<Rep> rep_;
 };
 
