@@ -70,20 +70,12 @@ class NoSpaceFs : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
                                     rocksdb::IODebugContext* dbg) override {
-    if (Refuse()) return NoSpace();
-    std::unique_ptr<rocksdb::FSWritableFile> file;
-    rocksdb::IOStatus s = target()->NewWritableFile(f, o, &file, dbg);
-    if (s.ok()) *r = std::make_unique<NoSpaceFile>(std::move(file), faults_);
-    return s;
+    return Wrap(&rocksdb::FileSystem::NewWritableFile, f, o, r, dbg);
   }
   rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                        std::unique_ptr<rocksdb::FSWritableFile>* r,
                                        rocksdb::IODebugContext* dbg) override {
-    if (Refuse()) return NoSpace();
-    std::unique_ptr<rocksdb::FSWritableFile> file;
-    rocksdb::IOStatus s = target()->ReopenWritableFile(f, o, &file, dbg);
-    if (s.ok()) *r = std::make_unique<NoSpaceFile>(std::move(file), faults_);
-    return s;
+    return Wrap(&rocksdb::FileSystem::ReopenWritableFile, f, o, r, dbg);
   }
   rocksdb::IOStatus RenameFile(const std::string& from, const std::string& to,
                                const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
@@ -92,6 +84,16 @@ class NoSpaceFs : public rocksdb::FileSystemWrapper {
   }
 
  private:
+  // Opens through the target and hands out the file wrapped.
+  template <typename Open>
+  rocksdb::IOStatus Wrap(Open open, const std::string& f, const rocksdb::FileOptions& o,
+                         std::unique_ptr<rocksdb::FSWritableFile>* r, rocksdb::IODebugContext* dbg) {
+    if (Refuse()) return NoSpace();
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    rocksdb::IOStatus s = (target()->*open)(f, o, &file, dbg);
+    if (s.ok()) *r = std::make_unique<NoSpaceFile>(std::move(file), faults_);
+    return s;
+  }
   bool Refuse() {
     if (!faults_->no_space_.load()) return false;
     faults_->refused_.fetch_add(1);
