@@ -14,6 +14,7 @@
 #include "core/validate.h"
 #include "core/views.h"
 #include "daemon/api_parse.h"
+#include "hub/v1/admin.pb.h"
 #include "util/log_value.h"
 #include "util/utf8.h"
 
@@ -378,6 +379,29 @@ std::string AgedOutNote(const ApiSources& src, uint64_t case_id, bool entity) {
          when + " hub time have aged out: retention)";
 }
 
+// POST /v1/admin/backup: an online backup into a new directory. Runs on the
+// HTTP thread like the other handlers (a checkpoint flushes and hard-links:
+// seconds, not minutes); ingest goes on meanwhile. Appends " dir=...
+// hub_seq=N" to *detail.
+HttpResponse TakeBackup(const net::HttpRequest& r, const ApiSources& src, std::string* detail) {
+  v1::BackupRequest request;
+  std::string error;
+  if (!ParseJson(r.body, &request, &error)) return Error(400, error);
+  *detail += " dir=" + LogValue(request.dir());
+  if (request.dir().empty()) return Error(400, "dir is missing: name a directory that does not exist yet");
+  v1::BackupManifest manifest;
+  const store::Status s = src.store->Backup(request.dir(), &manifest);
+  if (!s.ok()) {
+    if (s.IsAlreadyExists()) return Error(409, s.message());
+    if (s.code() == store::Status::Code::kInvalidArgument) return Error(400, s.message());
+    if (s.IsNoSpace()) return Error(507, "no space for the backup: " + s.message());
+    return Error(500, "backup failed: " + s.message());
+  }
+  *detail += " hub_seq=" + std::to_string(manifest.hub_seq()) +
+             " bytes=" + std::to_string(manifest.total_bytes());
+  return Json(manifest);
+}
+
 // One entity's records and cases, read at one point in time.
 struct Entity {
   store::RocksDbStore::EntityHistory history;
@@ -522,6 +546,13 @@ HttpResponse HandleApi(const net::HttpRequest& r, const ApiSources& src) {
     std::string detail;
     HttpResponse out = LoadReference(r, src, &detail);
     return Audited(r, *who, "reference_load", detail, std::move(out));
+  }
+  if (path == "/v1/admin/backup") {
+    if (r.method != "POST") return Error(405, path + " answers POST");
+    if (auto deny = Authorize(r, *who, Role::kAdmin, "a backup")) return *deny;
+    std::string detail;
+    HttpResponse out = TakeBackup(r, src, &detail);
+    return Audited(r, *who, "backup", detail, std::move(out));
   }
   for (const char* collection : {"parcels", "bags", "vehicles", "loads"}) {
     const std::string prefix = std::string("/v1/") + collection + "/";

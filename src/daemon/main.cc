@@ -28,6 +28,8 @@
 #include "hub/version.h"
 #include "net/scan_server.h"
 #include "sequencer/sequencer.h"
+#include "store/backup.h"
+#include "store/disk_space.h"
 #include "store/rocksdb_store.h"
 #include "util/log_format.h"
 #include "util/log_value.h"
@@ -79,6 +81,40 @@ void ProtobufLog(google::protobuf::LogLevel level, const char* file, int line,
   if (level < google::protobuf::LOGLEVEL_WARNING || !throttle.Allow(&held)) return;
   spdlog::warn("event=protobuf_log file={}:{} message={} suppressed={}", hub::util::LogValue(file),
                line, hub::util::LogValue(message), held);
+}
+
+// Exit codes beyond 0, 1 (failed) and 2 (bad usage): a state of the data
+// directory an operator must mend. Under systemd, RestartPreventExitStatus
+// keeps these from becoming a restart loop (deploy/hubd.service.in).
+constexpr int kExitDiskFull = 3;
+constexpr int kExitCorrupt = 4;
+
+// The way out of a corrupt data directory, as commands to type.
+std::string RestoreCommand(const std::string& data_dir) {
+  std::string backup = hub::store::LastBackupOf(data_dir);
+  if (backup.empty()) backup = "BACKUP_DIR";
+  const std::string fresh = data_dir + ".restored";
+  return "hubd --restore-from " + backup + " --data-dir " + fresh + " && hubd --data-dir " + fresh +
+         " (with the same other options); or, to keep what can still be read, hubd --data-dir " +
+         data_dir + " --export DIR";
+}
+
+// Logs why the store cannot be used and returns the exit code.
+int RefuseStore(const char* event, const std::string& data_dir, const hub::store::Status& s) {
+  using hub::util::LogValue;
+  if (s.IsNoSpace()) {
+    spdlog::error("event=disk_full stage={} data_dir={} error={} way_out={}", event,
+                  LogValue(data_dir), LogValue(s.ToString()),
+                  LogValue("free space on the data directory's file system, then start hubd again"));
+    return kExitDiskFull;
+  }
+  if (s.IsCorruption()) {
+    spdlog::error("event=store_corrupt stage={} data_dir={} error={} way_out={}", event,
+                  LogValue(data_dir), LogValue(s.ToString()), LogValue(RestoreCommand(data_dir)));
+    return kExitCorrupt;
+  }
+  spdlog::error("event={} data_dir={} error={}", event, LogValue(data_dir), LogValue(s.ToString()));
+  return EXIT_FAILURE;
 }
 
 }  // namespace
@@ -134,15 +170,55 @@ int main(int argc, char** argv) {
 
   RaiseFileLimit(opt.ingest.max_sessions);
 
+  if (!opt.restore_from.empty()) {
+    hub::v1::BackupManifest manifest;
+    const hub::store::Status restored =
+        hub::store::RestoreBackup(opt.restore_from, opt.data_dir, &manifest);
+    if (!restored.ok()) {
+      spdlog::error("event=restore_failed backup={} data_dir={} error={}",
+                    hub::util::LogValue(opt.restore_from), hub::util::LogValue(opt.data_dir),
+                    hub::util::LogValue(restored.ToString()));
+      return restored.IsNoSpace() ? kExitDiskFull : EXIT_FAILURE;
+    }
+    spdlog::info("event=restored backup={} data_dir={} hub_seq={} files={} bytes={} taken_ms={} "
+                 "taken_by={}",
+                 hub::util::LogValue(opt.restore_from), hub::util::LogValue(opt.data_dir),
+                 manifest.hub_seq(), manifest.files_size(), manifest.total_bytes(),
+                 manifest.created_ms(), hub::util::LogValue(manifest.hubd_version()));
+    return EXIT_SUCCESS;
+  }
+
+  // A full disk is refused before RocksDB tries to write (see store/disk_space.h).
+  if (uint64_t free = 0; hub::store::FreeBytes(opt.data_dir, &free)) {
+    const uint64_t need = hub::store::kMinFreeBytesToStart + hub::store::WalBytes(opt.data_dir);
+    if (free < need) {
+      spdlog::error("event=disk_full stage=start data_dir={} free_bytes={} needed_bytes={} way_out={}",
+                    hub::util::LogValue(opt.data_dir), free, need,
+                    hub::util::LogValue("free space on the data directory's file system, then "
+                                        "start hubd again"));
+      return kExitDiskFull;
+    }
+  }
   hub::store::StoreOptions store_options;
   store_options.path = opt.data_dir;
   store_options.durability = opt.durability;
+  store_options.min_free_bytes = hub::store::kMinFreeBytesToRun;
   std::unique_ptr<hub::store::RocksDbStore> store;
   hub::store::Status s = hub::store::RocksDbStore::Open(store_options, &store);
-  if (!s.ok()) {
-    spdlog::error("event=open_failed data_dir={} error={}", hub::util::LogValue(opt.data_dir),
-                  hub::util::LogValue(s.ToString()));
-    return EXIT_FAILURE;
+  if (!s.ok()) return RefuseStore("open_failed", opt.data_dir, s);
+  uint64_t wal_dropped = 0;
+  if (const auto& loss = store->wal_tail_loss()) {
+    wal_dropped = loss->batches;
+    uint64_t recovered_to = 0;
+    (void)store->LastHubSeq(&recovered_to);
+    spdlog::warn(
+        "event=wal_tail_dropped batches={} bytes={} wal_file={} offset={} reason={} "
+        "first_hub_seq={} last_hub_seq={} recovered_to_hub_seq={} note={}",
+        loss->batches, loss->bytes, hub::util::LogValue(loss->wal_file), loss->offset,
+        hub::util::LogValue(loss->reason), loss->first_hub_seq, loss->last_hub_seq, recovered_to,
+        hub::util::LogValue(
+            "RocksDB recovered the log up to the first bad WAL record and dropped the rest; "
+            "scanners re-send what was not acked (their welcome names their durable seq)"));
   }
   if (opt.compact) {
     s = store->CompactAll();
@@ -204,7 +280,7 @@ int main(int argc, char** argv) {
   try {
     server = std::make_unique<hub::net::ScanServer>(opt.ingest, &sequencer, check_resend);
     ops = std::make_unique<hub::daemon::OpsSources>(
-        hub::daemon::OpsSources{&sequencer, server.get(), &ready});
+        hub::daemon::OpsSources{&sequencer, server.get(), &ready, wal_dropped});
     http = std::make_unique<hub::net::HttpServer>(
         opt.http_host, opt.http_port,
         [&ops, &api](const hub::net::HttpRequest& r) {
@@ -224,11 +300,7 @@ int main(int argc, char** argv) {
 
   uint64_t replayed = 0;
   s = store->Recover(&state, &replayed);
-  if (!s.ok()) {
-    spdlog::error("event=recovery_failed data_dir={} error={}", hub::util::LogValue(opt.data_dir),
-                  hub::util::LogValue(s.ToString()));
-    return EXIT_FAILURE;
-  }
+  if (!s.ok()) return RefuseStore("recovery_failed", opt.data_dir, s);
   const hub::v1::HubSettings logged = state.settings();
   sequencer.Start(replayed);
   if (!LogSettingsIfChanged(opt, logged, &sequencer)) return EXIT_FAILURE;

@@ -92,6 +92,16 @@ std::string RenderMetrics(const OpsSources& src) {
          static_cast<double>(Get(p.open_cases)));
   Scalar(&out, "hubd_healthy", "gauge", "1 while the store accepts writes, else 0.",
          src.sequencer->healthy() ? 1 : 0);
+  Scalar(&out, "hubd_commit_failures_total", "counter",
+         "Group commits the store refused (a full disk, an I/O error); hubd stops accepting "
+         "until the store writes again.", Get(p.commit_failures));
+  Scalar(&out, "hubd_store_resumes_total", "counter",
+         "Times the store wrote again after a failed commit and hubd accepted events again.",
+         Get(p.store_resumes));
+  Scalar(&out, "hubd_wal_tail_dropped_batches_total", "counter",
+         "WAL write batches (group commits) RocksDB's recovery dropped at this start: a torn "
+         "or corrupt tail (see the event=wal_tail_dropped log line).",
+         static_cast<double>(src.wal_tail_dropped_batches));
   return out;
 }
 

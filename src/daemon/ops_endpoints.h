@@ -17,6 +17,9 @@ struct OpsSources {
   sequencer::Sequencer* sequencer = nullptr;
   net::ScanServer* scan_server = nullptr;
   const std::atomic<bool>* ready = nullptr;  // recovery finished, listening
+  // WAL write batches RocksDB's recovery dropped at this start (a torn or
+  // corrupt tail: store::WalTailLoss).
+  uint64_t wal_tail_dropped_batches = 0;
 };
 
 std::string RenderMetrics(const OpsSources& sources);

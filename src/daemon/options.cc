@@ -399,6 +399,11 @@ void Validate(const DaemonOptions& o) {
 bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
   CLI::App app{"hubd: sorting hub scan processor. Flags override the --config file; both are "
                "checked by the same rules."};
+  app.footer(
+      "Exit codes: 0 stopped cleanly (or --help, --version, a finished --restore-from); 1 failed "
+      "(the log line says why); 2 bad usage or configuration; 3 the data directory's disk is "
+      "full (free space, then start again); 4 the data directory is corrupt (the log line gives "
+      "the restore command).");
   app.set_version_flag("--version", std::string("hubd ") + kVersion);
   std::string config, data_dir, durability, listen, http, log_level, log_format;
   app.add_option("--config", config, "TOML configuration file (see deploy/hubd.toml)")
@@ -437,6 +442,11 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
   app.add_flag("--store-stats", o->store_stats,
                "print the data directory's bytes by column family and of the WAL, and exit "
                "(hubd must not be running on it)");
+  app.add_option("--restore-from", o->restore_from,
+                 "restore the backup in this directory (POST /v1/admin/backup, hubctl admin backup) "
+                 "into --data-dir, which must not exist or be empty: checks the backup's manifest "
+                 "and every file's CRC, copies, checks the copy opens at the backup's hub_seq, and "
+                 "exits 0; then start hubd on that --data-dir");
   net::TlsFiles tls, http_tls;
   app.add_option("--tls-cert", tls.cert, "scanner port: PEM certificate chain; turns TLS on");
   app.add_option("--tls-key", tls.key, "scanner port: PEM private key");

@@ -47,6 +47,9 @@ struct DaemonOptions {
   bool store_stats = false;
   // Set: compact every column family fully, and exit (before --store-stats).
   bool compact = false;
+  // Set: restore the backup in this directory into data_dir (which must not
+  // exist or be empty), and exit.
+  std::string restore_from;
 };
 
 // Parses argv (and the --config file it names), then checks every value

@@ -281,6 +281,13 @@ void ScanSession::OnReply(sequencer::Reply& reply) {
     *out_.mutable_reject() = std::move(r);
     Send(out_);
   }
+  if (reply.store_failed && !Closing()) {
+    // Nothing of this reply is durable and this session's seqs ran ahead
+    // of the store: close, so the scanner re-sends from the durable seq a
+    // new hello's welcome names once the store writes again.
+    NoteClose("store_failed");
+    CloseWhenFlushed();
+  }
   if (reply.acked_seq > 0) {  // also for re-sends below the last ack: acked again
     acked_sent_ = std::max(acked_sent_, reply.acked_seq);
     out_.mutable_ack()->set_acked_seq(acked_sent_);
@@ -288,8 +295,10 @@ void ScanSession::OnReply(sequencer::Reply& reply) {
   }
   if (hello_answer && !fenced_) {
     if (!reply.welcome) {
-      NoteClose("store_failed");
-      CloseWhenFlushed();  // refused (the store failed): the reject says why
+      if (!Closing()) {
+        NoteClose("store_failed");
+        CloseWhenFlushed();  // refused (the store failed): the reject says why
+      }
     } else if (!Closing()) {
       last_seq_ = *reply.welcome;
       out_.mutable_welcome()->set_last_durable_seq(last_seq_);

@@ -22,6 +22,9 @@ struct Sequencer::Impl {
   void CommitAndDeliver();
   void MaybeCheckpoint();
   void MaybeRetain();
+  // While failed: asks the store to write again; on success rebuilds the
+  // state from what is durable and accepts again.
+  void MaybeResume();
   Reply& ReplyFor(const std::shared_ptr<SessionLink>& session);
   // Anything applied or answered since the last commit.
   bool Pending() const { return !replies.empty() || !commands.empty(); }
@@ -53,6 +56,8 @@ struct Sequencer::Impl {
   std::unordered_map<SessionLink*, std::pair<std::shared_ptr<SessionLink>, Reply>> replies;
   std::vector<std::pair<std::function<void(CommandResult)>, CommandResult>> commands;
   bool failed = false;
+  std::chrono::steady_clock::time_point failed_since{}, next_resume_try{};
+  uint64_t resume_tries = 0;
   uint64_t checkpointed_at = 0;  // committed() when the last checkpoint was taken
   uint64_t checkpoint_failures = 0;  // reported so far
   uint64_t checkpoints_written = 0;  // reported so far
@@ -118,6 +123,7 @@ void Sequencer::Impl::Process(Submission& s) {
     return;
   }
   Reply& reply = ReplyFor(s.session);
+  if (failed) reply.store_failed = true;
   if (!s.hello_scanner.empty()) {
     if (failed) {
       v1::Reject& r = reply.rejects.emplace_back();
@@ -187,8 +193,13 @@ void Sequencer::Impl::CommitAndDeliver() {
     if (!s.ok()) {
       // The batch's events are applied in memory but not durable: answer
       // none of them as accepted, and accept nothing more.
-      spdlog::error("event=commit_failed error=\"{}\"", s.ToString());
+      spdlog::error("event=commit_failed error={} no_space={} resume=every_{}ms",
+                    util::LogValue(s.ToString()), s.IsNoSpace(), options.resume_interval.count());
       failed = true;
+      SequencerProbe::Add(owner->probe_.commit_failures);
+      failed_since = std::chrono::steady_clock::now();
+      next_resume_try = failed_since + options.resume_interval;
+      resume_tries = 0;
       owner->healthy_.store(false);
       for (auto& [done, out] : commands) {
         out.applied = false;
@@ -197,6 +208,7 @@ void Sequencer::Impl::CommitAndDeliver() {
       }
       for (auto& [link, entry] : replies) {
         Reply& r = entry.second;
+        r.store_failed = true;
         r.decisions.clear();
         r.resent.clear();
         r.acked_seq = 0;
@@ -300,6 +312,35 @@ void Sequencer::Impl::MaybeRetain() {
                rec.retention().cutoff_ms());
 }
 
+void Sequencer::Impl::MaybeResume() {
+  const auto now = std::chrono::steady_clock::now();
+  if (!failed || now < next_resume_try) return;
+  next_resume_try = now + options.resume_interval;
+  ++resume_tries;
+  store::Status s = store->TryResume();
+  if (s.ok()) s = store->Reload(state);
+  if (!s.ok()) {
+    // Once, then about once a minute: the disk may stay full for hours.
+    const auto per_minute = std::max<int64_t>(1, 60'000 / std::max<int64_t>(1, options.resume_interval.count()));
+    if (resume_tries == 1 || resume_tries % static_cast<uint64_t>(per_minute) == 0)
+      spdlog::warn("event=store_resume_failed tries={} error={}", resume_tries,
+                   util::LogValue(s.ToString()));
+    return;
+  }
+  failed = false;
+  // The failed batch's time-index row, if any, is gone with it.
+  hub_hour = state->hub_time_ms() / core::kHourMs;
+  owner->healthy_.store(true);
+  SequencerProbe::Add(owner->probe_.store_resumes);
+  SequencerProbe& probe = owner->probe_;
+  probe.hub_seq.store(state->last_hub_seq(), std::memory_order_relaxed);
+  probe.parcels_in_hub.store(state->live_parcels(), std::memory_order_relaxed);
+  probe.open_cases.store(state->open_cases(), std::memory_order_relaxed);
+  spdlog::info("event=store_resumed hub_seq={} tries={} outage_ms={}", state->last_hub_seq(),
+               resume_tries,
+               std::chrono::duration_cast<std::chrono::milliseconds>(now - failed_since).count());
+}
+
 void Sequencer::Impl::Run() {
   using Clock = std::chrono::steady_clock;
   std::vector<Submission> items(256);
@@ -338,6 +379,7 @@ void Sequencer::Impl::Run() {
       MaybeCheckpoint();  // idle: the interval still counts
       MaybeRetain();
     }
+    if (failed && !Pending()) MaybeResume();
     if (n == 0 && !Pending() && stopping.load()) {
       // One last look: Submit() calls that raced with Stop() are still served.
       if (queue.size_approx() == 0) return;

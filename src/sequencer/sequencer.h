@@ -19,7 +19,14 @@
 //
 // Nothing is answered before the commit that makes it durable. A failed
 // commit is sticky: the sequencer stops applying, answers REJECT_UNAVAILABLE
-// and reports unhealthy, so memory never runs ahead of disk.
+// (and the sessions close: their scanners re-send from their durable seq
+// once they are welcomed again) and reports unhealthy, so memory never runs
+// ahead of disk. While failed it asks the store every resume_interval to
+// write again (RocksDbStore::TryResume: a full disk that got space back);
+// once it does, the hub state is rebuilt from what is durable (the failed
+// batch was applied in memory only) and the sequencer accepts again. Every
+// seq refused meanwhile was never counted as used, so nothing acked is lost
+// and nothing is applied out of order.
 //
 // Thread safety: Submit(), in_flight(), healthy() and heartbeat() from any
 // thread; Start() and Stop() from one controlling thread.
@@ -59,6 +66,10 @@ struct Reply {
   std::optional<uint64_t> welcome;
   // Events of this reply's submissions now finished (flow control).
   uint32_t events_done = 0;
+  // Set when the store failed (this commit, or an earlier one not yet
+  // resumed): nothing of this reply is durable; the session closes after
+  // the rejects, and its scanner resumes from the welcome of a new hello.
+  bool store_failed = false;
 };
 
 // The sequencer's handle on a session. Deliver() is called on the sequencer
@@ -112,6 +123,8 @@ struct SequencerOptions {
   // Records older than this in hub time age out (a Retention record, once
   // an hour of hub time; never past the last checkpoint). 0: kept for ever.
   std::chrono::hours retention{400 * 24};
+  // After a failed commit: how often to try whether the store writes again.
+  std::chrono::milliseconds resume_interval{1000};
 };
 
 class Sequencer {

@@ -42,6 +42,10 @@ struct SequencerProbe {
   std::array<std::atomic<uint64_t>, kSlots> rejects{};
   std::atomic<uint64_t> duplicates{0};
   std::atomic<uint64_t> reference_changes{0};
+  // Group commits that failed (each makes the store read-only until it
+  // resumes), and resumes after one.
+  std::atomic<uint64_t> commit_failures{0};
+  std::atomic<uint64_t> store_resumes{0};
   Histogram commit_records;  // log records per group commit
   Histogram commit_seconds;  // wall time of RocksDB commit
   Histogram checkpoint_pause_seconds;  // the sequencer's pause to take a snapshot

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -23,10 +24,12 @@ class ArchiveWriter {
  public:
   static constexpr size_t kMaxQueuedRows = 1 << 20;  // then Enqueue() blocks
 
+  // `guard` is asked before each write (the store's low-disk guard); a
+  // failure keeps the jobs for Resume() like a failed write.
   ArchiveWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* archive, LiveIndex* index,
-                bool drop_jobs, uint64_t cursor)
-      : db_(db), archive_(archive), index_(index), drop_jobs_(drop_jobs), cursor_(cursor),
-        queued_cursor_(cursor), thread_([this] { Run(); }) {}
+                bool drop_jobs, uint64_t cursor, std::function<Status()> guard = nullptr)
+      : db_(db), archive_(archive), index_(index), drop_jobs_(drop_jobs), guard_(std::move(guard)),
+        cursor_(cursor), queued_cursor_(cursor), thread_([this] { Run(); }) {}
 
   ~ArchiveWriter() {
     {
@@ -66,6 +69,19 @@ class ArchiveWriter {
     return cursor_;
   }
 
+  // After a failed write (the disk was full), the failed jobs stay queued
+  // and the writer waits; once the store writes again, this clears the
+  // error and the writer retries them. The cursor never passes a job that
+  // was not written, so a crash meanwhile loses no row (recovery re-archives
+  // from the cursor).
+  void Resume() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      error_ = Status::Ok();
+    }
+    work_.notify_all();
+  }
+
  private:
   struct Job {
     uint64_t through;
@@ -79,8 +95,9 @@ class ArchiveWriter {
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mu_);
-        work_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
-        if (jobs_.empty()) return;  // stopping, queue drained
+        work_.wait(lock, [&] { return stop_ || (!jobs_.empty() && error_.ok()); });
+        if (jobs_.empty() || !error_.ok()) return;  // stopping: drained, or failed (the
+                                                    // log holds what is left)
         jobs.swap(jobs_);
       }
       uint64_t through = 0;
@@ -97,15 +114,21 @@ class ArchiveWriter {
       cursor_value.clear();
       keys::PutBigEndian64(&cursor_value, through);
       wb.Put(keys::kArchiveCursorKey, AsSlice(cursor_value));
-      Status s = drop_jobs_ ? Status::Ok() : FromRocks(db_->Write(rocksdb::WriteOptions(), &wb));
+      Status s = guard_ ? guard_() : Status::Ok();
+      if (s.ok()) s = drop_jobs_ ? Status::Ok() : FromRocks(db_->Write(rocksdb::WriteOptions(), &wb));
       if (s.ok() && !drop_jobs_)
         for (const Job& job : jobs)
           for (const auto& a : job.rows) index_->Forget(a);
-      jobs.clear();
       {
         std::lock_guard<std::mutex> lock(mu_);
-        queued_rows_ -= rows;
-        if (!s.ok() && error_.ok()) error_ = s;
+        if (s.ok()) {
+          queued_rows_ -= rows;
+        } else {
+          // Kept, in order, ahead of later jobs, for Resume().
+          for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) jobs_.push_front(std::move(*it));
+          if (error_.ok()) error_ = s;
+        }
+        jobs.clear();
         if (s.ok() && !drop_jobs_) cursor_ = std::max(cursor_, through);
       }
       done_.notify_all();
@@ -116,6 +139,7 @@ class ArchiveWriter {
   rocksdb::ColumnFamilyHandle* const archive_;
   LiveIndex* const index_;
   const bool drop_jobs_;
+  const std::function<Status()> guard_;
   std::mutex mu_;
   std::condition_variable work_, done_;
   std::deque<Job> jobs_;          // GUARDED_BY(mu_)

@@ -1,13 +1,16 @@
 #include "store/rocksdb_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/metadata.h>
 #include <rocksdb/transaction_log.h>
 #include <rocksdb/options.h>
+#include <rocksdb/wal_filter.h>
 #include <rocksdb/write_batch.h>
 
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -16,7 +19,11 @@
 
 #include "core/validate.h"
 #include "store/archive_writer.h"
+#include "store/backup.h"
 #include "store/checkpoint_writer.h"
+#include "store/disk_space.h"
+#include "store/fault_fs.h"
+#include "store/wal_tail.h"
 #include "store/live_index.h"
 #include "store/retention.h"
 #include "store/store_util.h"
@@ -28,6 +35,69 @@ namespace {
 enum Cf { kDefault, kLog, kScanners, kCases, kCaseIndex, kArchive, kCheckpoint, kSeqs, kNumCf };
 const char* const kCfNames[kNumCf] = {"default",    "log",     "scanners",   "cases",
                                       "case_index", "archive", "checkpoint", "seqs"};
+
+// Learns, while RocksDB replays the WAL, which WAL files it reads (the
+// oldest log number any column family still needs) and the column family
+// ids (to read hub_seqs out of dropped batches). Changes nothing.
+class WalProbe : public rocksdb::WalFilter {
+ public:
+  void ColumnFamilyLogNumberMap(const std::map<uint32_t, uint64_t>& log_numbers,
+                                const std::map<std::string, uint32_t>& ids) override {
+    for (const auto& [cf, number] : log_numbers)
+      if (number < min_log_number) min_log_number = number;
+    if (auto it = ids.find(kCfNames[kLog]); it != ids.end()) log_cf = it->second;
+  }
+  WalProcessingOption LogRecordFound(unsigned long long, const std::string&,
+                                     const rocksdb::WriteBatch&, rocksdb::WriteBatch*,
+                                     bool*) override {
+    return WalProcessingOption::kContinueProcessing;
+  }
+  const char* Name() const override { return "HubWalProbe"; }
+
+  uint64_t min_log_number = UINT64_MAX;  // UINT64_MAX: no WAL was replayed
+  std::optional<uint32_t> log_cf;
+};
+
+// The hub_seqs of the log records in a batch (the log family's keys).
+class LogKeys : public rocksdb::WriteBatch::Handler {
+ public:
+  explicit LogKeys(uint32_t log_cf) : log_cf_(log_cf) {}
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key, const rocksdb::Slice&) override {
+    if (cf == log_cf_ && key.size() == 8) {
+      const uint64_t seq = keys::DecodeBigEndian64(key.ToStringView());
+      first = first == 0 ? seq : std::min(first, seq);
+      last = std::max(last, seq);
+    }
+    return rocksdb::Status::OK();
+  }
+  uint64_t first = 0, last = 0;
+
+ private:
+  uint32_t log_cf_;
+};
+
+// What point-in-time recovery dropped: the pre-open scan, limited to the
+// WAL files RocksDB replayed.
+std::optional<WalTailLoss> TailLoss(const WalScan& scan, const WalProbe& probe) {
+  if (!scan.bad || probe.min_log_number == UINT64_MAX ||
+      scan.bad_log_number < probe.min_log_number)
+    return std::nullopt;  // nothing bad, or only in a WAL already flushed (obsolete)
+  WalTailLoss loss;
+  loss.batches = 1 + scan.after.size();
+  loss.bytes = scan.bytes_after;
+  loss.wal_file = scan.bad_file;
+  loss.offset = scan.bad_offset;
+  loss.reason = scan.reason;
+  if (probe.log_cf) {
+    for (const auto& b : scan.after) {
+      LogKeys keys(*probe.log_cf);
+      if (!rocksdb::WriteBatch(b.rep).Iterate(&keys).ok() || keys.first == 0) continue;
+      loss.first_hub_seq = loss.first_hub_seq == 0 ? keys.first : std::min(loss.first_hub_seq, keys.first);
+      loss.last_hub_seq = std::max(loss.last_hub_seq, keys.last);
+    }
+  }
+  return loss;
+}
 
 }  // namespace
 
@@ -44,6 +114,11 @@ struct RocksDbStore::Rep {
   RetentionMark retention;
   std::vector<std::unique_ptr<RetentionFilter>> filters;  // used by the db: outlive it
   uint64_t recovered_checkpoint = 0;
+  std::optional<WalTailLoss> wal_loss;  // what WAL recovery dropped at Open()
+  WalProbe wal_probe;                   // the DB keeps a pointer to it
+  std::mutex backup_mu;                 // one backup at a time
+  // Declared last, destroyed last: RocksDB's files go through it.
+  std::shared_ptr<FaultInjection> faults;
 
   rocksdb::ColumnFamilyHandle* h(Cf c) const { return cf[c]; }
 
@@ -266,10 +341,23 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
     }
     descriptors.emplace_back(kCfNames[i], cf_options);
   }
+  rep->faults = options.faults;
+  if (rep->faults) db_options.env = rep->faults->env();
+  // Point-in-time recovery (RocksDB's default, kept on purpose): replay
+  // stops at the first bad WAL record, so the database is always a prefix
+  // of what was written, never one with a hole. What it drops is read
+  // beforehand and reported (wal_tail_loss()).
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  WalScan scan;
+  Status scanned = ScanWal(options.path, &scan);
+  if (!scanned.ok()) return scanned;
+  WalProbe& probe = rep->wal_probe;
+  db_options.wal_filter = &probe;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &rep->cf, &db);
   if (!s.ok()) return FromRocks(s);
   rep->db.reset(db);
+  rep->wal_loss = TailLoss(scan, probe);
   std::string value;
   s = db->Get(rocksdb::ReadOptions(), keys::kFormatKey, &value);
   if (s.ok()) {
@@ -304,21 +392,32 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   } else if (!s.IsNotFound()) {
     return s.ok() ? Status::Corruption("archive cursor has a bad size") : FromRocks(s);
   }
-  rep->archive = std::make_unique<ArchiveWriter>(db, rep->h(kArchive), &rep->index,
-                                                 options.testing_drop_archive_jobs, cursor);
+  RocksDbStore* self = nullptr;  // set below, before any job can arrive
+  auto guard_of = std::make_shared<RocksDbStore*>(nullptr);
+  rep->archive = std::make_unique<ArchiveWriter>(
+      db, rep->h(kArchive), &rep->index, options.testing_drop_archive_jobs, cursor,
+      [guard_of] { return *guard_of ? (*guard_of)->CheckFreeSpace() : Status::Ok(); });
   rep->checkpoints = std::make_unique<CheckpointWriter>(db, rep->h(kCheckpoint), rep->archive.get(),
                                                         &rep->index);
-  out->reset(new RocksDbStore(std::move(rep)));
+  self = new RocksDbStore(std::move(rep));
+  *guard_of = self;
+  out->reset(self);
   return Status::Ok();
 }
 
 Status RocksDbStore::Commit(CommitBatch* batch) {
   Rep& r = *rep_;
   CommitBatch::Rep& b = *batch->rep_;
-  if (!r.sticky_error.ok()) return r.sticky_error;
+  // A failed commit drops the batch too: none of it is written, and a
+  // store that resumes must not write it later under reused hub_seqs.
+  if (!r.sticky_error.ok()) {
+    batch->Clear();
+    return r.sticky_error;
+  }
   if (!b.error.ok()) {
     r.sticky_error = b.error;
-    return b.error;
+    batch->Clear();
+    return r.sticky_error;
   }
   std::string key, value;
   for (const auto& [scanner, used] : b.seqs) {
@@ -357,15 +456,18 @@ Status RocksDbStore::Commit(CommitBatch* batch) {
              rocksdb::Slice());
     b.wb.Put(r.h(kCaseIndex), keys::CaseStatusIndexKey(c.type(), c.status(), id), rocksdb::Slice());
   }
+  if (Status low = CheckFreeSpace(); !low.ok()) {
+    r.sticky_error = low;
+    batch->Clear();
+    return low;
+  }
   rocksdb::WriteOptions wo;
   wo.sync = r.options.durability == Durability::kFsync;
-  rocksdb::Status s =
-      r.options.testing_fail_commits_after > 0 && r.commits >= r.options.testing_fail_commits_after
-          ? rocksdb::Status::IOError("injected commit failure")
-          : r.db->Write(wo, &b.wb);
+  rocksdb::Status s = r.db->Write(wo, &b.wb);
   ++r.commits;
   if (!s.ok()) {
     r.sticky_error = FromRocks(s);
+    batch->Clear();
     return r.sticky_error;
   }
   r.index.Apply(b.touches, b.n_touches, &b.retired);
@@ -467,23 +569,85 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
     return Status::InvalidArgument(r.format_error + ". Export its scans with `hubd --data-dir " +
                                    r.options.path + " --export DIR` and replay DIR into an empty " +
                                    "data directory with hubreplay.");
+  return Replay(state, /*rebuild_index=*/true, replayed);
+}
+
+Status RocksDbStore::Reload(core::HubState* state) {
+  const core::HubState empty;
+  state->Restore(empty.Snapshot());  // no checkpoint yet: start from nothing
+  return Replay(state, /*rebuild_index=*/false, nullptr);
+}
+
+const std::optional<WalTailLoss>& RocksDbStore::wal_tail_loss() const { return rep_->wal_loss; }
+
+bool RocksDbStore::failed() const { return !rep_->sticky_error.ok(); }
+
+Status RocksDbStore::CheckFreeSpace() {
+  uint64_t free = 0;
+  if (rep_->options.min_free_bytes == 0 || !FreeBytes(rep_->options.path, &free) ||
+      free >= rep_->options.min_free_bytes)
+    return Status::Ok();
+  return Status::NoSpace("only " + std::to_string(free) + " bytes free on the data directory's file "
+                         "system; hubd keeps " + std::to_string(rep_->options.min_free_bytes) +
+                         " free (the low-disk guard)");
+}
+
+Status RocksDbStore::TryResume() {
+  Rep& r = *rep_;
+  if (r.sticky_error.ok()) return Status::Ok();
+  if (Status low = CheckFreeSpace(); !low.ok()) return low;
+  // RocksDB stopped writing at the failed write (a background error);
+  // Resume() flushes the memtables and starts a new WAL, so the WAL that
+  // holds the failed (perhaps partly written) batch is never replayed. It
+  // fails while the disk is still full.
+  // On a full disk RocksDB also tries by itself (its SstFileManager waits
+  // for free space); while that attempt runs, Resume() answers Busy.
+  rocksdb::Status s = r.db->Resume();
+  if (s.IsBusy()) return Status::IOError("RocksDB is recovering from the error by itself; try later");
+  if (!s.ok()) return FromRocks(s);
+  // A synced write proves the disk takes writes again (Resume() returns OK
+  // at once when RocksDB itself saw no error): the format key, same value.
+  std::string value;
+  keys::PutBigEndian64(&value, kStoreFormat);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = r.db->Put(wo, keys::kFormatKey, value);
+  if (!s.ok()) return FromRocks(s);
+  r.sticky_error = Status::Ok();
+  r.archive->Resume();  // retries the archive rows that failed meanwhile
+  return Status::Ok();
+}
+
+Status RocksDbStore::Backup(const std::string& dir, v1::BackupManifest* out) {
+  std::lock_guard<std::mutex> lock(rep_->backup_mu);
+  Status s = CreateBackup(rep_->db.get(), dir, out);
+  // Best effort: only a hint for the way out of a corrupt data directory.
+  if (s.ok()) (void)NoteLastBackup(rep_->options.path, std::filesystem::path(dir).lexically_normal().string());
+  return s;
+}
+
+Status RocksDbStore::Replay(core::HubState* state, bool rebuild_index, uint64_t* replayed) {
+  Rep& r = *rep_;
   std::string value;
   rocksdb::Status s = r.db->Get(rocksdb::ReadOptions(), r.h(kCheckpoint), keys::kSnapshotKey, &value);
   if (s.ok()) {
     v1::HubSnapshot snapshot;
     if (!snapshot.ParseFromString(value)) return Status::Corruption("checkpoint does not parse");
     state->Restore(snapshot);
-    v1::EntityIndex index;
-    s = r.db->Get(rocksdb::ReadOptions(), r.h(kCheckpoint), keys::kEntityIndexKey, &value);
-    if (!s.ok() || !index.ParseFromString(value) || index.last_hub_seq() != snapshot.last_hub_seq())
-      return Status::Corruption("the entity index does not match the checkpoint");
-    r.index.Load(index);
+    if (rebuild_index) {
+      v1::EntityIndex index;
+      s = r.db->Get(rocksdb::ReadOptions(), r.h(kCheckpoint), keys::kEntityIndexKey, &value);
+      if (!s.ok() || !index.ParseFromString(value) ||
+          index.last_hub_seq() != snapshot.last_hub_seq())
+        return Status::Corruption("the entity index does not match the checkpoint");
+      r.index.Load(index);
+    }
     r.recovered_checkpoint = snapshot.last_hub_seq();
   } else if (!s.IsNotFound()) {
     return FromRocks(s);
   }
   const uint64_t cursor = r.archive->cursor();
-  if (cursor < state->last_hub_seq() && !r.options.testing_drop_archive_jobs)
+  if (rebuild_index && cursor < state->last_hub_seq() && !r.options.testing_drop_archive_jobs)
     return Status::Corruption("archive cursor " + std::to_string(cursor) +
                               " is behind the checkpoint at " +
                               std::to_string(state->last_hub_seq()));
@@ -504,6 +668,7 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
       return Status::Corruption("log record " + std::to_string(rec.hub_seq()) +
                                 " does not replay: " + result.reject_reason);
     ++count;
+    if (!rebuild_index) continue;
     refs.clear();
     core::EntitiesOf(rec, &refs);
     touches.resize(refs.size());
@@ -530,9 +695,10 @@ Status RocksDbStore::Recover(core::HubState* state, uint64_t* replayed) {
   Status marked = ScannerMarks(&marks);
   if (!marked.ok()) return marked;
   for (const auto& m : marks) state->AdvanceScannerMark(m.scanner_id(), m.seq());
+  if (replayed != nullptr) *replayed = count;
+  if (!rebuild_index) return Status::Ok();
   Status archived = r.archive->Flush(state->last_hub_seq());
   if (!archived.ok()) return archived;
-  if (replayed != nullptr) *replayed = count;
   return Status::Ok();
 }
 

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "core/hub_state.h"
+#include "hub/v1/admin.pb.h"
 #include "hub/v1/exception.pb.h"
 #include "hub/v1/record.pb.h"
 #include "store/key_format.h"
@@ -44,6 +45,8 @@ struct ReadOptions;
 }
 
 namespace hub::store {
+
+class FaultInjection;
 
 enum class Durability {
   kWal,    // WAL written before ack: survives a process crash (kill -9)
@@ -56,9 +59,16 @@ struct StoreOptions {
   // Fault injection for tests: the archive writer drops its jobs, as if the
   // process died before it wrote them. Never set in production.
   bool testing_drop_archive_jobs = false;
-  // Fault injection for tests: every Commit() after this many successful
-  // ones fails with IOError (0: never). Never set in production.
-  uint64_t testing_fail_commits_after = 0;
+  // The fault seam for tests (store/fault_fs.h): RocksDB's files go through
+  // it, so a test can make writes fail as on a full disk. nullptr in
+  // production.
+  std::shared_ptr<FaultInjection> faults;
+  // Low-disk guard: a commit is refused (NoSpace, sticky like any failed
+  // write) while the data directory's file system has less than this free,
+  // and TryResume() waits for it again. RocksDB must never meet ENOSPC
+  // itself: Debian's librocksdb aborts on an assertion when a write fails
+  // that way (store/disk_space.h). 0 turns the guard off.
+  uint64_t min_free_bytes = 0;
   // For tests: open a new database the way a hubd from before store format
   // 2 did (no format key). Never set in production.
   bool testing_legacy_format = false;
@@ -70,6 +80,23 @@ struct StoreOptions {
 inline constexpr uint64_t kStoreFormat = 2;
 
 class RocksDbStore;
+
+// What RocksDB's WAL recovery dropped when the store was opened: a torn or
+// corrupt tail (hubd crashed or the machine lost power mid-write, or a disk
+// error). The store keeps RocksDB's point-in-time recovery: replay stops at
+// the first bad record, so the database is a prefix of what was written and
+// never has a hole; everything after that record is dropped. Found by
+// reading the WAL files before RocksDB opens them (store/wal_tail.h).
+struct WalTailLoss {
+  uint64_t batches = 0;       // write batches (group commits) dropped, torn ones included
+  uint64_t bytes = 0;         // WAL bytes from the first bad record to the end
+  std::string wal_file;       // where the first bad record is
+  uint64_t offset = 0;        // its byte offset in that file
+  std::string reason;         // what is wrong with it ("checksum mismatch", "truncated")
+  // Hub sequences of log records inside the dropped batches that could
+  // still be decoded (0, 0: none could; a torn record cannot be).
+  uint64_t first_hub_seq = 0, last_hub_seq = 0;
+};
 
 // Checkpoints written while running (metrics).
 struct CheckpointStats {
@@ -142,6 +169,8 @@ class RocksDbStore {
   ~RocksDbStore();
 
   // Writes the batch atomically (WAL synced in kFsync mode) and clears it.
+  // A failure clears it too (nothing of it is written) and is sticky until
+  // TryResume() succeeds.
   Status Commit(CommitBatch* batch);
 
   // Stores `snapshot` as the recovery starting point, with the entity index
@@ -182,6 +211,31 @@ class RocksDbStore {
   // A database of another store format is refused (InvalidArgument); the
   // read methods (ReadLog for an export) still work on it.
   Status Recover(core::HubState* state, uint64_t* replayed = nullptr);
+
+  // What WAL recovery dropped at Open() (nullopt: nothing).
+  const std::optional<WalTailLoss>& wal_tail_loss() const;
+
+  // --- Failed writes ---------------------------------------------------------
+  // True while a write has failed and none has succeeded since (sticky).
+  bool failed() const;
+  // Tries to leave the failed state, from the writer thread: asks RocksDB
+  // to resume (it flushes the memtables to a new WAL, which needs the disk
+  // to take writes again) and, when it does, clears the sticky error. OK
+  // when the store was not failed or writes again; the error otherwise.
+  // After OK the caller must rebuild its HubState with Reload(): the
+  // batches that failed were applied in memory but are not on disk.
+  Status TryResume();
+  // Rebuilds `state` from what is durable (checkpoint, log, scanner marks),
+  // as Recover() does, without touching the entity index or the archive
+  // (both only ever hold committed data). Writer thread only.
+  Status Reload(core::HubState* state);
+
+  // --- Backup ----------------------------------------------------------------
+  // Writes an online backup into `dir` (store/backup.h: an absolute path
+  // that does not exist yet) while commits go on; every commit that
+  // returned before the call is in it. *out gets its manifest (hub_seq
+  // included). Any thread; backups run one at a time.
+  Status Backup(const std::string& dir, v1::BackupManifest* out);
 
   // --- Reads ---------------------------------------------------------------
   // The case reads below take an optional view; without one each call reads
@@ -273,6 +327,11 @@ class RocksDbStore {
   struct Rep;
   explicit RocksDbStore(std::unique_ptr<Rep> rep);
   static rocksdb::ReadOptions ReadOptionsFor(const ReadView* view);
+  // Recover() and Reload(): checkpoint + log replay (+ index and archive
+  // when `rebuild_index`) + scanner marks.
+  Status Replay(core::HubState* state, bool rebuild_index, uint64_t* replayed);
+  // The low-disk guard (StoreOptions::min_free_bytes).
+  Status CheckFreeSpace();
   std::unique_ptr<Rep> rep_;
 };
 

@@ -9,6 +9,8 @@ std::string Status::ToString() const {
     case Code::kCorruption: return "Corruption: " + message_;
     case Code::kIOError: return "IOError: " + message_;
     case Code::kInvalidArgument: return "InvalidArgument: " + message_;
+    case Code::kNoSpace: return "NoSpace: " + message_;
+    case Code::kAlreadyExists: return "AlreadyExists: " + message_;
   }
   return message_;
 }

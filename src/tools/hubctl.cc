@@ -24,6 +24,7 @@
 
 #include "hub/v1/exception.pb.h"
 #include "hub/version.h"
+#include "hub/v1/admin.pb.h"
 #include "hub/v1/reference.pb.h"
 #include "hub/v1/views.pb.h"
 #include "tools/api_client.h"
@@ -331,6 +332,14 @@ int main(int argc, char** argv) {
   auto* holds_remove = holds->add_subcommand("remove", "lift a hold");
   holds_remove->add_option("PARCEL", parcel)->required();
 
+  auto* admin = app.add_subcommand("admin", "operator actions (admin role)");
+  admin->require_subcommand(1);
+  std::string backup_dir;
+  auto* backup = admin->add_subcommand(
+      "backup", "take an online backup into DIR on hubd's machine (DIR must not exist yet); "
+                "restore it with hubd --restore-from DIR --data-dir NEW");
+  backup->add_option("DIR", backup_dir, "absolute path of a new directory")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -402,6 +411,14 @@ int main(int argc, char** argv) {
       Show<v1::VehicleView>(client, "/v1/vehicles/" + Escape(id), json);
     } else if (load_view->parsed()) {
       Show<v1::LoadView>(client, "/v1/loads/" + Escape(id), json);
+    } else if (backup->parsed()) {
+      v1::BackupRequest req;
+      req.set_dir(backup_dir);
+      auto m = Parse<v1::BackupManifest>(client.Call("POST", "/v1/admin/backup", ToJson(req)));
+      if (json) std::cout << ToJson(m) << "\n";
+      else std::printf("backup %s: hub_seq %llu, %d files, %llu bytes, %.2f s\n", backup_dir.c_str(),
+                       static_cast<unsigned long long>(m.hub_seq()), m.files_size(),
+                       static_cast<unsigned long long>(m.total_bytes()), m.seconds());
     } else if (routes_load->parsed() || holds_add->parsed() || holds_remove->parsed()) {
       v1::ReferenceBatch batch;
       if (routes_load->parsed()) {

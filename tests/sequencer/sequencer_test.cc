@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 
+#include "store/fault_fs.h"
 #include "testutil/events.h"
 
 namespace hub::testing {
@@ -60,10 +61,10 @@ class SequencerTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  void Open(uint64_t fail_after = 0) {
+  void Open(std::shared_ptr<store::FaultInjection> faults = nullptr) {
     store::StoreOptions o;
     o.path = dir_.string();
-    o.testing_fail_commits_after = fail_after;
+    o.faults = std::move(faults);
     ASSERT_TRUE(store::RocksDbStore::Open(o, &db_).ok());
   }
 
@@ -146,7 +147,8 @@ TEST_F(SequencerTest, HelloIsAnsweredWithTheDurableMark) {
 }
 
 TEST_F(SequencerTest, FailedCommitIsStickyAndAnswersUnavailable) {
-  Open(/*fail_after=*/1);
+  auto faults = std::make_shared<store::FaultInjection>();
+  Open(faults);
   sequencer::Sequencer seq(&hub_, db_.get(), {});
   seq.Start();
   auto link = std::make_shared<RecordingLink>(db_.get(), "S1");
@@ -154,6 +156,7 @@ TEST_F(SequencerTest, FailedCommitIsStickyAndAnswersUnavailable) {
   seq.Submit(Events(link, {s.BagOpened("B1")}));
   ASSERT_EQ(link->WaitFor(1).size(), 1u);
   EXPECT_TRUE(seq.healthy());
+  faults->SetNoSpace(true);  // the disk is full from here on
   seq.Submit(Events(link, {s.BagOpened("B2")}));  // this commit fails
   auto replies = link->WaitFor(2);
   ASSERT_EQ(replies.size(), 2u);

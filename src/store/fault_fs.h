@@ -1,0 +1,45 @@
+#pragma once
+
+// The store's fault seam for tests (leveldb's ErrorEnv): a switch that makes
+// every file write RocksDB issues fail with "No space left on device", as a
+// full disk does, until it is turned off again. Hand one to the store in
+// StoreOptions::faults; production never sets it (nullptr: the plain
+// file system, no wrapper on any call).
+//
+// Thread safety: every method from any thread.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace rocksdb {
+class Env;
+}
+
+namespace hub::store {
+
+class FaultInjection {
+ public:
+  FaultInjection();
+  ~FaultInjection();
+
+  // While on: creating, appending to, syncing or renaming a file fails
+  // with NoSpace (reads still work), as on a full disk.
+  void SetNoSpace(bool on) { no_space_.store(on); }
+  bool no_space() const { return no_space_.load(); }
+  // Writes refused so far.
+  uint64_t refused() const { return refused_.load(); }
+
+  // For the store: the Env whose file system carries the switch. Lives as
+  // long as this object.
+  rocksdb::Env* env();
+
+ private:
+  friend class NoSpaceFs;
+  friend class NoSpaceFile;
+  std::atomic<bool> no_space_{false};
+  std::atomic<uint64_t> refused_{0};
+  std::unique_ptr<rocksdb::Env> env_;
+};
+
+}  // namespace hub::store
