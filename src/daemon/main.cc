@@ -13,6 +13,7 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -280,7 +281,7 @@ int main(int argc, char** argv) {
   try {
     server = std::make_unique<hub::net::ScanServer>(opt.ingest, &sequencer, check_resend);
     ops = std::make_unique<hub::daemon::OpsSources>(
-        hub::daemon::OpsSources{&sequencer, server.get(), &ready, wal_dropped});
+        hub::daemon::OpsSources{&sequencer, server.get(), &ready, wal_dropped, store.get()});
     http = std::make_unique<hub::net::HttpServer>(
         opt.http_host, opt.http_port,
         [&ops, &api](const hub::net::HttpRequest& r) {
@@ -299,7 +300,11 @@ int main(int argc, char** argv) {
   http->Start();  // /healthz answers during recovery; /readyz once it is done
 
   uint64_t replayed = 0;
+  const auto recovery_start = std::chrono::steady_clock::now();
   s = store->Recover(&state, &replayed);
+  const auto recovery_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - recovery_start)
+                               .count();
   if (!s.ok()) return RefuseStore("recovery_failed", opt.data_dir, s);
   const hub::v1::HubSettings logged = state.settings();
   sequencer.Start(replayed);
@@ -309,9 +314,9 @@ int main(int argc, char** argv) {
   const char* durability = opt.durability == hub::store::Durability::kFsync ? "fsync" : "wal";
   spdlog::info(
       "event=ready listen={}:{} http={}:{} data_dir={} durability={} io_threads={} hub_seq={} "
-      "replayed={} parcels={} open_cases={} version={}",
+      "replayed={} recovery_ms={} parcels={} open_cases={} version={}",
       opt.ingest.host, server->port(), opt.http_host, http->port(), hub::util::LogValue(opt.data_dir),
-      durability, opt.ingest.io_threads, state.last_hub_seq(), replayed, state.live_parcels(),
+      durability, opt.ingest.io_threads, state.last_hub_seq(), replayed, recovery_ms, state.live_parcels(),
       state.open_cases(), hub::kVersion);
 
   // Under systemd (Type=notify): ready only now, after recovery and with

@@ -102,6 +102,26 @@ std::string RenderMetrics(const OpsSources& src) {
          "WAL write batches (group commits) RocksDB's recovery dropped at this start: a torn "
          "or corrupt tail (see the event=wal_tail_dropped log line).",
          static_cast<double>(src.wal_tail_dropped_batches));
+  HistogramLines(&out, "hubd_checkpoint_pause_seconds",
+                 "The sequencer's pause to take a checkpoint's snapshot (a fork).",
+                 p.checkpoint_pause_seconds);
+  if (src.store != nullptr) {
+    const store::CheckpointStats c = src.store->Checkpoints();
+    Scalar(&out, "hubd_checkpoints_written_total", "counter", "Checkpoints written while running.",
+           static_cast<double>(c.written));
+    Scalar(&out, "hubd_checkpoint_failures_total", "counter",
+           "Checkpoints that failed (the log still holds everything; recovery replays more).",
+           static_cast<double>(c.failed));
+    Scalar(&out, "hubd_checkpoint_hub_sequence", "gauge",
+           "Hub sequence of the newest durable checkpoint: a restart replays the log after it.",
+           static_cast<double>(src.store->CheckpointedThrough()));
+    Scalar(&out, "hubd_entity_index_entries", "gauge",
+           "Entities in the in-memory entity index (live, or retired and not yet archived).",
+           static_cast<double>(src.store->LiveIndexSize()));
+    Scalar(&out, "hubd_retained_through_hub_sequence", "gauge",
+           "Log records up to this hub sequence have aged out (retention); 0: none.",
+           static_cast<double>(src.store->RetainedSoFar().through_hub_seq));
+  }
   return out;
 }
 

@@ -20,6 +20,7 @@ struct OpsSources {
   // WAL write batches RocksDB's recovery dropped at this start (a torn or
   // corrupt tail: store::WalTailLoss).
   uint64_t wal_tail_dropped_batches = 0;
+  store::RocksDbStore* store = nullptr;  // checkpoints, entity index, retention
 };
 
 std::string RenderMetrics(const OpsSources& sources);

@@ -20,7 +20,6 @@ const std::vector<T> kParcelAnomalies = {v1::NO_ROUTE,    v1::NO_READ,     v1::H
 const std::vector<T> kOutboundAnomalies = {v1::BAG_LABEL_MISMATCH, v1::MISLOAD,
                                            v1::UNCLOSED_BAG_LOADED};
 constexpr T kNone = v1::EXCEPTION_TYPE_UNSPECIFIED;
-constexpr int64_t kDayStartMs = 1'795'766'400'000;  // 2026-11-27T08:00:00Z
 constexpr int64_t kEpochMs = 60'000;
 
 std::string Id(const char* prefix, uint64_t n, int width = 6) {
@@ -74,7 +73,7 @@ struct Wave {
 struct Scanner {
   std::string id, station;
   uint64_t seq = 0;
-  int64_t time_ms = kDayStartMs;
+  int64_t time_ms = 0;
   std::vector<v1::ScanEvent> pending;  // this epoch's events
 };
 
@@ -84,7 +83,7 @@ class Generator {
     auto add = [&](const char* kind, uint32_t n, std::vector<int>* group) {
       for (uint32_t i = 1; i <= n; ++i) {
         group->push_back(static_cast<int>(scanners_.size()));
-        scanners_.push_back(Scanner{Id(kind, i, 2), Id(kind, i, 2), 0, kDayStartMs, {}});
+        scanners_.push_back(Scanner{o.id_prefix + Id(kind, i, 2), o.id_prefix + Id(kind, i, 2), 0, o.start_ms, {}});
       }
     };
     add("DOCK-", o.docks, &docks_);
@@ -104,7 +103,7 @@ class Generator {
     }
     const int epochs = static_cast<int>(waves.size()) + 4;
     for (int k = 0; k < epochs; ++k) {
-      const int64_t start = kDayStartMs + k * kEpochMs;
+      const int64_t start = o_.start_ms + k * kEpochMs;
       for (auto& s : scanners_) s.time_ms = std::max(s.time_ms, start);
       if (k < static_cast<int>(waves.size())) ReferenceFor(waves[k]);
       if (k - 2 >= 0 && k - 2 < static_cast<int>(waves.size())) Routes(waves[k - 2]);
@@ -151,7 +150,7 @@ class Generator {
 
   int NewParcel(Wave& w, uint64_t* made) {
     Parcel p;
-    p.id = Id("P", ++parcel_counter_, 8);
+    p.id = o_.id_prefix + Id("P", ++parcel_counter_, 8);
     p.dest = static_cast<uint32_t>(Below(o_.destinations));
     w.parcels.push_back(std::move(p));
     ++*made;
@@ -163,12 +162,12 @@ class Generator {
     w.index = index;
     for (uint64_t v = 0; v < vehicles && *made < o_.parcels; ++v) {
       Vehicle veh;
-      veh.id = Id("V", ++vehicle_counter_, 5);
-      veh.seal = Id("SEAL-", vehicle_counter_, 5);
+      veh.id = o_.id_prefix + Id("V", ++vehicle_counter_, 5);
+      veh.seal = o_.id_prefix + Id("SEAL-", vehicle_counter_, 5);
       veh.anomaly = Draw(kVehicleAnomalies);
       for (uint32_t b = 0; b < o_.bags_per_vehicle && *made < o_.parcels; ++b) {
         InboundBag bag;
-        bag.id = Id("IB", ++bag_counter_, 7);
+        bag.id = o_.id_prefix + Id("IB", ++bag_counter_, 7);
         bag.vehicle = static_cast<int>(w.vehicles.size());
         for (uint32_t i = 0; i < o_.parcels_per_bag && *made < o_.parcels; ++i) {
           const int p = NewParcel(w, made);
@@ -219,7 +218,7 @@ class Generator {
   }
 
   std::string LoadId(const Wave& w, int route) const {
-    return "L-R" + std::to_string(route) + "-W" + std::to_string(w.index);
+    return o_.id_prefix + "L-R" + std::to_string(route) + "-W" + std::to_string(w.index);
   }
   std::string Truck(const Wave& w, int route) const {
     return "TRUCK-R" + std::to_string(route) + "-W" + std::to_string(w.index);
@@ -406,7 +405,7 @@ class Generator {
         if (w.out.empty() || w.out.back().route != static_cast<int>(r) ||
             w.out.back().parcels.size() >= o_.parcels_per_bag) {
           OutboundBag bag;
-          bag.id = Id("OB", ++out_counter_, 7);
+          bag.id = o_.id_prefix + Id("OB", ++out_counter_, 7);
           bag.route = static_cast<int>(r);
           bag.load_route = static_cast<int>(r);
           if (first_bag[r] < 0) first_bag[r] = static_cast<int>(w.out.size());

@@ -47,6 +47,11 @@ struct DayOptions {
   // Percent of (scanner, epoch) pairs after which the scanner reconnects and
   // re-sends its last frames.
   double resend_percent = 0;
+  // When the day starts (its first events' time), and a prefix for every
+  // parcel, bag, vehicle, seal, load and scanner id, so that several days
+  // can go through one hub (multi-day soak tests).
+  int64_t start_ms = 1'795'766'400'000;  // 2026-11-27T08:00:00Z
+  std::string id_prefix;
 };
 
 // Checks the options; returns an error message or "".

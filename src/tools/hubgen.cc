@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -95,10 +96,29 @@ int main(int argc, char** argv) {
   app.add_option("--rate", rates, "TYPE=PERCENT for one anomaly (e.g. SEAL_BROKEN=5); repeatable");
   app.add_option("--resend-percent", o.resend_percent,
                  "percent of (scanner, epoch) pairs followed by a reconnect and re-sent frames");
+  std::string date;
+  app.add_option("--date", date, "the day's date, YYYY-MM-DD (it starts 08:00 UTC) [2026-11-27]");
+  app.add_option("--id-prefix", o.id_prefix,
+                 "prefix for every parcel, bag, vehicle, seal, load and scanner id (several days "
+                 "through one hub)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (!date.empty()) {
+    std::tm tm{};
+    const char* end = strptime(date.c_str(), "%Y-%m-%d", &tm);
+    if (end == nullptr || *end != '\0') {
+      std::fprintf(stderr, "hubgen: --date %s is not YYYY-MM-DD\n", date.c_str());
+      return 2;
+    }
+    tm.tm_hour = 8;
+    o.start_ms = static_cast<int64_t>(timegm(&tm)) * 1000;
+  }
+  if (o.id_prefix.size() > 16) {
+    std::fprintf(stderr, "hubgen: --id-prefix is longer than 16 bytes\n");
+    return 2;
   }
   for (const auto& r : rates) {
     const auto eq = r.find('=');

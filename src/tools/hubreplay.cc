@@ -634,11 +634,19 @@ void PrintReport(const Report& r, bool json) {
 
 // Compares the daemon's cases with the expected ones by type and ids;
 // prints every difference; returns their number.
-int Verify(Api& api, const fs::path& expected_path) {
+// `prefix` set: only the raised cases of the day whose ids carry it (hubgen
+// --id-prefix; several days through one hub).
+int Verify(Api& api, const fs::path& expected_path, const std::string& prefix) {
   const auto expected = ParseJsonFile<v1::ExceptionPage>(expected_path);
   std::map<std::string, int> diff;  // key -> raised - expected
   for (const auto& c : expected.exceptions()) --diff[tools::CaseKey(c)];
-  const auto raised = api.AllExceptions();
+  auto raised = api.AllExceptions();
+  if (!prefix.empty()) {
+    std::erase_if(raised, [&prefix](const v1::ExceptionCase& c) {
+      return c.scanner_id().rfind(prefix, 0) != 0 &&
+             tools::CaseKey(c).find("=" + prefix) == std::string::npos;
+    });
+  }
   for (const auto& c : raised) ++diff[tools::CaseKey(c)];
   int differences = 0;
   for (const auto& [key, n] : diff) {
@@ -684,6 +692,9 @@ int Main(int argc, char** argv) {
   app.add_option("--tls-cert", tls_cert, "client certificate (PEM) for mutual TLS")->check(CLI::ExistingFile);
   app.add_option("--tls-key", tls_key, "client key (PEM) for mutual TLS")->check(CLI::ExistingFile);
   app.add_flag("--verify", verify, "compare the daemon's exceptions with the day's expected.json");
+  std::string verify_prefix;
+  app.add_option("--verify-prefix", verify_prefix,
+                 "with --verify: compare only cases naming an id with this prefix (hubgen --id-prefix)");
   app.add_flag("--json", json, "print the report as JSON");
   try {
     app.parse(argc, argv);
@@ -819,7 +830,7 @@ int Main(int argc, char** argv) {
   replayer.Finish();
   report.stats = &replayer.stats;
   report.sessions = sessions.size();
-  if (verify) report.differences = Verify(api, dir / "expected.json");
+  if (verify) report.differences = Verify(api, dir / "expected.json", verify_prefix);
   PrintReport(report, json);
   if (report.differences > 0) return 1;
   if (replayer.stats.rejects > 0) return 1;

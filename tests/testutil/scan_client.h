@@ -117,6 +117,9 @@ class DaemonProcess {
   std::string log_path_;
 };
 
+// A loopback port nobody listens on right now.
+uint16_t FreePort();
+
 // Path of the hubd binary under test (set by CMake).
 const char* HubdPath();
 

@@ -30,6 +30,7 @@ namespace fs = std::filesystem;
 using testutil::DaemonProcess;
 
 using CmdResult = testutil::CommandResult;
+using testutil::FreePort;
 using testutil::RunCommand;
 
 std::string Slurp(const fs::path& p) {
@@ -39,18 +40,6 @@ std::string Slurp(const fs::path& p) {
   return ss.str();
 }
 
-// A loopback port nobody listens on right now.
-uint16_t FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // Every anomaly type of SPEC §4 at least once in about 6,000 parcels.
 const char* kEveryAnomaly =
