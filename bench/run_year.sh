@@ -14,6 +14,9 @@
 #             clean stop and after --compact
 #   rss       DAYS days through one hubd (forget_after_days 2): RSS, parcels
 #             and entity index after each day
+#   retention 4 days through one hubd with retention_days 1 (a test
+#             setting): the sequencer's pause per Retention record, and the
+#             data directory before and after a compaction drops the rest
 set -euo pipefail
 b=${1:-build}
 parcels=${2:-200000}
@@ -38,7 +41,7 @@ gen() {  # gen DAY_INDEX PARCELS -> $work/dayN
   [ -d "$work/day$d-$2" ] || "$b/hubgen" --seed $((d + 1)) --parcels "$2" --date "$(date -u -d "2026-10-01 + $d days" +%F)" \
     --id-prefix "d$d-" --out "$work/day$d-$2" > /dev/null
 }
-parts=${PARTS:-restart bytes rss}
+parts=${PARTS:-restart bytes rss retention}
 want() { [[ " $parts " == *" $1 "* ]]; }
 metric() { curl -s "http://127.0.0.1:$http/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
 
@@ -85,7 +88,7 @@ echo "after --compact:"; "$b/hubd" --data-dir "$work/bytes" --compact --store-st
 rm -rf "$work/bytes" "$work/day0-1000000"
 fi
 
-want rss || exit 0
+if want rss; then
 echo "== memory over $days days through one hubd (forget_after_days 2)"
 start "$work/rss" "$work/rss.log" --forget-after-days 2
 for d in $(seq 1 "$days"); do
@@ -96,3 +99,15 @@ for d in $(seq 1 "$days"); do
     "db_mib=$(( $(du -sb "$work/rss" | cut -f1) / 1048576 ))"
 done
 kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+
+fi
+
+want retention || exit 0
+echo "== retention: 4 days of $parcels parcels, retention_days 1"
+start "$work/ret" "$work/ret.log" --retention-days 1 --allow-short-retention
+for d in 1 2 3 4; do gen "$d" "$parcels"; replay "$work/day$d-$parcels"; done
+grep -o 'event=retention .*' "$work/ret.log" | sed 's/^/  /' || true
+echo "records in the log: $(curl -s "http://127.0.0.1:$http/metrics" | awk '$1 == "hubd_hub_sequence" { h = $2 } $1 == "hubd_retained_through_hub_sequence" { r = $2 } END { print h - r " of " h }')"
+kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+echo "data dir $(( $(du -sb "$work/ret" | cut -f1) / 1048576 )) MiB at stop;" \
+  "$("$b/hubd" --data-dir "$work/ret" --compact --store-stats 2>/dev/null | awk -F= '/^total_bytes/ { printf "%d MiB", $2 / 1048576 }') after --compact"

@@ -291,6 +291,7 @@ void Sequencer::Impl::MaybeRetain() {
   const int64_t cutoff =
       state->hub_time_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(options.retention).count();
   if (cutoff <= 0) return;
+  const auto started = std::chrono::steady_clock::now();
   v1::LogRecord rec;
   bool due = false;
   // Never past the last checkpoint: recovery replays the log after it.
@@ -307,9 +308,10 @@ void Sequencer::Impl::MaybeRetain() {
   }
   batch.Add(rec, &result);
   CommitAndDeliver();
-  spdlog::info("event=retention hub_seq={} through_hub_seq={} through_case_id={} cutoff_ms={}",
+  spdlog::info("event=retention hub_seq={} through_hub_seq={} through_case_id={} cutoff_ms={} pause_ms={:.1f}",
                result.hub_seq, rec.retention().through_hub_seq(), rec.retention().through_case_id(),
-               rec.retention().cutoff_ms());
+               rec.retention().cutoff_ms(),
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
 }
 
 void Sequencer::Impl::MaybeResume() {
