@@ -50,7 +50,7 @@ Status Checksum(const std::string& path, uint64_t* size, uint32_t* crc) {
   if (fd < 0) return Errno("cannot open", path);
   std::vector<char> buf(1 << 20);
   *size = 0;
-  *crc = 0;
+  crc32c::Crc sum;
   for (;;) {
     const ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0) {
@@ -60,9 +60,10 @@ Status Checksum(const std::string& path, uint64_t* size, uint32_t* crc) {
       return s;
     }
     if (n == 0) break;
-    *crc = crc32c::Extend(*crc, buf.data(), static_cast<size_t>(n));
+    sum.process_bytes(buf.data(), static_cast<size_t>(n));
     *size += static_cast<uint64_t>(n);
   }
+  *crc = sum.checksum();
   ::close(fd);
   return Status::Ok();
 }
@@ -100,7 +101,7 @@ Status CopyFile(const std::string& from, const std::string& to, uint32_t want_cr
     return s;
   }
   std::vector<char> buf(1 << 20);
-  uint32_t crc = 0;
+  crc32c::Crc sum;
   Status s;
   for (;;) {
     const ssize_t n = ::read(in, buf.data(), buf.size());
@@ -110,14 +111,14 @@ Status CopyFile(const std::string& from, const std::string& to, uint32_t want_cr
       break;
     }
     if (n == 0) break;
-    crc = crc32c::Extend(crc, buf.data(), static_cast<size_t>(n));
+    sum.process_bytes(buf.data(), static_cast<size_t>(n));
     s = WriteAll(out, buf.data(), static_cast<size_t>(n), to);
     if (!s.ok()) break;
   }
   if (s.ok() && ::fsync(out) != 0) s = Errno("cannot sync", to);
   ::close(in);
   if (::close(out) != 0 && s.ok()) s = Errno("cannot close", to);
-  if (s.ok() && crc != want_crc)
+  if (s.ok() && sum.checksum() != want_crc)
     s = Status::Corruption(from + " changed while it was copied (CRC differs from the manifest)");
   return s;
 }
