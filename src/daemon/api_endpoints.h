@@ -21,6 +21,9 @@ namespace hub::daemon {
 
 enum class Role { kViewer = 1, kSupervisor = 2, kAdmin = 3 };
 
+// With no token configured, hubd's local admin token, in the data directory.
+inline constexpr const char* kLocalTokenFile = "local-admin-token";
+
 struct ApiToken {
   std::string name;   // recorded as "by" on acknowledge/resolve
   std::string token;  // the bearer secret

@@ -7,8 +7,11 @@
 // recovery, WATCHDOG=1 while the sequencer's loop turns, STOPPING=1 at the
 // drain.
 
+#include <fcntl.h>
+#include <openssl/rand.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <google/protobuf/stubs/logging.h>
 
@@ -16,6 +19,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <future>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
@@ -150,6 +155,44 @@ bool LogSettingsIfChanged(const hub::daemon::DaemonOptions& opt, const hub::v1::
   return true;
 }
 
+// With no API token configured, a first run would answer 401 to everyone:
+// hubd makes a local admin token in the data directory instead (mode 0600,
+// kept across restarts, never logged), which hubctl on this machine picks
+// up. Configured tokens replace it. False (and the reason logged) when the
+// file cannot be read or made.
+bool UseLocalAdminToken(const std::string& data_dir, std::vector<hub::daemon::ApiToken>* tokens) {
+  const std::string path = data_dir + "/" + hub::daemon::kLocalTokenFile;
+  std::string token;
+  if (std::ifstream in(path); in) {
+    std::getline(in, token);
+  } else {
+    unsigned char random[32];
+    if (RAND_bytes(random, sizeof(random)) != 1) {
+      spdlog::error("event=local_token_failed error=\"no randomness\"");
+      return false;
+    }
+    static const char* kHex = "0123456789abcdef";
+    for (unsigned char b : random) token += {kHex[b >> 4], kHex[b & 15]};
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    const std::string line = token + "\n";
+    if (fd < 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+        ::fsync(fd) != 0) {
+      spdlog::error("event=local_token_failed path={} error={}", hub::util::LogValue(path),
+                    hub::util::LogValue(std::strerror(errno)));
+      if (fd >= 0) ::close(fd);
+      return false;
+    }
+    ::close(fd);
+  }
+  if (token.size() < 32) {
+    spdlog::error("event=local_token_failed path={} error=\"shorter than 32 characters: delete it\"",
+                  hub::util::LogValue(path));
+    return false;
+  }
+  tokens->push_back(hub::daemon::ApiToken{"local-admin", token, hub::daemon::Role::kAdmin});
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -277,6 +320,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<hub::net::ScanServer> server;
   std::unique_ptr<hub::net::HttpServer> http;
   std::unique_ptr<hub::daemon::OpsSources> ops;
+  const bool local_token = opt.api_tokens.empty();
+  if (local_token && !UseLocalAdminToken(opt.data_dir, &opt.api_tokens)) return EXIT_FAILURE;
   const hub::daemon::ApiSources api{&sequencer, store.get(), &ready, opt.api_tokens};
   try {
     server = std::make_unique<hub::net::ScanServer>(opt.ingest, &sequencer, check_resend);
@@ -318,6 +363,13 @@ int main(int argc, char** argv) {
       opt.ingest.host, server->port(), opt.http_host, http->port(), hub::util::LogValue(opt.data_dir),
       durability, opt.ingest.io_threads, state.last_hub_seq(), replayed, recovery_ms, state.live_parcels(),
       state.open_cases(), hub::kVersion);
+
+  if (local_token)
+    spdlog::info("event=local_admin_token path={} api={}://{}:{}/v1/ hint={}",
+                 hub::util::LogValue(opt.data_dir + "/" + hub::daemon::kLocalTokenFile),
+                 opt.http_tls.cert.empty() ? "http" : "https", opt.http_host, http->port(),
+                 hub::util::LogValue("no [[api.tokens]] configured: this admin token works for hubctl "
+                                     "on this machine (hubctl --data-dir DIR); configured tokens replace it"));
 
   // Under systemd (Type=notify): ready only now, after recovery and with
   // both listeners up. Without NOTIFY_SOCKET this does nothing.

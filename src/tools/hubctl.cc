@@ -274,7 +274,13 @@ int main(int argc, char** argv) {
   app.add_option("--ca-file", client.server.ca_file,
                  "PEM CA bundle that signs hubd's certificate, for https (env HUBCTL_CA_FILE; "
                  "default: the system's CAs)");
-  app.add_option("--token", client.token, "bearer token (env HUBCTL_TOKEN)");
+  app.add_option("--token", client.token,
+                 "bearer token (env HUBCTL_TOKEN; default: the local admin token of a hubd on this "
+                 "machine that has none configured, DATA_DIR/local-admin-token)");
+  std::string data_dir = std::getenv("HUBCTL_DATA_DIR") ? std::getenv("HUBCTL_DATA_DIR") : "hubd-data";
+  app.add_option("--data-dir", data_dir,
+                 "data directory of a hubd on this machine, for its local admin token when no "
+                 "--token is given (env HUBCTL_DATA_DIR) [hubd-data]");
   app.add_flag("--json", json, "print the daemon's JSON instead of a table");
 
   auto* exc = app.add_subcommand("exceptions", "list, show, acknowledge and resolve exceptions");
@@ -344,6 +350,10 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help is not an error; bad usage exits 2
+  }
+  if (client.token.empty()) {  // a first run: hubd's local admin token, if readable here
+    std::ifstream in(data_dir + "/local-admin-token");
+    std::getline(in, client.token);
   }
   if (!tools::ParseApiServer(server, &client.server)) {
     std::cerr << "hubctl: --server must be HOST:PORT or https://HOST:PORT\n";
