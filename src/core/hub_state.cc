@@ -1,9 +1,9 @@
 #include "core/hub_state.h"
 
 #include <algorithm>
-#include <ctime>
 
 #include "core/validate.h"
+#include "util/utc_time.h"
 
 namespace hub::core {
 namespace {
@@ -367,18 +367,6 @@ void HubState::CheckMisload(const std::string& bag_id, const OutboundBag& bag,
 // Time rules: hub time only moves forward, with the events' own times, so a
 // replay of the log raises and forgets exactly the same.
 
-namespace {
-
-std::string HubTimeText(int64_t ms) {
-  const time_t secs = static_cast<time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-}  // namespace
-
 void HubState::AdvanceClock(int64_t event_time_ms) {
   if (event_time_ms <= hub_time_ms_) {
     // Hub time never goes back.
@@ -424,9 +412,9 @@ void HubState::RaiseDwellExceeded() {
     c.set_parcel_id(pid);
     c.set_load_id(p.load_id);
     c.set_bag_id(!p.outbound_bag.empty() ? p.outbound_bag : p.inbound_bag);
-    c.set_detail("in the hub since " + HubTimeText(arrived) + ", over the dwell limit of " +
+    c.set_detail("in the hub since " + util::UtcIso(arrived) + ", over the dwell limit of " +
                  std::to_string(settings_.dwell_hours()) + " h; last scanned " +
-                 HubTimeText(p.last_seen_ms));
+                 util::UtcIso(p.last_seen_ms));
   }
 }
 

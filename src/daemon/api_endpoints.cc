@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <ctime>
 #include <future>
 #include <map>
 #include <optional>
@@ -16,6 +15,7 @@
 #include "daemon/api_parse.h"
 #include "hub/v1/admin.pb.h"
 #include "util/log_value.h"
+#include "util/utc_time.h"
 #include "util/utf8.h"
 
 namespace hub::daemon {
@@ -370,13 +370,8 @@ HttpResponse Summary(const net::HttpRequest& r, const ApiSources& src) {
 std::string AgedOutNote(const ApiSources& src, uint64_t case_id, bool entity) {
   const auto r = src.store->RetainedSoFar();
   if ((case_id == 0 || case_id > r.through_case_id) && !(entity && r.through_hub_seq > 0)) return "";
-  const auto secs = static_cast<time_t>(r.cutoff_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char when[32];
-  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return std::string(case_id != 0 ? ": it has aged out" : "") + " (records and cases from before " +
-         when + " hub time have aged out: retention)";
+         util::UtcIso(r.cutoff_ms) + " hub time have aged out: retention)";
 }
 
 // POST /v1/admin/backup: an online backup into a new directory. Runs on the

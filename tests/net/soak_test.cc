@@ -149,7 +149,19 @@ TEST_F(SoakTest, SeveralDaysWithRestartsStayFlatAgeOutAndFlagOverstayers) {
                                      << "; stayed, not flagged:" << missing;
     }
     // Kept for two days, then gone with a reason.
-    if (d >= 2) EXPECT_EQ(Status("/v1/parcels/" + ParcelId(d - 2, 1)), 200) << "day " << d - 2;
+    if (d >= 2) {
+      EXPECT_EQ(Status("/v1/parcels/" + ParcelId(d - 2, 1)), 200) << "day " << d - 2;
+      // A parcel that stayed two days ago, idle over a day since, is
+      // forgotten: out of memory, its trace still whole and saying so.
+      const std::string id = *stayed[d - 2].begin();
+      auto r = HttpCall(http_, "GET", "/v1/parcels/" + id, "", kToken);
+      ASSERT_EQ(r.status, 200) << id << ": " << r.body;
+      v1::ParcelTrace t;
+      ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &t).ok());
+      EXPECT_NE(t.forgotten_hub_seq(), 0u) << r.body;
+      EXPECT_EQ(t.departed_hub_seq(), 0u) << r.body;
+      EXPECT_GT(t.entries_size(), 0) << r.body;
+    }
     if (d >= 3) {
       auto r = HttpCall(http_, "GET", "/v1/parcels/" + ParcelId(d - 3, 1), "", kToken);
       EXPECT_EQ(r.status, 404) << "day " << d - 3 << ": " << r.body;
