@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev llvm
   python3 python3-protobuf util-linux
+  nlohmann-json3-dev tzdata
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -52,6 +52,7 @@ void ApplyResult::Clear() {
   outcome = Outcome::kApplied;
   hub_seq = 0;
   reject_code = v1::REJECT_NONE;
+  refusal = Refusal::kNone;
   reject_reason.clear();
   raised.clear();
   has_decision = false;
@@ -167,6 +168,7 @@ void HubState::ApplyReference(const v1::ReferenceChange& change, ApplyResult* re
   result->reject_code = ValidateReference(change, &result->reject_reason);
   if (result->reject_code != v1::REJECT_NONE) {
     result->outcome = ApplyResult::Outcome::kRejected;
+    result->refusal = Refusal::kInvalid;
     return;
   }
   result->hub_seq = ++last_hub_seq_;
@@ -226,25 +228,24 @@ void HubState::ApplyRetention(const v1::Retention& r, ApplyResult* result) {
 
 void HubState::ApplyCaseAction(const v1::CaseAction& action, ApplyResult* result) {
   result->Clear();
-  auto reject = [result](v1::RejectCode code, std::string reason) {
+  auto reject = [result](Refusal refusal, std::string reason) {
     result->outcome = ApplyResult::Outcome::kRejected;
-    result->reject_code = code;
+    result->refusal = refusal;
     result->reject_reason = std::move(reason);
   };
   if (!ValidateCaseAction(action, &result->reject_reason)) {
-    return reject(v1::REJECT_MISSING_ID, result->reject_reason);
+    return reject(Refusal::kInvalid, result->reject_reason);
   }
   const uint64_t id = action.case_id();
   auto it = open_cases_.find(id);
   if (it == open_cases_.end()) {
-    if (id >= next_case_id_) return reject(v1::REJECT_MISSING_ID, "no case " + std::to_string(id));
+    if (id >= next_case_id_) return reject(Refusal::kNotFound, "no case " + std::to_string(id));
     if (id <= aged_out_case_id_)
-      return reject(v1::REJECT_MISSING_ID, "case " + std::to_string(id) + " has aged out (retention)");
-    return reject(v1::REJECT_BAD_SEQ, "case " + std::to_string(id) + " is already RESOLVED");
+      return reject(Refusal::kAgedOut, "case " + std::to_string(id) + " has aged out (retention)");
+    return reject(Refusal::kConflict, "case " + std::to_string(id) + " is already RESOLVED");
   }
   if (action.to() == v1::ACKNOWLEDGED && it->second != v1::OPEN) {
-    return reject(v1::REJECT_BAD_SEQ,
-                  "case " + std::to_string(id) + " is already ACKNOWLEDGED");
+    return reject(Refusal::kConflict, "case " + std::to_string(id) + " is already ACKNOWLEDGED");
   }
   result->hub_seq = ++last_hub_seq_;
   result->transition = ApplyResult::Transition{id, it->second, action};

@@ -40,6 +40,17 @@ namespace hub::core {
 
 inline constexpr int64_t kHourMs = 3'600'000;
 
+// Why a command from the API (a reference change or a case action) was
+// refused: the caller's error, in the core's terms (the API maps it to a
+// status). Scanner events are refused with a v1::RejectCode instead.
+enum class Refusal {
+  kNone,
+  kInvalid,   // malformed: a field missing or out of range
+  kNotFound,  // no such case
+  kAgedOut,   // the case was removed by retention
+  kConflict,  // the case's life cycle forbids it (already acknowledged, resolved)
+};
+
 // What applying one record did. Reused across calls: Apply() clears it first,
 // keeping vector capacity.
 struct ApplyResult {
@@ -51,6 +62,7 @@ struct ApplyResult {
   Outcome outcome = Outcome::kApplied;
   uint64_t hub_seq = 0;
   v1::RejectCode reject_code = v1::REJECT_NONE;
+  Refusal refusal = Refusal::kNone;  // for a refused command
   std::string reject_reason;
   std::vector<v1::ExceptionCase> raised;
   bool has_decision = false;

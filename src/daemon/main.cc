@@ -25,8 +25,9 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include "api/router.h"
+#include "api/time_text.h"
 #include "core/hub_state.h"
-#include "daemon/api_endpoints.h"
 #include "daemon/export.h"
 #include "daemon/ops_endpoints.h"
 #include "daemon/options.h"
@@ -160,8 +161,8 @@ bool LogSettingsIfChanged(const hub::daemon::DaemonOptions& opt, const hub::v1::
 // kept across restarts, never logged), which hubctl on this machine picks
 // up. Configured tokens replace it. False (and the reason logged) when the
 // file cannot be read or made.
-bool UseLocalAdminToken(const std::string& data_dir, std::vector<hub::daemon::ApiToken>* tokens) {
-  const std::string path = data_dir + "/" + hub::daemon::kLocalTokenFile;
+bool UseLocalAdminToken(const std::string& data_dir, std::vector<hub::api::ApiToken>* tokens) {
+  const std::string path = data_dir + "/" + hub::api::kLocalTokenFile;
   std::string token;
   if (std::ifstream in(path); in) {
     std::getline(in, token);
@@ -189,7 +190,7 @@ bool UseLocalAdminToken(const std::string& data_dir, std::vector<hub::daemon::Ap
                   hub::util::LogValue(path));
     return false;
   }
-  tokens->push_back(hub::daemon::ApiToken{"local-admin", token, hub::daemon::Role::kAdmin});
+  tokens->push_back(hub::api::ApiToken{"local-admin", token, hub::api::Role::kAdmin});
   return true;
 }
 
@@ -301,7 +302,16 @@ int main(int argc, char** argv) {
     spdlog::info("event=exported dir={} events={}", hub::util::LogValue(opt.export_dir), events);
     return EXIT_SUCCESS;
   }
+  if (std::string error; !opt.time_zone.empty() && !hub::api::SetTimeZone(opt.time_zone, &error)) {
+    spdlog::error("event=time_zone_failed error={}", hub::util::LogValue(error));
+    return EXIT_FAILURE;
+  }
   hub::core::HubState state;
+  // The API's case stream hears of every durable case change.
+  std::unique_ptr<hub::api::ApiRouter> api;
+  opt.sequencer.on_cases = [&api](std::vector<hub::store::CaseChange>&& changes) {
+    if (api) api->PublishCases(std::move(changes));
+  };
   hub::sequencer::Sequencer sequencer(&state, store.get(), opt.sequencer);
   // A re-sent event is checked against what its seq was used for.
   auto check_resend = [db = store.get()](const hub::v1::ScanEvent& resent,
@@ -322,18 +332,19 @@ int main(int argc, char** argv) {
   std::unique_ptr<hub::daemon::OpsSources> ops;
   const bool local_token = opt.api_tokens.empty();
   if (local_token && !UseLocalAdminToken(opt.data_dir, &opt.api_tokens)) return EXIT_FAILURE;
-  const hub::daemon::ApiSources api{&sequencer, store.get(), &ready, opt.api_tokens};
+  api = std::make_unique<hub::api::ApiRouter>(
+      hub::api::ApiSources{&sequencer, store.get(), &ready, opt.api_tokens, 2, nullptr});
   try {
     server = std::make_unique<hub::net::ScanServer>(opt.ingest, &sequencer, check_resend);
     ops = std::make_unique<hub::daemon::OpsSources>(
         hub::daemon::OpsSources{&sequencer, server.get(), &ready, wal_dropped, store.get()});
     http = std::make_unique<hub::net::HttpServer>(
         opt.http_host, opt.http_port,
-        [&ops, &api](const hub::net::HttpRequest& r) {
-          if (r.target.rfind("/v1/", 0) == 0) return HandleApi(r, api);
-          return HandleOps(r, *ops);
+        [&ops, &api](hub::net::HttpRequest r, hub::net::HttpReply reply) {
+          if (r.target.rfind("/v1/", 0) == 0) return api->Handle(std::move(r), std::move(reply));
+          reply.Send(HandleOps(r, *ops));
         },
-        opt.http_tls);
+        opt.http_tls, hub::api::RenderServerError);
     http->Listen();
     server->Listen();
   } catch (const std::exception& e) {
@@ -366,7 +377,7 @@ int main(int argc, char** argv) {
 
   if (local_token)
     spdlog::info("event=local_admin_token path={} api={}://{}:{}/v1/ hint={}",
-                 hub::util::LogValue(opt.data_dir + "/" + hub::daemon::kLocalTokenFile),
+                 hub::util::LogValue(opt.data_dir + "/" + hub::api::kLocalTokenFile),
                  opt.http_tls.cert.empty() ? "http" : "https", opt.http_host, http->port(),
                  hub::util::LogValue("no [[api.tokens]] configured: this admin token works for hubctl "
                                      "on this machine (hubctl --data-dir DIR); configured tokens replace it"));
@@ -404,6 +415,7 @@ int main(int argc, char** argv) {
   server->StopAccepting();
   sequencer.Stop();  // applies, commits and answers everything read
   server->CloseSessions(opt.drain_timeout_ms);
+  api->Stop();  // ends the streams, finishes queries and a backup in progress
   http->Stop();
   if (!sequencer.healthy()) {
     spdlog::error("event=stopped_unhealthy hub_seq={}", state.last_hub_seq());

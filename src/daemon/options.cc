@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <array>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <set>
 #include <sstream>
@@ -292,6 +293,7 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
   }
   if (const toml::table* hub = top.Table("hub")) {
     Section s(*hub, "hub");
+    s.Get("time_zone", &o->time_zone);
     TakeNumbers(s, "hub", o);
     s.Done();
   }
@@ -339,6 +341,11 @@ bool GoodId(const std::string& id) {
 // Every rule a value must meet, checked once after the file and the flags
 // are merged, so both are held to the same limits.
 void Validate(const DaemonOptions& o) {
+  if (!o.time_zone.empty() && (o.time_zone.find("..") != std::string::npos || o.time_zone[0] == '/' ||
+                               !std::filesystem::is_regular_file("/usr/share/zoneinfo/" + o.time_zone)))
+    throw ValidationError("hub.time_zone (--time-zone)",
+                          "no time zone '" + o.time_zone + "' on this machine (an IANA name such as "
+                          "Asia/Shanghai; Debian's tzdata package provides them)");
   if (o.data_dir.empty()) throw ValidationError("data_dir (--data-dir)", "must not be empty");
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
   if (!kLevels.count(o.log_level))
@@ -405,7 +412,7 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
       "full (free space, then start again); 4 the data directory is corrupt (the log line gives "
       "the restore command).");
   app.set_version_flag("--version", std::string("hubd ") + kVersion);
-  std::string config, data_dir, durability, listen, http, log_level, log_format;
+  std::string config, data_dir, durability, listen, http, log_level, log_format, time_zone;
   app.add_option("--config", config, "TOML configuration file (see deploy/hubd.toml)")
       ->check(CLI::ExistingFile);
   auto* data_dir_flag = app.add_option("--data-dir", data_dir, "RocksDB directory, created if missing [hubd-data]");
@@ -420,6 +427,9 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
       "power cut [fsync]. wal: an acked event survives a crash of hubd but NOT a power cut or "
       "kernel crash, which can lose every event acked since the OS last wrote back (tens of "
       "thousands in a test); use it only on storage that survives power loss");
+  auto* zone_flag = app.add_option("--time-zone", time_zone,
+                                   "the hub's time zone for answers and the page, an IANA name such as "
+                                   "Asia/Shanghai [the machine's]");
   auto* level_flag = app.add_option("--log-level", log_level, "trace, debug, info, warn or error [info]");
   auto* format_flag = app.add_option("--log-format", log_format,
                                      "log lines on stdout as logfmt (key=value) or json (one object a line) [logfmt]");
@@ -461,6 +471,7 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
     app.parse(argc, argv);
     if (!config.empty()) LoadToml(config, o);
     if (*data_dir_flag) o->data_dir = data_dir;
+    if (*zone_flag) o->time_zone = time_zone;
     if (*durability_flag) o->durability = ParseDurability(durability);
     if (*listen_flag) ParseListen("--listen", listen, &o->ingest.host, &o->ingest.port);
     if (*http_flag) ParseListen("--http", http, &o->http_host, &o->http_port);

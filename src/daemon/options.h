@@ -10,13 +10,16 @@
 #include <cstdint>
 #include <string>
 
-#include "daemon/api_endpoints.h"
+#include "api/auth.h"
 #include "net/scan_server.h"
 #include "sequencer/sequencer.h"
 #include "store/rocksdb_store.h"
 #include "util/log_format.h"
 
 namespace hub::daemon {
+
+using api::ApiToken;
+using api::Role;
 
 struct DaemonOptions {
   std::string data_dir = "hubd-data";
@@ -35,6 +38,9 @@ struct DaemonOptions {
   // at start when they differ from those the log holds: dwell_hours (0:
   // off), forget_after_days (0: never).
   uint32_t dwell_hours = 48;
+  // The hub's time zone (IANA name) for ISO times in answers and the page;
+  // empty: the machine's.
+  std::string time_zone;
   uint32_t forget_after_days = 30;
   // Accept hub.retention_days below 366 (flag only: for tests).
   bool allow_short_retention = false;

@@ -5,6 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <atomic>
+#include <deque>
+#include <mutex>
 #include <optional>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -21,6 +24,67 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
+namespace detail {
+// The connection a request came on, from the handler's side.
+class ReplyTarget {
+ public:
+  virtual ~ReplyTarget() = default;
+  virtual void Respond(HttpResponse response) = 0;
+  virtual std::shared_ptr<HttpStream> Stream(const std::string& content_type) = 0;
+};
+}  // namespace detail
+
+struct HttpReply::Pending {
+  std::shared_ptr<detail::ReplyTarget> target;
+  std::atomic<bool> answered{false};
+
+  bool Claim() { return !answered.exchange(true); }
+  ~Pending() {
+    if (!answered) target->Respond({500, "text/plain; charset=utf-8", "internal error: no answer\n", {}});
+  }
+};
+
+HttpReply::HttpReply(std::shared_ptr<detail::ReplyTarget> target)
+    : pending_(std::make_shared<Pending>()) {
+  pending_->target = std::move(target);
+}
+
+void HttpReply::Send(HttpResponse response) const {
+  if (pending_->Claim()) pending_->target->Respond(std::move(response));
+}
+
+namespace {
+
+class CallbackTarget : public detail::ReplyTarget {
+ public:
+  explicit CallbackTarget(std::function<void(HttpResponse)> done) : done_(std::move(done)) {}
+  void Respond(HttpResponse response) override { done_(std::move(response)); }
+  std::shared_ptr<HttpStream> Stream(const std::string& content_type) override {
+    done_({200, content_type, "", {}});
+    return std::make_shared<Nowhere>();
+  }
+
+ private:
+  struct Nowhere : HttpStream {
+    bool Write(std::string) override { return false; }
+    void Close() override {}
+    bool closed() const override { return true; }
+    size_t queued() const override { return 0; }
+  };
+  std::function<void(HttpResponse)> done_;
+};
+
+}  // namespace
+
+HttpReply HttpReply::ToCallback(std::function<void(HttpResponse)> done) {
+  return HttpReply(std::make_shared<CallbackTarget>(std::move(done)));
+}
+
+std::shared_ptr<HttpStream> HttpReply::OpenStream(const std::string& content_type) const {
+  if (!pending_->Claim()) return nullptr;
+  return pending_->target->Stream(content_type);
+}
+
 namespace {
 
 util::LogThrottle tls_log(std::chrono::seconds(10));
@@ -31,10 +95,10 @@ template <typename Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   // `context` (TLS only) stays alive as long as the session.
-  HttpSession(const HttpHandler* handler, asio::ip::tcp::socket socket,
-              std::shared_ptr<asio::ssl::context> context = nullptr)
+  HttpSession(const HttpHandler* handler, const HttpServer::ErrorRenderer* errors,
+              asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> context = nullptr)
       : context_(std::move(context)), stream_(MakeStream(std::move(socket), context_.get())),
-        handler_(handler) {}
+        handler_(handler), errors_(errors) {}
 
   void Start() {
     beast::error_code ec;
@@ -79,11 +143,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void OnRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream) return Close();
-    if (ec == http::error::body_limit) return Reply(413, "request body larger than 1 MiB", false);
+    // The request line, once read, names the target of the error (Beast
+    // refuses a too-long body as soon as it reads Content-Length).
+    const std::string target(parser_->get().target());
+    if (ec == http::error::body_limit) return Refuse(target, 413, "request body larger than 1 MiB");
     if (ec) {
       if (ec != asio::error::operation_aborted && ec != beast::error::timeout &&
           ec != asio::ssl::error::stream_truncated)
-        return Reply(400, "malformed HTTP request: " + ec.message(), false);
+        return Refuse(target, 400, "malformed HTTP request: " + ec.message());
       return Close();
     }
     const auto& req = parser_->get();
@@ -94,19 +161,128 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     r.peer = peer_;
     if (auto it = req.find(http::field::authorization); it != req.end())
       r.authorization = std::string(it->value());
-    HttpResponse out;
+    keep_alive_ = req.keep_alive();
+    HttpReply reply(std::make_shared<Target>(this->shared_from_this()));
     try {
-      out = (*handler_)(r);
+      (*handler_)(std::move(r), reply);
     } catch (const std::exception& e) {
-      spdlog::error("event=http_handler_failed target={} error={}", util::LogValue(r.target),
+      spdlog::error("event=http_handler_failed target={} error={}", util::LogValue(std::string(req.target())),
                     util::LogValue(e.what()));
-      out = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n"};
+      reply.Send(HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}});
     }
-    Send(out, req.keep_alive());
   }
 
-  void Reply(int status, const std::string& text, bool keep_alive) {
-    Send(HttpResponse{status, "text/plain; charset=utf-8", text + "\n"}, keep_alive);
+  // An answer hubd gives before any handler saw the request; the connection
+  // closes after it.
+  void Refuse(const std::string& target, int status, const std::string& text) {
+    HttpResponse out{status, "text/plain; charset=utf-8", text + "\n", {}};
+    if (*errors_) out = (*errors_)(target, status, text);
+    Send(out, false);
+  }
+
+  // The handler's side of this connection for one request. Answers are
+  // posted to the connection's own thread.
+  class Target : public detail::ReplyTarget {
+   public:
+    explicit Target(std::shared_ptr<HttpSession> session) : session_(std::move(session)) {}
+    void Respond(HttpResponse response) override {
+      asio::post(session_->stream_.get_executor(), [s = session_, out = std::move(response)] {
+        s->Send(out, s->keep_alive_);
+      });
+    }
+    std::shared_ptr<HttpStream> Stream(const std::string& content_type) override {
+      auto writer = std::make_shared<Writer>(session_);
+      asio::post(session_->stream_.get_executor(),
+                 [s = session_, writer, content_type] { s->StartStream(writer, content_type); });
+      return writer;
+    }
+
+   private:
+    std::shared_ptr<HttpSession> session_;
+  };
+
+  // The write end of a streamed answer. Bytes queue in the writer (bounded)
+  // and the connection's thread sends them in order.
+  class Writer : public HttpStream {
+   public:
+    static constexpr size_t kMaxQueued = 8 << 20;
+    explicit Writer(std::shared_ptr<HttpSession> session) : session_(std::move(session)) {}
+    bool Write(std::string bytes) override {
+      if (closed_) return false;
+      if (queued_.fetch_add(bytes.size()) + bytes.size() > kMaxQueued) {
+        Close();
+        return false;
+      }
+      asio::post(session_->stream_.get_executor(),
+                 [s = session_, b = std::move(bytes)]() mutable { s->StreamWrite(std::move(b)); });
+      return true;
+    }
+    void Close() override {
+      if (closed_.exchange(true)) return;
+      asio::post(session_->stream_.get_executor(), [s = session_] { s->StreamWrite({}, true); });
+    }
+    bool closed() const override { return closed_; }
+    size_t queued() const override { return queued_; }
+
+   private:
+    friend class HttpSession;
+    std::shared_ptr<HttpSession> session_;
+    std::atomic<bool> closed_{false};
+    std::atomic<size_t> queued_{0};
+  };
+
+  // Streaming: the head, then each piece as it comes; a read stays pending
+  // so that the client closing ends the stream at once.
+  void StartStream(const std::shared_ptr<Writer>& writer, const std::string& content_type) {
+    writer_ = writer;
+    beast::get_lowest_layer(stream_).expires_never();
+    out_.push_back("HTTP/1.1 200 OK\r\nServer: hubd\r\nContent-Type: " + content_type +
+                   "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n");
+    WatchPeer();
+    WriteNext();
+  }
+
+  void StreamWrite(std::string bytes, bool end = false) {
+    if (end) {
+      ending_ = true;
+    } else {
+      out_.push_back(std::move(bytes));
+    }
+    WriteNext();
+  }
+
+  void WriteNext() {
+    if (writing_ || gone_) return;
+    if (out_.empty()) {
+      if (ending_) PeerGone();  // all sent: the body ends with the connection
+      return;
+    }
+    writing_ = true;
+    asio::async_write(stream_, asio::buffer(out_.front()),
+                      [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                        self->writing_ = false;
+                        self->writer_->queued_ -= std::min(self->writer_->queued_.load(), n);
+                        self->out_.pop_front();
+                        if (ec) return self->PeerGone();
+                        self->WriteNext();
+                      });
+  }
+
+  void WatchPeer() {
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->PeerGone();
+                              self->WatchPeer();
+                            });
+  }
+
+  void PeerGone() {
+    if (gone_) return;
+    gone_ = true;
+    writer_->closed_ = true;
+    out_.clear();
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().close(ignored);
   }
 
   void Send(const HttpResponse& out, bool keep_alive) {
@@ -115,6 +291,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     res->result(static_cast<http::status>(out.status));
     res->set(http::field::server, "hubd");
     res->set(http::field::content_type, out.content_type);
+    for (const auto& [name, value] : out.headers) res->set(name, value);
     res->keep_alive(keep_alive);
     res->body() = out.body;
     res->prepare_payload();
@@ -153,13 +330,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::array<char, 16384> discard_;
   const HttpHandler* handler_;
+  const HttpServer::ErrorRenderer* errors_;
   std::string peer_;
+  bool keep_alive_ = false;
+  // Streaming (connection's thread only).
+  std::shared_ptr<Writer> writer_;
+  std::deque<std::string> out_;
+  bool writing_ = false, ending_ = false, gone_ = false;
 };
 
 }  // namespace
 
-HttpServer::HttpServer(std::string host, uint16_t port, HttpHandler handler, TlsFiles tls)
-    : host_(std::move(host)), port_(port), handler_(std::move(handler)) {
+HttpServer::HttpServer(std::string host, uint16_t port, HttpHandler handler, TlsFiles tls,
+                       ErrorRenderer errors)
+    : host_(std::move(host)), port_(port), handler_(std::move(handler)), errors_(std::move(errors)) {
   if (tls.enabled()) tls_ = std::make_unique<TlsContextSource>(std::move(tls));
 }
 
@@ -198,9 +382,9 @@ void HttpServer::Accept() {
       // The session keeps the context it was accepted with (a reload on
       // SIGHUP swaps it for later connections only).
       std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(
-          &handler_, std::move(socket), tls_->Current())->Start();
+          &handler_, &errors_, std::move(socket), tls_->Current())->Start();
     } else {
-      std::make_shared<HttpSession<beast::tcp_stream>>(&handler_, std::move(socket))->Start();
+      std::make_shared<HttpSession<beast::tcp_stream>>(&handler_, &errors_, std::move(socket))->Start();
     }
     Accept();
   });

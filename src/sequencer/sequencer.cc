@@ -44,7 +44,7 @@ struct Sequencer::Impl {
     while (queue.try_dequeue(s)) {
       if (!s.done) continue;
       CommandResult out;
-      out.code = v1::REJECT_UNAVAILABLE;
+      out.unavailable = true;
       out.reason = "hubd is shutting down";
       s.done(std::move(out));
     }
@@ -76,6 +76,7 @@ void Sequencer::Start(uint64_t uncheckpointed) {
   impl_->hub_hour = impl_->state->hub_time_ms() / core::kHourMs;
   impl_->retention_due = true;
   probe_.hub_seq.store(impl_->state->last_hub_seq(), std::memory_order_relaxed);
+  probe_.hub_time_ms.store(impl_->state->hub_time_ms(), std::memory_order_relaxed);
   probe_.parcels_in_hub.store(impl_->state->live_parcels(), std::memory_order_relaxed);
   probe_.open_cases.store(impl_->state->open_cases(), std::memory_order_relaxed);
   impl_->thread = std::thread([this] { impl_->Run(); });
@@ -105,13 +106,13 @@ void Sequencer::Impl::Process(Submission& s) {
   if (s.command) {
     CommandResult out;
     if (failed) {
-      out.code = v1::REJECT_UNAVAILABLE;
+      out.unavailable = true;
       out.reason = "the store failed; hubd is not accepting changes";
     } else {
       state->Apply(*s.command, &result);
       out.applied = result.outcome == core::ApplyResult::Outcome::kApplied;
       out.hub_seq = result.hub_seq;
-      out.code = result.reject_code;
+      out.refusal = result.refusal;
       out.reason = result.reject_reason;
       if (out.applied) {
         if (s.command->has_reference()) SequencerProbe::Add(owner->probe_.reference_changes);
@@ -186,7 +187,9 @@ void Sequencer::Impl::CommitAndDeliver() {
   if (!batch.empty()) {
     const size_t n = batch.records();
     const auto start = std::chrono::steady_clock::now();
-    store::Status s = store->Commit(&batch);
+    std::vector<CaseChange> changed;
+    store::Status s = store->Commit(&batch, options.on_cases ? &changed : nullptr);
+    if (!changed.empty()) options.on_cases(std::move(changed));
     owner->probe_.commit_seconds.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     owner->probe_.commit_records.Observe(static_cast<double>(n));
@@ -203,7 +206,7 @@ void Sequencer::Impl::CommitAndDeliver() {
       owner->healthy_.store(false);
       for (auto& [done, out] : commands) {
         out.applied = false;
-        out.code = v1::REJECT_UNAVAILABLE;
+        out.unavailable = true;
         out.reason = "commit failed: " + s.message();
       }
       for (auto& [link, entry] : replies) {
@@ -224,6 +227,7 @@ void Sequencer::Impl::CommitAndDeliver() {
   }
   SequencerProbe& probe = owner->probe_;
   probe.hub_seq.store(state->last_hub_seq(), std::memory_order_relaxed);
+  probe.hub_time_ms.store(state->hub_time_ms(), std::memory_order_relaxed);
   probe.parcels_in_hub.store(state->live_parcels(), std::memory_order_relaxed);
   probe.open_cases.store(state->open_cases(), std::memory_order_relaxed);
   int64_t done = 0;
@@ -336,6 +340,7 @@ void Sequencer::Impl::MaybeResume() {
   SequencerProbe::Add(owner->probe_.store_resumes);
   SequencerProbe& probe = owner->probe_;
   probe.hub_seq.store(state->last_hub_seq(), std::memory_order_relaxed);
+  probe.hub_time_ms.store(state->hub_time_ms(), std::memory_order_relaxed);
   probe.parcels_in_hub.store(state->live_parcels(), std::memory_order_relaxed);
   probe.open_cases.store(state->open_cases(), std::memory_order_relaxed);
   spdlog::info("event=store_resumed hub_seq={} tries={} outage_ms={}", state->last_hub_seq(),

@@ -85,9 +85,14 @@ class SessionLink {
 struct CommandResult {
   bool applied = false;
   uint64_t hub_seq = 0;
-  v1::RejectCode code = v1::REJECT_NONE;
+  // Not applied because hubd cannot write now (the store failed, or it is
+  // shutting down); otherwise the core's refusal.
+  bool unavailable = false;
+  core::Refusal refusal = core::Refusal::kNone;
   std::string reason;
 };
+
+using store::CaseChange;
 
 struct Submission {
   // Set for scanner traffic (events, hello).
@@ -125,6 +130,9 @@ struct SequencerOptions {
   std::chrono::hours retention{400 * 24};
   // After a failed commit: how often to try whether the store writes again.
   std::chrono::milliseconds resume_interval{1000};
+  // Called on the sequencer thread after each durable commit that raised or
+  // changed cases, in hub order; must not block (hand them on).
+  std::function<void(std::vector<CaseChange>&&)> on_cases;
 };
 
 class Sequencer {

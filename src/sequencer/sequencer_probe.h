@@ -51,6 +51,7 @@ struct SequencerProbe {
   Histogram checkpoint_pause_seconds;  // the sequencer's pause to take a snapshot
   // Gauges published by the sequencer after each commit.
   std::atomic<uint64_t> hub_seq{0};
+  std::atomic<int64_t> hub_time_ms{0};  // the latest event time applied
   std::atomic<uint64_t> parcels_in_hub{0};
   std::atomic<uint64_t> open_cases{0};
 

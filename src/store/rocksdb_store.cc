@@ -8,6 +8,7 @@
 #include <rocksdb/wal_filter.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -150,6 +151,7 @@ struct CommitBatch::Rep {
     v1::ExceptionCase c;
     bool stored = false;  // already in the store: its old index key goes
     v1::ExceptionStatus stored_status = v1::EXCEPTION_STATUS_UNSPECIFIED;
+    uint64_t changed_at = 0;  // hub_seq of the record that raised or last changed it
   };
   std::map<uint64_t, PendingCase> cases;
   std::vector<v1::ArchivedEntity> retired;  // for the archive writer
@@ -209,7 +211,11 @@ void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body
   r.wb.Put(r.store->rep_->h(kLog), keys::LogKey(result.hub_seq), AsSlice(v));
   ++r.records;
 
-  for (const auto& c : result.raised) r.cases[c.id()].c = c;
+  for (const auto& c : result.raised) {
+    auto& pending = r.cases[c.id()];
+    pending.c = c;
+    pending.changed_at = result.hub_seq;
+  }
   for (auto& a : applied->retired) r.retired.push_back(std::move(a));
   applied->retired.clear();
   if (result.transition) {
@@ -226,6 +232,7 @@ void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body
       pending.stored_status = pending.c.status();
       it = r.cases.emplace(t.case_id, std::move(pending)).first;
     }
+    it->second.changed_at = result.hub_seq;
     v1::ExceptionCase& c = it->second.c;
     c.set_status(t.action.to());
     *(t.action.to() == v1::RESOLVED ? c.mutable_resolved() : c.mutable_acknowledged()) =
@@ -405,7 +412,7 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   return Status::Ok();
 }
 
-Status RocksDbStore::Commit(CommitBatch* batch) {
+Status RocksDbStore::Commit(CommitBatch* batch, std::vector<CaseChange>* changed) {
   Rep& r = *rep_;
   CommitBatch::Rep& b = *batch->rep_;
   // A failed commit drops the batch too: none of it is written, and a
@@ -477,6 +484,11 @@ Status RocksDbStore::Commit(CommitBatch* batch) {
     r.retention.through_case_id = b.retention->through_case_id();
     r.retention.cutoff_ms = b.retention->cutoff_ms();
     r.index.DropThrough(b.retention->through_hub_seq());
+  }
+  if (changed != nullptr) {
+    for (auto& [id, pending] : b.cases) changed->push_back({pending.changed_at, std::move(pending.c)});
+    std::stable_sort(changed->begin(), changed->end(),
+                     [](const CaseChange& a, const CaseChange& b) { return a.hub_seq < b.hub_seq; });
   }
   batch->Clear();
   return Status::Ok();
@@ -792,6 +804,32 @@ Status RocksDbStore::CasesAfter(uint64_t after, size_t limit,
   return FromRocks(it->status());
 }
 
+Status RocksDbStore::CasesBefore(uint64_t before, size_t limit, size_t max_examined,
+                                const std::function<bool(const v1::ExceptionCase&)>& keep,
+                                std::vector<v1::ExceptionCase>* out, uint64_t* last_examined,
+                                const ReadView* view) {
+  out->clear();
+  *last_examined = 0;
+  const uint64_t floor = rep_->retention.through_case_id.load();  // aged out at or below
+  if (before <= floor + 1) return Status::Ok();
+  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ReadOptionsFor(view), rep_->h(kCases)));
+  v1::ExceptionCase c;
+  size_t examined = 0;
+  for (it->SeekForPrev(keys::CaseKey(before - 1)); it->Valid() && out->size() < limit; it->Prev()) {
+    if (!c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
+      return Status::Corruption("case does not parse");
+    if (c.id() <= floor) {
+      *last_examined = 0;
+      return Status::Ok();
+    }
+    *last_examined = c.id();
+    if (keep(c)) out->push_back(c);
+    if (++examined == max_examined) return FromRocks(it->status());
+  }
+  if (!it->Valid() && it->status().ok()) *last_examined = 0;
+  return FromRocks(it->status());
+}
+
 namespace {
 Status IdsUnderPrefix(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
                       std::vector<uint64_t>* ids, const rocksdb::ReadOptions& options) {
@@ -845,10 +883,10 @@ Status RocksDbStore::CasesByType(v1::ExceptionType type,
   return Status::Ok();
 }
 
-Status RocksDbStore::CountCases(v1::ExceptionType type, v1::ExceptionStatus status,
-                                int64_t from_ms, int64_t to_ms, uint64_t* count,
-                                const ReadView* view) {
-  *count = 0;
+Status RocksDbStore::ForEachCaseInWindow(v1::ExceptionType type, v1::ExceptionStatus status,
+                                         int64_t from_ms, int64_t to_ms,
+                                         const std::function<void(int64_t, uint64_t)>& fn,
+                                         const ReadView* view) {
   const std::string prefix = keys::CaseTypeIndexPrefix(type, status);
   const std::string end = keys::CaseTypeIndexKey(type, status, to_ms, UINT64_MAX);
   std::unique_ptr<rocksdb::Iterator> it(
@@ -857,8 +895,31 @@ Status RocksDbStore::CountCases(v1::ExceptionType type, v1::ExceptionStatus stat
   for (it->Seek(keys::CaseTypeIndexKey(type, status, from_ms, 0));
        it->Valid() && it->key().starts_with(prefix) && it->key().compare(end) <= 0; it->Next()) {
     std::string_view k = it->key().ToStringView();
-    if (keys::DecodeBigEndian64(k.substr(k.size() - 8)) > aged) ++*count;
+    const uint64_t id = keys::DecodeBigEndian64(k.substr(k.size() - 8));
+    const auto time_ms = static_cast<int64_t>(keys::DecodeBigEndian64(k.substr(k.size() - 16, 8)) ^
+                                              (uint64_t{1} << 63));
+    if (id > aged) fn(time_ms, id);
   }
+  return FromRocks(it->status());
+}
+
+Status RocksDbStore::CountCases(v1::ExceptionType type, v1::ExceptionStatus status,
+                                int64_t from_ms, int64_t to_ms, uint64_t* count,
+                                const ReadView* view) {
+  *count = 0;
+  return ForEachCaseInWindow(type, status, from_ms, to_ms, [count](int64_t, uint64_t) { ++*count; },
+                             view);
+}
+
+Status RocksDbStore::OldestOpenCase(v1::ExceptionType type, uint64_t* case_id, const ReadView* view) {
+  *case_id = 0;
+  const std::string prefix = keys::CaseStatusIndexPrefix(type, v1::OPEN);
+  std::unique_ptr<rocksdb::Iterator> it(
+      rep_->db->NewIterator(ReadOptionsFor(view), rep_->h(kCaseIndex)));
+  const uint64_t aged = rep_->retention.through_case_id.load();
+  it->Seek(keys::CaseStatusIndexKey(type, v1::OPEN, aged + 1));
+  if (it->Valid() && it->key().starts_with(prefix))
+    *case_id = keys::DecodeBigEndian64(it->key().ToStringView().substr(prefix.size()));
   return FromRocks(it->status());
 }
 

@@ -123,6 +123,13 @@ class ReadView {
 };
 
 // One group commit in the making. Not thread-safe; reusable after Commit().
+// A case raised or changed by a commit: the case as it is now, and the hub
+// sequence of the record that raised or last changed it.
+struct CaseChange {
+  uint64_t hub_seq = 0;
+  v1::ExceptionCase c;
+};
+
 class CommitBatch {
  public:
   explicit CommitBatch(RocksDbStore* store);
@@ -170,8 +177,9 @@ class RocksDbStore {
 
   // Writes the batch atomically (WAL synced in kFsync mode) and clears it.
   // A failure clears it too (nothing of it is written) and is sticky until
-  // TryResume() succeeds.
-  Status Commit(CommitBatch* batch);
+  // TryResume() succeeds. On success, `changed` (if given) gets the cases
+  // the batch raised or changed, in hub order.
+  Status Commit(CommitBatch* batch, std::vector<CaseChange>* changed = nullptr);
 
   // Stores `snapshot` as the recovery starting point, with the entity index
   // at the same hub_seq. The caller guarantees every record up to
@@ -252,6 +260,13 @@ class RocksDbStore {
   Status CasesAfter(uint64_t after, size_t limit,
                     const std::function<bool(const v1::ExceptionCase&)>& keep,
                     std::vector<v1::ExceptionCase>* out, const ReadView* view = nullptr);
+  // Newest first: up to `limit` cases with id < before that satisfy `keep`,
+  // looking at no more than `max_examined`; *last_examined is the smallest
+  // id looked at (0 when the scan reached the oldest case).
+  Status CasesBefore(uint64_t before, size_t limit, size_t max_examined,
+                     const std::function<bool(const v1::ExceptionCase&)>& keep,
+                     std::vector<v1::ExceptionCase>* out, uint64_t* last_examined,
+                     const ReadView* view = nullptr);
   // Up to `limit` cases of this type, in one of `statuses`, with id > after,
   // that satisfy `keep`, in id order (reads only cases of that type).
   Status CasesByType(v1::ExceptionType type, const std::vector<v1::ExceptionStatus>& statuses,
@@ -259,6 +274,13 @@ class RocksDbStore {
                      const std::function<bool(const v1::ExceptionCase&)>& keep,
                      std::vector<v1::ExceptionCase>* out, const ReadView* view = nullptr);
   // Number of cases with this type and status and from_ms <= event time <= to_ms.
+  // Each case of this type and status with event time in [from_ms, to_ms],
+  // in time order: fn(event_time_ms, case_id).
+  Status ForEachCaseInWindow(v1::ExceptionType type, v1::ExceptionStatus status, int64_t from_ms,
+                             int64_t to_ms, const std::function<void(int64_t, uint64_t)>& fn,
+                             const ReadView* view = nullptr);
+  // The oldest open case (smallest id) of this type; 0 when none.
+  Status OldestOpenCase(v1::ExceptionType type, uint64_t* case_id, const ReadView* view = nullptr);
   Status CountCases(v1::ExceptionType type, v1::ExceptionStatus status, int64_t from_ms,
                     int64_t to_ms, uint64_t* count, const ReadView* view = nullptr);
   // Case ids that involve this vehicle / bag / parcel / load, in id order.

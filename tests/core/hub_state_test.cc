@@ -335,13 +335,17 @@ TEST_F(CaseLifeCycleTest, NoResolvingTwiceNoGoingBack) {
   EXPECT_EQ(Act(1, v1::RESOLVED), kApplied);
   EXPECT_EQ(Act(1, v1::RESOLVED), kRejected);
   EXPECT_EQ(result.reject_reason, "case 1 is already RESOLVED");
+  EXPECT_EQ(result.refusal, core::Refusal::kConflict);
   EXPECT_EQ(Act(1, v1::ACKNOWLEDGED), kRejected);
   Apply(desk.ParcelDamaged("P2", 10));
   EXPECT_EQ(Act(2, v1::ACKNOWLEDGED), kApplied);
   EXPECT_EQ(Act(2, v1::ACKNOWLEDGED), kRejected);
+  EXPECT_EQ(result.refusal, core::Refusal::kConflict);
   EXPECT_EQ(Act(2, v1::OPEN), kRejected);
+  EXPECT_EQ(result.refusal, core::Refusal::kInvalid);
   EXPECT_EQ(Act(99, v1::RESOLVED), kRejected);
   EXPECT_EQ(result.reject_reason, "no case 99");
+  EXPECT_EQ(result.refusal, core::Refusal::kNotFound);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "daemon/api_parse.h"
+#include "api/api_parse.h"
 
 #include <gtest/gtest.h>
 
@@ -8,10 +8,10 @@
 namespace hub::testing {
 namespace {
 
-using daemon::ParseJson;
-using daemon::ParseNumber;
-using daemon::Query;
-using daemon::Unescape;
+using api::ParseJson;
+using api::ParseNumber;
+using api::Query;
+using api::Unescape;
 
 // "k=v; k2=v2", in key order.
 std::string Print(const std::map<std::string, std::string>& q) {

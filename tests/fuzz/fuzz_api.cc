@@ -4,9 +4,9 @@
 //
 // (the body is everything after the third newline and may hold newlines;
 // missing lines are empty). Each input goes
-//   - through the pure parsers of daemon/api_parse.h (Query, Unescape,
+//   - through the pure parsers of api/api_parse.h (Query, Unescape,
 //     ParseNumber, ParseJson) with their invariants checked, and
-//   - as one request through daemon::HandleApi, against a RocksDbStore in a
+//   - as one request through api::ApiRouter, against a RocksDbStore in a
 //     temporary directory (TMPDIR), a HubState recovered from it and a
 //     running Sequencer, wired as in src/daemon/main.cc. The store starts
 //     with a generated hub day (cases, bags, loads, vehicles to look at);
@@ -31,14 +31,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <set>
 #include <string>
 #include <string_view>
 
 #include "core/hub_state.h"
-#include "daemon/api_endpoints.h"
-#include "daemon/api_parse.h"
+#include "api/router.h"
+#include "api/api_parse.h"
 #include "fuzz/fuzz_check.h"
 #include "hub/v1/exception.pb.h"
 #include "hub/v1/reference.pb.h"
@@ -50,7 +51,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace v1 = hub::v1;
-using hub::daemon::HandleApi;
 
 constexpr char kToken[] = "admin-token";
 
@@ -61,7 +61,7 @@ struct Daemon {
   hub::core::HubState state;
   std::unique_ptr<hub::sequencer::Sequencer> sequencer;
   std::atomic<bool> ready{false};
-  hub::daemon::ApiSources api;
+  std::unique_ptr<hub::api::ApiRouter> api;
 };
 Daemon* daemon_ = nullptr;
 
@@ -98,6 +98,7 @@ void WriteDay(const fs::path& dir) {
 
 void StopDaemon() {
   if (daemon_ == nullptr) return;
+  daemon_->api.reset();  // finishes its queries first
   daemon_->sequencer->Stop();
   daemon_->sequencer.reset();
   daemon_->store.reset();
@@ -120,8 +121,9 @@ void StartDaemon() {
       &daemon_->state, daemon_->store.get(), hub::sequencer::SequencerOptions{});
   daemon_->sequencer->Start();
   daemon_->ready = true;
-  daemon_->api = {daemon_->sequencer.get(), daemon_->store.get(), &daemon_->ready,
-                  {{"fuzz-admin", kToken, hub::daemon::Role::kAdmin}}};
+  daemon_->api = std::make_unique<hub::api::ApiRouter>(hub::api::ApiSources{
+      daemon_->sequencer.get(), daemon_->store.get(), &daemon_->ready,
+      {{"fuzz-admin", kToken, hub::api::Role::kAdmin}}, 2, nullptr});
   std::atexit(StopDaemon);
 }
 
@@ -178,27 +180,27 @@ template <typename Message>
 void CheckJsonRoundTrip(const std::string& body) {
   Message m;
   std::string error;
-  if (!hub::daemon::ParseJson(body, &m, &error)) {
+  if (!hub::api::ParseJson(body, &m, &error)) {
     FUZZ_CHECK(error.rfind("bad JSON: ", 0) == 0, "a JSON error says so");
     return;
   }
   std::string json;
   FUZZ_CHECK(google::protobuf::util::MessageToJsonString(m, &json).ok(), "parsed JSON prints");
   Message again;
-  FUZZ_CHECK(hub::daemon::ParseJson(json, &again, &error), "printed JSON parses");
+  FUZZ_CHECK(hub::api::ParseJson(json, &again, &error), "printed JSON parses");
   FUZZ_CHECK(again.SerializeAsString() == m.SerializeAsString(), "JSON round-trips");
 }
 
 void CheckParsers(const std::string& target, const std::string& body) {
-  FUZZ_CHECK(hub::daemon::Unescape(EscapeAll(target)) == target, "Unescape inverts escaping");
-  FUZZ_CHECK(hub::daemon::Unescape(target, false).size() <= target.size(), "decoding shrinks");
-  for (const auto& [key, value] : hub::daemon::Query(target)) {
+  FUZZ_CHECK(hub::api::Unescape(EscapeAll(target)) == target, "Unescape inverts escaping");
+  FUZZ_CHECK(hub::api::Unescape(target, false).size() <= target.size(), "decoding shrinks");
+  for (const auto& [key, value] : hub::api::Query(target)) {
     FUZZ_CHECK(key.size() + value.size() <= target.size(), "a pair comes from the target");
     uint64_t u = 0;
-    if (hub::daemon::ParseNumber(value, &u))
+    if (hub::api::ParseNumber(value, &u))
       FUZZ_CHECK(AllDigits(value), "an unsigned number is all digits");
     int64_t i = 0;
-    if (hub::daemon::ParseNumber(value, &i)) {
+    if (hub::api::ParseNumber(value, &i)) {
       std::string_view digits(value);
       if (!digits.empty() && digits[0] == '-') digits.remove_prefix(1);
       FUZZ_CHECK(AllDigits(digits), "a signed number is a '-' and digits");
@@ -236,7 +238,7 @@ std::string Line(std::string_view* rest) {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   google::protobuf::SetLogHandler(nullptr);  // bad input is the point here
-  // HandleApi logs every write and refusal: a line per run would slow the
+  // The API logs every write and refusal: a line per run would slow the
   // fuzzer down and fill its log.
   if (std::getenv("FUZZ_API_VERBOSE") == nullptr) spdlog::set_level(spdlog::level::off);
   StartDaemon();
@@ -251,9 +253,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   r.authorization = Line(&rest);
   r.body = std::string(rest);
   CheckParsers(r.target, r.body);
-  // Every /v1/ request reaches HandleApi (main.cc routes on the prefix).
+  // Every /v1/ request reaches the router (main.cc routes on the prefix).
   if (r.target.rfind("/v1/", 0) != 0) return 0;
-  const hub::net::HttpResponse answer = HandleApi(r, daemon_->api);
+  std::promise<hub::net::HttpResponse> answered;
+  const hub::net::HttpRequest request = r;
+  daemon_->api->Handle(std::move(r), hub::net::HttpReply::ToCallback([&answered](hub::net::HttpResponse a) {
+                         answered.set_value(std::move(a));
+                       }));
+  r = request;
+  const hub::net::HttpResponse answer = answered.get_future().get();
+  // A stream's head (text/event-stream) is not a JSON answer.
+  if (answer.content_type.rfind("text/event-stream", 0) == 0) return 0;
   // FUZZ_API_VERBOSE=1: what each input got (to check what a seed reaches).
   static const bool verbose = std::getenv("FUZZ_API_VERBOSE") != nullptr;
   if (verbose)

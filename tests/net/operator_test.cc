@@ -121,7 +121,7 @@ std::vector<std::string> CasesThrough(uint16_t http, uint64_t through) {
     auto r = HttpCall(http, "GET", "/v1/exceptions?limit=1000&after=" + std::to_string(after), "", kAdmin);
     EXPECT_EQ(r.status, 200) << r.body;
     v1::ExceptionPage page;
-    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &page).ok());
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &page, testutil::kLenientJson).ok());
     for (const auto& c : page.exceptions())
       if (c.hub_seq() <= through) out.push_back(c.SerializeAsString());
     if (page.next_after() == 0) return out;
@@ -153,7 +153,7 @@ TEST_F(OperatorTest, BackupDuringFlatOutIngestRestoresTheSameAnswersAtItsHubSeq)
                                   " --json admin backup " + backup);
   ASSERT_EQ(cli.code, 0) << cli.out;
   v1::BackupManifest manifest;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(cli.out, &manifest).ok()) << cli.out;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(cli.out, &manifest, testutil::kLenientJson).ok()) << cli.out;
   const uint64_t at = manifest.hub_seq();
   std::this_thread::sleep_for(std::chrono::milliseconds(700));  // ingest goes on
   stop = true;

@@ -85,7 +85,7 @@ class SoakTest : public DaemonTest {
                         "", kToken);
       EXPECT_EQ(r.status, 200) << r.body;
       v1::ExceptionPage page;
-      EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &page).ok()) << r.body;
+      EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &page, testutil::kLenientJson).ok()) << r.body;
       for (const auto& c : page.exceptions()) {
         EXPECT_TRUE(out.insert(c.parcel_id()).second || c.parcel_id().rfind(Prefix(d), 0) != 0)
             << "flagged twice: " << c.parcel_id();
@@ -132,7 +132,7 @@ TEST_F(SoakTest, SeveralDaysWithRestartsStayFlatAgeOutAndFlagOverstayers) {
       auto r = HttpCall(http_, "GET", "/v1/parcels/" + ParcelId(d, n), "", kToken);
       if (r.status != 200) continue;
       v1::ParcelTrace t;
-      ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &t).ok());
+      ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &t, testutil::kLenientJson).ok());
       if (t.departed_hub_seq() == 0 && t.forgotten_hub_seq() == 0) stayed[d].insert(t.parcel_id());
     }
     EXPECT_FALSE(stayed[d].empty()) << "a day with anomalies leaves parcels behind";
@@ -157,7 +157,7 @@ TEST_F(SoakTest, SeveralDaysWithRestartsStayFlatAgeOutAndFlagOverstayers) {
       auto r = HttpCall(http_, "GET", "/v1/parcels/" + id, "", kToken);
       ASSERT_EQ(r.status, 200) << id << ": " << r.body;
       v1::ParcelTrace t;
-      ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &t).ok());
+      ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &t, testutil::kLenientJson).ok());
       EXPECT_NE(t.forgotten_hub_seq(), 0u) << r.body;
       EXPECT_EQ(t.departed_hub_seq(), 0u) << r.body;
       EXPECT_GT(t.entries_size(), 0) << r.body;

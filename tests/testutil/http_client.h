@@ -3,7 +3,17 @@
 #include <cstdint>
 #include <string>
 
+#include <google/protobuf/util/json_util.h>
+
 namespace hub::testutil {
+
+// For parsing answers: they carry ISO times beside the protobuf fields
+// (docs/api.md, "Times"), as a client must expect.
+inline const google::protobuf::util::JsonParseOptions kLenientJson = [] {
+  google::protobuf::util::JsonParseOptions o;
+  o.ignore_unknown_fields = true;
+  return o;
+}();
 
 struct HttpResult {
   int status = 0;  // 0: no answer

@@ -12,7 +12,7 @@
 
 #include <google/protobuf/message.h>
 
-namespace hub::daemon {
+namespace hub::api {
 
 // Parses `body` (empty means "{}") into *m, rejecting unknown fields. On
 // failure returns false and sets *error to "bad JSON: " and the parser's
@@ -36,4 +36,4 @@ std::string Unescape(std::string_view v, bool plus_is_space = true);
 // key keeps its last value. Empty when the target has no '?'.
 std::map<std::string, std::string> Query(const std::string& target);
 
-}  // namespace hub::daemon
+}  // namespace hub::api

@@ -1,11 +1,11 @@
-#include "daemon/api_parse.h"
+#include "api/api_parse.h"
 
 #include <google/protobuf/util/json_util.h>
 
 #include <cctype>
 #include <charconv>
 
-namespace hub::daemon {
+namespace hub::api {
 
 namespace pbu = google::protobuf::util;
 
@@ -59,4 +59,4 @@ std::map<std::string, std::string> Query(const std::string& target) {
   return q;
 }
 
-}  // namespace hub::daemon
+}  // namespace hub::api
