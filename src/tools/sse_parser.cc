@@ -20,7 +20,9 @@ void SseParser::Feed(std::string_view bytes, std::vector<SseEvent>* out) {
 
 void SseParser::Line(std::string_view line, std::vector<SseEvent>* out) {
   if (line.empty()) {  // dispatch
-    if (has_any_ && has_data_) out->push_back(std::move(event_));
+    // WHATWG drops an event without data; a named one (an `event: overflow`
+    // sent bare) still counts here.
+    if (has_data_ || (has_any_ && event_.event != "message")) out->push_back(std::move(event_));
     event_ = SseEvent{};
     has_data_ = has_any_ = false;
     return;

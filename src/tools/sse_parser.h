@@ -4,7 +4,9 @@
 // GET /v1/exceptions/stream sends them: fields `event:`, `id:`, `data:`
 // (several data lines join with "\n"), comment lines starting with ':'
 // (keep-alives), and a blank line ending each event. Lines may end in LF,
-// CRLF or CR, and bytes may arrive split anywhere.
+// CRLF or CR, and bytes may arrive split anywhere. Unlike a browser's
+// EventSource, a named event without data (`event: overflow` alone) is
+// still delivered, with empty data.
 
 #include <string>
 #include <string_view>

@@ -20,6 +20,8 @@ const char kStream[] =
     "event:case\rid:108462\rdata:line one\rdata: line two\r\r"
     "data: unnamed\n\n"
     "event: overflow\ndata: {}\n\n"
+    "id: 7\n\n"
+    "event: overflow\n\n"
     "event: cut\ndata: never finished\n";
 
 TEST(SseParserTest, EventsCommentsAndEveryLineEnd) {
@@ -29,7 +31,7 @@ TEST(SseParserTest, EventsCommentsAndEveryLineEnd) {
   EXPECT_EQ(
       Print(out),
       "hello#={\"hub_seq\":\"108448\"};case#108461={\"id\":\"412\"};case#108462=line one\nline two;"
-      "message#=unnamed;overflow#={};");
+      "message#=unnamed;overflow#={};overflow#=;");
 }
 
 TEST(SseParserTest, SameEventsWhereverTheBytesAreSplit) {
