@@ -5,7 +5,9 @@
 
 #include <google/protobuf/message.h>
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace hub::tools {
 
@@ -33,6 +35,18 @@ bool ParseApiServer(const std::string& text, ApiServer* out);
 // cannot be reached or the exchange (or the TLS handshake) fails.
 ApiAnswer CallApi(const ApiServer& server, const std::string& token, const std::string& method,
                   const std::string& target, const std::string& body = "");
+
+// GETs `target` and hands each piece of a 2xx answer's body to `on_data` as
+// it arrives (a stream of server-sent events, for one) until the daemon
+// ends it, `on_data` returns false, or nothing (not even a keep-alive)
+// arrived for `idle_seconds`, which throws. An answer that is not 2xx comes
+// back whole, as from CallApi. Throws as CallApi does.
+ApiAnswer StreamApi(const ApiServer& server, const std::string& token, const std::string& target,
+                    const std::function<bool(std::string_view)>& on_data, int idle_seconds = 60);
+
+// `v` for a query value or a path segment: every byte but A-Z a-z 0-9 - . _ ~
+// as %XX (so `+` is %2B, `/` %2F, a space %20).
+std::string PercentEncode(std::string_view v);
 
 // The message of an error answer ({"error":"..."}), or the body as it is.
 std::string ErrorMessage(const std::string& body);

@@ -202,6 +202,9 @@ struct Event {
 
 struct Stats {
   uint64_t sent = 0, acked = 0, rejects = 0, resent = 0, reconnects = 0;
+  // Acknowledged by a Welcome's durable mark without being sent in this
+  // run: the hub held them already (a replay into a used hub).
+  uint64_t already_held = 0;
   tools::LatencyHistogram latency;
 };
 
@@ -517,6 +520,8 @@ void Session::OnFrame(std::string_view payload) {
       if (acked < next)
         r_->stats.latency.Add(static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[acked]).count()));
+      else
+        ++r_->stats.already_held;
       ++r_->stats.acked;
       ++acked;
     }
@@ -606,37 +611,48 @@ struct Report {
   int differences = -1;  // -1: not verified
 };
 
+// The rate counts the events this run sent and got acknowledged; events
+// the hub already held are reported apart, and with nothing sent there is
+// no rate or latency to speak of.
 void PrintReport(const Report& r, bool json) {
   const Stats& s = *r.stats;
-  const double rate = r.seconds > 0 ? static_cast<double>(s.acked) / r.seconds : 0;
+  const bool nothing_sent = s.sent == 0;
+  const double rate = r.seconds > 0 ? static_cast<double>(s.acked - s.already_held) / r.seconds : 0;
   auto ms = [&](double p) { return static_cast<double>(s.latency.Percentile(p)) / 1000.0; };
+  const auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
   if (json) {
-    std::printf("{\"sessions\":%zu,\"events_sent\":%llu,\"events_acked\":%llu,\"resent\":%llu,"
-                "\"rejects\":%llu,\"reconnects\":%llu,\"seconds\":%.3f,\"acked_per_s\":%.0f,"
-                "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}",
-                r.sessions, static_cast<unsigned long long>(s.sent),
-                static_cast<unsigned long long>(s.acked), static_cast<unsigned long long>(s.resent),
-                static_cast<unsigned long long>(s.rejects), static_cast<unsigned long long>(s.reconnects),
-                r.seconds, rate, ms(0.5), ms(0.9), ms(0.99), ms(0.999),
-                static_cast<double>(s.latency.max()) / 1000.0);
+    std::printf("{\"sessions\":%zu,\"events_sent\":%llu,\"events_acked\":%llu,\"already_held\":%llu,"
+                "\"resent\":%llu,\"rejects\":%llu,\"reconnects\":%llu,\"seconds\":%.3f",
+                r.sessions, u(s.sent), u(s.acked), u(s.already_held), u(s.resent), u(s.rejects), u(s.reconnects),
+                r.seconds);
+    if (!nothing_sent)
+      std::printf(",\"acked_per_s\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
+                  "\"p999\":%.3f,\"max\":%.3f}",
+                  rate, ms(0.5), ms(0.9), ms(0.99), ms(0.999), static_cast<double>(s.latency.max()) / 1000.0);
     if (r.differences >= 0) std::printf(",\"verify_differences\":%d", r.differences);
     std::printf("}\n");
     return;
   }
-  std::printf("sessions %zu  events sent %llu  acked %llu  re-sent %llu  rejected %llu  reconnects %llu\n",
-              r.sessions, static_cast<unsigned long long>(s.sent), static_cast<unsigned long long>(s.acked),
-              static_cast<unsigned long long>(s.resent), static_cast<unsigned long long>(s.rejects),
-              static_cast<unsigned long long>(s.reconnects));
+  if (nothing_sent && s.acked > 0) {
+    std::printf("sessions %zu  the hub already held every event of the day: nothing new sent (%llu events "
+                "acknowledged by its durable marks)\n",
+                r.sessions, u(s.acked));
+    return;
+  }
+  std::printf("sessions %zu  events sent %llu  acked %llu  re-sent %llu  rejected %llu  reconnects %llu\n", r.sessions,
+              u(s.sent), u(s.acked), u(s.resent), u(s.rejects), u(s.reconnects));
+  if (s.already_held > 0)
+    std::printf("%llu of the acked events the hub held already (not sent again)\n", u(s.already_held));
   std::printf("%.2f s  %.0f acked events/s\n", r.seconds, rate);
-  std::printf("ack latency ms  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", ms(0.5), ms(0.9),
-              ms(0.99), ms(0.999), static_cast<double>(s.latency.max()) / 1000.0);
+  std::printf("ack latency ms  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", ms(0.5), ms(0.9), ms(0.99),
+              ms(0.999), static_cast<double>(s.latency.max()) / 1000.0);
 }
 
 // Compares the daemon's cases with the expected ones by type and ids;
-// prints every difference; returns their number.
+// prints every difference to `out`; returns their number.
 // `prefix` set: only the raised cases of the day whose ids carry it (hubgen
 // --id-prefix; several days through one hub).
-int Verify(Api& api, const fs::path& expected_path, const std::string& prefix) {
+int Verify(Api& api, const fs::path& expected_path, const std::string& prefix, FILE* out) {
   const auto expected = ParseJsonFile<v1::ExceptionPage>(expected_path);
   std::map<std::string, int> diff;  // key -> raised - expected
   for (const auto& c : expected.exceptions()) --diff[tools::CaseKey(c)];
@@ -651,13 +667,13 @@ int Verify(Api& api, const fs::path& expected_path, const std::string& prefix) {
   int differences = 0;
   for (const auto& [key, n] : diff) {
     for (int i = 0; i < std::abs(n); ++i) {
-      std::printf("%s %s\n", n < 0 ? "missing    (expected, not raised):" : "unexpected (raised, not expected):",
-                  key.c_str());
+      std::fprintf(out, "%s %s\n", n < 0 ? "missing    (expected, not raised):" : "unexpected (raised, not expected):",
+                   key.c_str());
       ++differences;
     }
   }
-  std::printf("verify: %d expected, %zu raised, %d difference(s)\n", expected.exceptions_size(),
-              raised.size(), differences);
+  std::fprintf(out, "verify: %d expected, %zu raised, %d difference(s)\n", expected.exceptions_size(),
+               raised.size(), differences);
   return differences;
 }
 
@@ -830,7 +846,8 @@ int Main(int argc, char** argv) {
   replayer.Finish();
   report.stats = &replayer.stats;
   report.sessions = sessions.size();
-  if (verify) report.differences = Verify(api, dir / "expected.json", verify_prefix);
+  // With --json, stdout is the report alone (one JSON document).
+  if (verify) report.differences = Verify(api, dir / "expected.json", verify_prefix, json ? stderr : stdout);
   PrintReport(report, json);
   if (report.differences > 0) return 1;
   if (replayer.stats.rejects > 0) return 1;

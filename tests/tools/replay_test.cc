@@ -3,6 +3,7 @@
 // with re-sent frames, with the daemon killed mid-replay, and through
 // `hubd --export`.
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -69,9 +70,17 @@ class ReplayTest : public DaemonTest {
   }
 
   CmdResult Replay(uint16_t port, uint16_t http, const fs::path& day, const std::string& more = "") {
-    return RunCommand(std::string(HUBREPLAY_PATH) + " --target 127.0.0.1:" + std::to_string(port) +
-                 " --http 127.0.0.1:" + std::to_string(http) + " --in " + day.string() +
-                 " --token admin-secret --verify" + more);
+    return RunCommand(ReplayCommand(port, http, day) + more);
+  }
+  std::string ReplayCommand(uint16_t port, uint16_t http, const fs::path& day) {
+    return std::string(HUBREPLAY_PATH) + " --target 127.0.0.1:" + std::to_string(port) +
+           " --http 127.0.0.1:" + std::to_string(http) + " --in " + day.string() +
+           " --token admin-secret --verify";
+  }
+  // The replay's stdout into `out`; stderr in the result.
+  CmdResult ReplayStdoutTo(uint16_t port, uint16_t http, const fs::path& day, const std::string& more,
+                           const fs::path& out) {
+    return RunCommand("(" + ReplayCommand(port, http, day) + more + " >" + out.string() + ")");
   }
 
   std::string config_;
@@ -220,6 +229,49 @@ TEST_F(ReplayTest, DayReplaysOverTlsWithCredentialsAndVerifiesOverHttps) {
   r = RunCommand(common + " --credential replay-station-secret --verify");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find(", 0 difference(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(hubd->Terminate(), 0);
+}
+
+// Regression (issue 14): `--verify --json` printed the verify line before
+// its JSON; a script reading stdout must get exactly one JSON document.
+TEST_F(ReplayTest, VerifyJsonPrintsExactlyOneJsonDocumentOnStdout) {
+  const fs::path day = Generate("day", " --seed 3 --parcels 300");
+  auto hubd = Start(db_);
+  const fs::path out = dir_ / "report.json";
+  CmdResult r = ReplayStdoutTo(hubd->port(), hubd->http_port(), day, " --json", out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(", 0 difference(s)"), std::string::npos) << "the verify line goes to stderr\n" << r.out;
+  const std::string json = Slurp(out);
+  google::protobuf::Struct doc;
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(json, &doc).ok()) << json;
+  EXPECT_EQ(json.find('{'), 0u) << json;
+  EXPECT_EQ(json.find('\n'), json.size() - 1) << json;
+  EXPECT_NE(json.find("\"verify_differences\":0"), std::string::npos) << json;
+  EXPECT_EQ(hubd->Terminate(), 0);
+}
+
+// Regression (issue 14): a replay into a hub that already held the day
+// said "events sent 0 acked N ... 1039219 acked events/s".
+TEST_F(ReplayTest, ReplayIntoAHubThatHeldTheDaySaysNothingNewWasSent) {
+  const fs::path day = Generate("day", " --seed 3 --parcels 300");
+  auto hubd = Start(db_);
+  CmdResult r = Replay(hubd->port(), hubd->http_port(), day);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find(" acked events/s"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("already held"), std::string::npos) << r.out;
+  r = Replay(hubd->port(), hubd->http_port(), day);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("the hub already held every event of the day: nothing new sent"),
+            std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("events/s"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(", 0 difference(s)"), std::string::npos) << r.out;
+  const fs::path out = dir_ / "report.json";
+  r = ReplayStdoutTo(hubd->port(), hubd->http_port(), day, " --json", out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string json = Slurp(out);
+  EXPECT_NE(json.find("\"events_sent\":0,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"already_held\":"), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"acked_per_s\""), std::string::npos) << json;
   EXPECT_EQ(hubd->Terminate(), 0);
 }
 
