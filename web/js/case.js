@@ -65,7 +65,7 @@ function history(c) {
   for (const [name, t] of [['Acknowledged', c.acknowledged], ['Resolved', c.resolved]]) {
     if (!t) continue;
     items.push(h('li', { class: `t-${name.toLowerCase()}` },
-      h('strong', {}, name), ' ', timeEl(t.at_ms), ' by ', h('span', { class: 'who' }, t.by || 'unknown'),
+      h('strong', {}, name), ' ', timeEl(t.at_ms), ' by ', h('span', { class: 'by' }, t.by || 'unknown'),
       t.note ? [': ', h('q', { class: 'note' }, t.note)] : h('span', { class: 'muted' }, ' (no note)')));
   }
   return h('section', { 'aria-labelledby': 'hist-h' },
