@@ -41,6 +41,7 @@ const HUB_ZONE = 'Asia/Shanghai';        // hubd's zone (TZ); the browser runs i
 const BROWSER_ZONE = 'America/New_York';
 const SUP = 'browser-sup-token-0123456789';
 const ADMIN = 'browser-admin-token-0123456789';
+const VIEWER = 'browser-viewer-token-0123456789';
 const NOTE_ACK = 'checked at the scale';
 const NOTE_RES = 'recounted, all there';
 
@@ -62,6 +63,11 @@ role = "supervisor"
 name = "ops-admin"
 token = "${ADMIN}"
 role = "admin"
+
+[[api.tokens]]
+name = "viewer-wu"
+token = "${VIEWER}"
+role = "viewer"
 `, { mode: 0o600 });
 
 let hubd = null;
@@ -129,6 +135,7 @@ function hubTime(ms) {
 // --- the run -------------------------------------------------------------------------
 let browser = null;
 let closing = false;
+let signingOut = false;
 const problems = [];
 const allowed = [];  // [{url: RegExp, status}] error answers a step asks for
 
@@ -173,7 +180,9 @@ async function main() {
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => {
-    if (closing && /\/v1\/exceptions\/stream/.test(r.url())) return;
+    // The page ends its own stream when it signs out, and the browser when it closes.
+    if ((closing || signingOut) && /\/v1\/exceptions\/stream/.test(r.url()) &&
+        r.failure()?.errorText === 'net::ERR_ABORTED') return;
     problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
   });
   page.on('response', (r) => {
@@ -363,6 +372,36 @@ async function main() {
     const byType = await page.locator('#open-by-type tbody tr').count();
     check(byType > 0, 'open cases by type');
     await screenshot('dashboard');
+  });
+
+  await step('a time the API cannot read: its error, said plainly', async () => {
+    allowed.push({ url: /\/v1\/exceptions\?/, status: 400 });
+    await page.goto(`${base}/#/cases`);
+    await page.locator('#f-from').fill('yesterday');
+    await page.locator('#f-from').press('Enter');
+    const err = page.locator('#list-errors .error');
+    await err.waitFor();
+    const text = await err.innerText();
+    check(/from/.test(text) && /400/.test(text), `the error names the parameter: "${text}"`);
+    await screenshot('worklist-bad-time');
+    allowed.pop();
+  });
+
+  await step('sign out; a viewer reads but cannot act', async () => {
+    signingOut = true;
+    await page.locator('#signout').click();
+    await page.locator('#token').waitFor();
+    check(await page.evaluate(() => sessionStorage.getItem('hubd.token') === null), 'the token is gone');
+    signingOut = false;
+    await page.locator('#token').fill(VIEWER);
+    await page.locator('#token').press('Enter');
+    await page.locator('#cases tbody tr').first().waitFor();
+    check((await page.locator('#whoami').innerText()) === 'viewer-wu (viewer)', 'the viewer is signed in');
+    await page.locator('#cases tbody tr').first().focus();
+    await page.keyboard.press(' ');
+    check(await page.locator('#bulk-ack').isDisabled() && await page.locator('#bulk-resolve').isDisabled(),
+      'a viewer cannot acknowledge or resolve');
+    check((await page.locator('.bulkbar').innerText()).includes('may read only'), 'and is told why');
   });
 
   await step('a tablet (768 px wide): no sideways scrolling', async () => {
