@@ -114,6 +114,13 @@ async function step(name, fn) {
   steps += 1;
   log(`ok ${steps} - ${name}`);
 }
+// The worklist of the current hash has been read.
+async function listRead() {
+  await page.waitForFunction(() => {
+    const t = document.querySelector('#cases');
+    return t && t.dataset.hash === location.hash && t.getAttribute('aria-busy') === 'false';
+  });
+}
 let shot = 0;
 async function screenshot(name) {
   shot += 1;
@@ -238,7 +245,7 @@ async function main() {
     await page.locator('#f-status').selectOption('OPEN');
     await page.locator('#apply-filters').click();
     await page.waitForFunction((t) => location.hash.includes(`type=${t}`), pick.type);
-    await page.waitForFunction(() => document.querySelector('#list-status')?.textContent.includes('shown'));
+    await listRead();
     const types = await page.locator('#cases tbody tr .type').allInnerTexts();
     const statuses = await page.locator('#cases tbody tr .status').allInnerTexts();
     check(types.length === Math.min(100, pick.open), `${types.length} rows for ${pick.open} open ${pick.type}`);
@@ -251,7 +258,7 @@ async function main() {
   const liveParcel = 'P-LIVE-0001';
   await step('a case raised by a scanner appears live, without a reload', async () => {
     await page.goto(`${base}/#/cases?type=DAMAGED&status=OPEN`);
-    await page.locator('#list-status').filter({ hasText: 'shown' }).waitFor();
+    await listRead();
     await page.evaluate(() => { window.__sameDocument = true; });
     await sendDamaged({ port: ports.scan, scannerId: 'DESK-BROWSER', station: 'ST-DESK-B',
       parcelId: liveParcel, timeMs: Date.now() });

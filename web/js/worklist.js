@@ -28,6 +28,7 @@ export function worklistView(root, route, ctx) {
   let nextBefore = null;
   let generation = 0;
   let loaded = false;
+  let failed = false;          // the last load failed
 
   // --- layout -----------------------------------------------------------------
   const title = f.id ? `Cases naming ${f.id}` : 'Worklist';
@@ -35,7 +36,7 @@ export function worklistView(root, route, ctx) {
   const errors = h('div', { id: 'list-errors' });
   const tbody = h('tbody', {});
   const selectAll = h('input', { type: 'checkbox', id: 'select-all', 'aria-label': 'Select every case shown' });
-  const tableEl = h('table', { class: 'cases', id: 'cases' },
+  const tableEl = h('table', { class: 'cases', id: 'cases', dataset: { hash: route.hash } },
     h('caption', { class: 'vh' }, 'Cases, newest first. Enter opens a case, Space selects it.'),
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col', class: 'sel' }, selectAll),
@@ -159,7 +160,12 @@ export function worklistView(root, route, ctx) {
   function renderCount() {
     const n = rowEls.size;
     const open = [...rows.values()].filter((c) => c.status === 'OPEN').length;
-    status.textContent = n === 0 && loaded ? 'No cases match.' :
+    tableEl.setAttribute('aria-busy', String(!loaded && !failed));
+    if (!loaded) {
+      status.textContent = failed ? 'The cases could not be read.' : 'Reading the cases\u2026';
+      return;
+    }
+    status.textContent = n === 0 ? 'No cases match.' :
       `${n} case${n === 1 ? '' : 's'} shown, newest first (${open} open)` +
       (nextBefore ? '; older cases below' : '');
   }
@@ -186,9 +192,11 @@ export function worklistView(root, route, ctx) {
       for (const c of pending || []) apply(c, { fresh: !rows.has(c.id) });
       pending = null;
       loaded = true;
+      failed = false;
     } catch (e) {
       if (gen !== generation) return;
       pending = null;
+      failed = true;
       errors.append(errorBox(e, 'Could not read the cases'));
     } finally {
       if (gen === generation) {
