@@ -429,6 +429,12 @@ async function main() {
     const html = await res.text();
     check(res.status === 200 && res.headers.get('content-type').startsWith('text/html'), 'GET / is the page');
     check(html.includes('/ui/js/main.js'), 'the page loads its module');
+    // Revalidated on every load (the files change with hubd), nothing from
+    // another origin, not framed elsewhere, types as sent.
+    check(/no-cache/.test(res.headers.get('cache-control') || ''), `Cache-Control: ${res.headers.get('cache-control')}`);
+    const csp = res.headers.get('content-security-policy') || '';
+    check(/default-src 'self'/.test(csp) && /frame-ancestors 'none'/.test(csp), `Content-Security-Policy: ${csp}`);
+    check(res.headers.get('x-content-type-options') === 'nosniff', 'X-Content-Type-Options: nosniff');
     const js = await fetch(`${base}/ui/js/main.js`);
     check(js.status === 200 && js.headers.get('content-type').startsWith('text/javascript'), 'a module');
     const missing = await fetch(`${base}/ui/nope.js`);
