@@ -13,7 +13,11 @@ packages=(
   clang libclang-rt-14-dev llvm
   python3 python3-protobuf util-linux
   nlohmann-json3-dev tzdata
+  chromium
 )
+# The browser test (tests/browser) runs on Node.js with npm; Debian's when
+# the machine has none of its own.
+command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -369,18 +369,20 @@ int main(int argc, char** argv) {
   ready = true;
   const char* durability = opt.durability == hub::store::Durability::kFsync ? "fsync" : "wal";
   spdlog::info(
-      "event=ready listen={}:{} http={}:{} data_dir={} durability={} io_threads={} hub_seq={} "
+      "event=ready listen={}:{} http={}:{} page={}://{}:{}/ data_dir={} durability={} io_threads={} hub_seq={} "
       "replayed={} recovery_ms={} parcels={} open_cases={} version={}",
-      opt.ingest.host, server->port(), opt.http_host, http->port(), hub::util::LogValue(opt.data_dir),
+      opt.ingest.host, server->port(), opt.http_host, http->port(),
+      opt.http_tls.cert.empty() ? "http" : "https", opt.http_host, http->port(), hub::util::LogValue(opt.data_dir),
       durability, opt.ingest.io_threads, state.last_hub_seq(), replayed, recovery_ms, state.live_parcels(),
       state.open_cases(), hub::kVersion);
 
   if (local_token)
-    spdlog::info("event=local_admin_token path={} api={}://{}:{}/v1/ hint={}",
+    spdlog::info("event=local_admin_token path={} page={}://{}:{}/ hint={}",
                  hub::util::LogValue(opt.data_dir + "/" + hub::api::kLocalTokenFile),
                  opt.http_tls.cert.empty() ? "http" : "https", opt.http_host, http->port(),
-                 hub::util::LogValue("no [[api.tokens]] configured: this admin token works for hubctl "
-                                     "on this machine (hubctl --data-dir DIR); configured tokens replace it"));
+                 hub::util::LogValue("no [[api.tokens]] configured: this admin token signs in to the page "
+                                     "and works for hubctl on this machine (hubctl --data-dir DIR); "
+                                     "configured tokens replace it"));
 
   // Under systemd (Type=notify): ready only now, after recovery and with
   // both listeners up. Without NOTIFY_SOCKET this does nothing.

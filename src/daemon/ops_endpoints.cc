@@ -1,9 +1,12 @@
 #include "daemon/ops_endpoints.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "core/validate.h"
 #include "hub/v1/exception.pb.h"
+#include "web/assets.h"
 
 namespace hub::daemon {
 namespace {
@@ -29,6 +32,34 @@ void HistogramLines(std::string* out, const char* name, const char* help, const 
                    h.CumulativeCount(i));
   fmt::format_to(std::back_inserter(*out), "{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n",
                  name, h.count(), name, h.sum(), name, h.count());
+}
+
+// The supervisor's page: "/" is web/index.html, "/ui/X" is web/X.
+std::optional<net::HttpResponse> ServeWeb(const net::HttpRequest& req, const std::string& path) {
+  std::optional<web::Asset> asset;
+  if (path == "/") {
+    asset = web::FindAsset("index.html");
+  } else if (path.starts_with("/ui/")) {
+    asset = web::FindAsset(std::string_view(path).substr(4));
+  } else {
+    return std::nullopt;
+  }
+  if (!asset) {
+    return net::HttpResponse{404, "text/plain; charset=utf-8", "no such file: " + path + "\n"};
+  }
+  if (req.method != "GET" && req.method != "HEAD")
+    return net::HttpResponse{405, "text/plain; charset=utf-8", path + " answers GET only\n"};
+  net::HttpResponse out{200, std::string(asset->content_type), std::string(asset->content), {}};
+  // Built into this binary: revalidate, so an upgraded hubd's page is seen at
+  // once; nothing may come from elsewhere.
+  out.headers = {{"Cache-Control", "no-cache"},
+                 {"Content-Security-Policy",
+                  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                  "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+                  "frame-ancestors 'none'"},
+                 {"X-Content-Type-Options", "nosniff"},
+                 {"Referrer-Policy", "no-referrer"}};
+  return out;
 }
 
 }  // namespace
@@ -127,6 +158,7 @@ std::string RenderMetrics(const OpsSources& src) {
 
 net::HttpResponse HandleOps(const net::HttpRequest& req, const OpsSources& src) {
   const std::string path = req.target.substr(0, req.target.find('?'));
+  if (auto page = ServeWeb(req, path)) return *std::move(page);
   const bool known = path == "/healthz" || path == "/readyz" || path == "/metrics";
   if (!known) return {404, "text/plain; charset=utf-8", "no such endpoint: " + path + "\n"};
   if (req.method != "GET" && req.method != "HEAD")

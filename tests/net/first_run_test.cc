@@ -37,6 +37,10 @@ TEST_F(FirstRunTest, NoTokenConfiguredMakesALocalAdminTokenThatHubctlPicksUp) {
     ASSERT_EQ(::stat(file.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600);
     EXPECT_NE(hubd.Log().find("event=local_admin_token path="), std::string::npos) << hubd.Log();
+    // Where the page is, as Jupyter prints its URL; the page itself answers.
+    const std::string page = "page=http://127.0.0.1:" + std::to_string(hubd.http_port()) + "/ ";
+    EXPECT_NE(hubd.Log().find(page), std::string::npos) << hubd.Log();
+    EXPECT_EQ(HttpCall(hubd.http_port(), "GET", "/").status, 200);
     EXPECT_EQ(hubd.Log().find(token), std::string::npos) << "the token is never logged";
     EXPECT_EQ(HttpCall(hubd.http_port(), "GET", "/v1/summary", "", token).status, 200);
     EXPECT_EQ(HttpCall(hubd.http_port(), "GET", "/v1/summary").status, 401);
