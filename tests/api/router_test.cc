@@ -170,7 +170,7 @@ TEST_F(HeldQueriesTest, HealthAndWritesAnswerWhileSlowQueriesAreInProgress) {
     slow.push_back(std::async(std::launch::async, [this] {
       return HttpCall(port(), "GET", "/v1/exceptions", "", kSupervisor);
     }));
-  for (int i = 0; i < 500 && held_ < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 3000 && held_ < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(held_, 2);
   auto prompt = [this](const std::string& method, const std::string& target, const std::string& body = "") {
     auto f = std::async(std::launch::async, [=, this] { return HttpCall(port(), method, target, body, kSupervisor); });
