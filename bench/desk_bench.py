@@ -463,7 +463,7 @@ class Bench:
         self.phase = name
         self.stats[name] = {"t": time.monotonic(), "cpu": cpu_times(),
                             "hubd_cpu": proc_cpu(self.hubd.pid), "load0": loadavg(),
-                            "probe_cpu": proc_cpu(os.getpid()) + proc_cpu(self.page.pid),
+                            "probe_cpu": self.probe_cpu(),
                             "replay_cpu": self.replay_cpu,
                             "events": self.metrics(), "probes": len(self.scanner.sent)}
 
@@ -474,7 +474,7 @@ class Bench:
         s["dur"] = t - s["t"]
         s["busy"] = (busy - s["cpu"][0]) / max(1, total - s["cpu"][1])
         s["hubd_cores"] = (proc_cpu(self.hubd.pid) - s["hubd_cpu"]) / s["dur"]
-        s["probe_cores"] = (proc_cpu(os.getpid()) + proc_cpu(self.page.pid) - s["probe_cpu"]) / s["dur"]
+        s["probe_cores"] = (self.probe_cpu() - s["probe_cpu"]) / s["dur"]
         s["replay_cores"] = (self.replay_cpu - s["replay_cpu"]) / s["dur"]
         s["other_cores"] = s["busy"] * os.cpu_count() - s["hubd_cores"] - s["probe_cores"] - s["replay_cores"]
         s["load1"] = loadavg()
@@ -482,6 +482,9 @@ class Bench:
         s["rate"] = (self.metrics() - s["events"] - probes) / s["dur"]
         self.windows[name] = (s["t"], t)
         self.phase = None
+
+    def probe_cpu(self):
+        return proc_cpu(os.getpid()) + (proc_cpu(self.page.pid) if self.page else 0.0)
 
     def tick_until(self, stop, limit_s):
         """Sends probe scans every scan_interval until stop() or limit_s."""
@@ -522,8 +525,9 @@ class Bench:
         self.stream = StreamReader(self.http)
         if not self.stream.ready.wait(10):
             raise RuntimeError("no hello on the stream")
-        self.start_page_probe()
-        time.sleep(1.0)   # the page probe's asset discovery
+        if a.page_interval > 0:
+            self.start_page_probe()
+            time.sleep(1.0)   # the page probe's asset discovery
 
         print(f"# phase idle-empty ({a.idle_s:.0f} s)", flush=True)
         self.begin("idle-empty")
@@ -576,13 +580,14 @@ class Bench:
                     len(self.stream.arrived) >= len(self.scanner.sent):
                 break
             time.sleep(0.1)
-        open(self.page_stop, "w").close()
-        try:
-            self.page.wait(60)
-        except subprocess.TimeoutExpired:
-            self.page.kill()
-            self.page.wait()
-        self.page_out.close()
+        if self.page:
+            open(self.page_stop, "w").close()
+            try:
+                self.page.wait(60)
+            except subprocess.TimeoutExpired:
+                self.page.kill()
+                self.page.wait()
+            self.page_out.close()
         self.report()
 
     # -- the table
@@ -590,7 +595,10 @@ class Bench:
         a = self.a
         pages = {p: [] for p in PHASES}
         errors = []
-        with open(os.path.join(self.work, "page.jsonl")) as fh:
+        page_file = os.path.join(self.work, "page.jsonl")
+        if not self.page:
+            open(page_file, "w").close()
+        with open(page_file) as fh:
             first = json.loads(fh.readline() or "{}")
             for line in fh:
                 r = json.loads(line)
@@ -607,12 +615,15 @@ class Bench:
 
         print()
         print(f"hubd --durability wal; day: hubgen --parcels {a.parcels} ({self.day_events} events); "
-              f"page every {a.page_interval} s, probe scan every {a.scan_interval} s; "
+              f"page every {a.page_interval or '(off)'} s, probe scan every {a.scan_interval} s; "
               f"cpu busy: the whole machine; cores: CPU seconds per second of the phase")
         if self.replay_json:
             r = self.replay_json
             print("hubreplay: " + ", ".join(f"{k}={r[k]}" for k in r
                                             if not isinstance(r[k], (dict, list)))[:600])
+            for k in r:
+                if isinstance(r[k], dict):
+                    print(f"hubreplay {k}: " + json.dumps(r[k])[:300])
         print(f"hubreplay exit {self.replay_rc}, {self.replay_wall:.1f} s wall")
         print(f"machine before the run: {os.cpu_count()} cores, load avg 1 min {self.before[0]:.1f}, "
               f"cpu busy {100 * self.before[1]:.0f} % over 3 s")
@@ -636,7 +647,7 @@ class Bench:
         def pr(vals):
             return f"{ms(pct(vals, 50))} / {ms(pct(vals, 99))} / {ms(max(vals) if vals else None)}"
         row("page load ms p50/p99/max", lambda p: pr([r["page"] for r in pages[p]]))
-        for name, label in (("static", f"  static: / + {len(assets) - 1} assets"),
+        for name, label in (("static", f"  static: / + {max(0, len(assets) - 1)} assets"),
                             ("hub", "  GET /v1/hub"),
                             ("worklist", "  GET /v1/exceptions newest 100"),
                             ("summary", "  GET /v1/summary"),
