@@ -667,6 +667,17 @@ class Bench:
         print("|" + "|".join("-" * (x + 2) for x in w) + "|")
         for r in rows:
             print("| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |")
+        # Does the lag stay bounded? The ingest phase in tenths of its length.
+        ing = probes["ingest"]
+        if ing:
+            t0, t1 = self.windows["ingest"]
+            step = (t1 - t0) / 10
+            parts = []
+            for i in range(10):
+                sl = [(s, k, x) for s, k, x in ing if t0 + i * step <= s < t0 + (i + 1) * step]
+                ak = [x - k for _, k, x in sl if k is not None and x is not None]
+                parts.append(f"{ms(pct(ak, 50))}/{ms(max(ak) if ak else None)}")
+            print("ingest, ack->stream ms p50/max by tenth of the phase: " + "  ".join(parts))
         print(f"stream: {self.stream.cases} case events read; overflow {self.stream.overflow}; "
               f"open at the end {not self.stream.ended}")
         problems = self.scanner.problems + self.stream.problems + errors[:10]
