@@ -12,11 +12,13 @@
 
 #include "core/validate.h"
 #include "core/views.h"
+#include "daemon/api_json.h"
 #include "daemon/api_parse.h"
+#include "daemon/audit_api.h"
+#include "daemon/reference_api.h"
 #include "hub/v1/admin.pb.h"
 #include "util/log_value.h"
 #include "util/utc_time.h"
-#include "util/utf8.h"
 
 namespace hub::daemon {
 namespace {
@@ -29,24 +31,9 @@ namespace pbu = google::protobuf::util;
 // held back), so a client guessing tokens costs a few lines, not a disk.
 util::LogThrottle auth_log(std::chrono::seconds(10));
 
-constexpr const char* kJson = "application/json";
 constexpr size_t kMaxPage = 1000;
 // Most records one entity view reads (a busy load's sort decisions).
 constexpr size_t kMaxHistory = 200'000;
-
-// The message may echo request bytes: escaped, and made UTF-8, so the
-// answer is always JSON.
-HttpResponse Error(int status, const std::string& message) {
-  return {status, kJson, "{\"error\":\"" + util::JsonStringContents(message) + "\"}\n"};
-}
-
-HttpResponse Json(const google::protobuf::Message& m, int status = 200) {
-  std::string out;
-  pbu::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  if (!pbu::MessageToJsonString(m, &out, o).ok()) return Error(500, "cannot render JSON");
-  return {status, kJson, out + "\n"};
-}
 
 std::string_view Path(const net::HttpRequest& r) {
   return std::string_view(r.target).substr(0, r.target.find('?'));
@@ -260,11 +247,13 @@ HttpResponse CaseAction(const std::string& id_text, const std::string& verb,
   auto* a = rec.mutable_case_action();
   a->set_case_id(id);
   a->set_to(verb == "acknowledge" ? v1::ACKNOWLEDGED : v1::RESOLVED);
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
   a->mutable_transition()->set_by(who.name);
-  a->mutable_transition()->set_at_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         std::chrono::system_clock::now().time_since_epoch())
-                                         .count());
+  a->mutable_transition()->set_at_ms(now_ms);
   a->mutable_transition()->set_note(note.note());
+  StampOrigin(who.name, now_ms, &rec);
   if (!core::ValidateCaseAction(*a, &error)) return Error(400, error);
   auto result = Run(src, std::move(rec));
   if (!result.applied) {
@@ -281,7 +270,8 @@ HttpResponse CaseAction(const std::string& id_text, const std::string& verb,
 
 // Appends " changes=N kinds=KIND:COUNT,..." (and " applied=N
 // last_hub_seq=N" once queued) to *detail.
-HttpResponse LoadReference(const net::HttpRequest& r, const ApiSources& src, std::string* detail) {
+HttpResponse LoadReference(const net::HttpRequest& r, const ApiSources& src, const ApiToken& who,
+                           std::string* detail) {
   v1::ReferenceBatch batch;
   std::string error;
   if (!ParseJson(r.body, &batch, &error)) return Error(400, error);
@@ -305,9 +295,13 @@ HttpResponse LoadReference(const net::HttpRequest& r, const ApiSources& src, std
   // their order.
   std::vector<std::future<sequencer::CommandResult>> pending;
   pending.reserve(batch.changes_size());
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
   for (auto& change : *batch.mutable_changes()) {
     v1::LogRecord rec;
     *rec.mutable_reference() = std::move(change);
+    StampOrigin(who.name, now_ms, &rec);
     pending.push_back(Submit(src, std::move(rec)));
   }
   v1::ReferenceApplied out;
@@ -539,7 +533,7 @@ HttpResponse HandleApi(const net::HttpRequest& r, const ApiSources& src) {
     if (r.method != "POST") return Error(405, path + " answers POST");
     if (auto deny = Authorize(r, *who, Role::kAdmin, "reference data")) return *deny;
     std::string detail;
-    HttpResponse out = LoadReference(r, src, &detail);
+    HttpResponse out = LoadReference(r, src, *who, &detail);
     return Audited(r, *who, "reference_load", detail, std::move(out));
   }
   if (path == "/v1/admin/backup") {
@@ -549,6 +543,10 @@ HttpResponse HandleApi(const net::HttpRequest& r, const ApiSources& src) {
     HttpResponse out = TakeBackup(r, src, &detail);
     return Audited(r, *who, "backup", detail, std::move(out));
   }
+  if (path == "/v1/audit") return ListAudit(r, src);
+  if (path == "/v1/routes") return ListRoutes(r, src);
+  if (path == "/v1/holds") return ListHolds(r, src);
+  if (path.rfind("/v1/advices/", 0) == 0) return GetAdvice(r, src);
   for (const char* collection : {"parcels", "bags", "vehicles", "loads"}) {
     const std::string prefix = std::string("/v1/") + collection + "/";
     if (path.rfind(prefix, 0) != 0) continue;
