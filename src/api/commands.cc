@@ -6,6 +6,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "api/audit_api.h"
 #include "api/hub_queries.h"
 
 namespace hub::api {
@@ -62,6 +63,7 @@ void HubCommands::ActOnCases(std::vector<uint64_t> ids, v1::ExceptionStatus to, 
     a->mutable_transition()->set_by(who.name);
     a->mutable_transition()->set_at_ms(now);
     a->mutable_transition()->set_note(note);
+    StampOrigin(who.name, now, &records[i]);
   }
   // On the sequencer thread: hand over to an answer thread, which reads the
   // applied cases back.
@@ -84,10 +86,12 @@ void HubCommands::ActOnCases(std::vector<uint64_t> ids, v1::ExceptionStatus to, 
 
 void HubCommands::LoadReference(v1::ReferenceBatch batch, const ApiToken& who,
                                 std::function<void(Answer)> done) {
-  (void)who;
   std::vector<v1::LogRecord> records(batch.changes_size());
-  for (int i = 0; i < batch.changes_size(); ++i)
+  const int64_t now = NowMs();
+  for (int i = 0; i < batch.changes_size(); ++i) {
     *records[i].mutable_reference() = std::move(*batch.mutable_changes(i));
+    StampOrigin(who.name, now, &records[i]);
+  }
   const size_t n = records.size();
   // All queued at once, so they share group commits; the sequencer keeps
   // their order.

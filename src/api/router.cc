@@ -5,6 +5,8 @@
 #include <boost/asio/post.hpp>
 
 #include "api/api_parse.h"
+#include "api/audit_api.h"
+#include "api/reference_api.h"
 #include "core/validate.h"
 #include "hub/v1/admin.pb.h"
 #include "util/log_value.h"
@@ -124,6 +126,27 @@ void ApiRouter::Handle(net::HttpRequest r, net::HttpReply reply) {
   }
   if (path == "/v1/report") {
     if (only("GET")) RunQuery(std::move(reply), [this, q = Query(r.target)] { return hub_.Report(q); });
+    return;
+  }
+  if (path == "/v1/audit") {
+    if (only("GET"))
+      RunQuery(std::move(reply), [this, q = Query(r.target)] { return ListAudit(q, src_.store); });
+    return;
+  }
+  if (path == "/v1/routes" || path == "/v1/holds") {
+    if (only("GET") && no_params())
+      RunQuery(std::move(reply), [this, routes = path == "/v1/routes"] {
+        return routes ? ListRoutes(src_.sequencer) : ListHolds(src_.sequencer);
+      });
+    return;
+  }
+  for (const char* kind : {"vehicles", "bags"}) {
+    const std::string prefix = std::string("/v1/advices/") + kind + "/";
+    if (path.rfind(prefix, 0) != 0) continue;
+    if (only("GET") && no_params())
+      RunQuery(std::move(reply), [this, vehicle = kind[0] == 'v', id = Unescape(path.substr(prefix.size()), false)] {
+        return GetAdvice(src_.sequencer, vehicle, id);
+      });
     return;
   }
   if (path == "/v1/reference") {

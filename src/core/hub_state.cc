@@ -153,9 +153,11 @@ void HubState::ApplyEvent(const v1::ScanEvent& e, ApplyResult* result) {
     case E::kLoadOpened: OnLoadOpened(e.load_opened()); break;
     case E::kBagLoaded: OnBagLoaded(e.bag_loaded()); break;
     case E::kLoadDeparted: OnLoadDeparted(e.load_departed()); break;
-    case E::kHoldPlaced:
-      OnHoldPlaced(e.hold_placed().parcel_id(), e.hold_placed().reason(), e.hold_placed().note());
+    case E::kHoldPlaced: {
+      const auto& h = e.hold_placed();
+      OnHoldPlaced(h.parcel_id(), Hold{h.reason(), h.note(), "", 0});  // scanned: no token's
       break;
+    }
     case E::kHoldReleased: OnHoldReleased(e.hold_released().parcel_id()); break;
     case E::kParcelDamaged: OnParcelDamaged(e.parcel_damaged()); break;
     case E::BODY_NOT_SET: break;  // rejected by ValidateEvent
@@ -174,11 +176,13 @@ void HubState::ApplyReference(const v1::ReferenceChange& change, ApplyResult* re
   result->hub_seq = ++last_hub_seq_;
   auto put_route = [this](const v1::RouteEntry& r) {
     routes_[r.destination()] = Route{r.route_code(), r.chute(), r.load_id()};
+    routes_copy_.reset();
   };
   using R = v1::ReferenceChange;
   switch (change.body_case()) {
     case R::kReplaceRoutes:
       routes_.clear();
+      routes_copy_.reset();
       for (const auto& r : change.replace_routes().entries()) put_route(r);
       break;
     case R::kUpsertRoute: put_route(change.upsert_route()); break;
@@ -201,10 +205,11 @@ void HubState::ApplyReference(const v1::ReferenceChange& change, ApplyResult* re
       settings_ = change.settings();
       RebuildDwellQueue();
       break;
-    case R::kAddHold:
-      OnHoldPlaced(change.add_hold().parcel_id(), change.add_hold().reason(),
-                   change.add_hold().note());
+    case R::kAddHold: {
+      const auto& h = change.add_hold();
+      OnHoldPlaced(h.parcel_id(), Hold{h.reason(), h.note(), h.placed_by(), h.placed_at_ms()});
       break;
+    }
     case R::kRemoveHold: OnHoldReleased(change.remove_hold()); break;
     case R::BODY_NOT_SET: break;  // rejected by ValidateReference
   }
@@ -809,16 +814,18 @@ void HubState::OnLoadDeparted(const v1::LoadDeparted& e) {
 // ---------------------------------------------------------------------------
 // Holds and problem parcels
 
-void HubState::OnHoldPlaced(const std::string& parcel_id, v1::HoldReason reason,
-                            const std::string& note) {
-  holds_[parcel_id] = Hold{reason, note};
+void HubState::OnHoldPlaced(const std::string& parcel_id, Hold hold) {
+  holds_[parcel_id] = std::move(hold);
+  holds_copy_.reset();
   // A held parcel is not expected on its load: it must not count as left
   // behind, and it needs a new sort once released.
   auto p = parcels_.find(parcel_id);
   if (p != parcels_.end()) Unroute(parcel_id, p->second);
 }
 
-void HubState::OnHoldReleased(const std::string& parcel_id) { holds_.erase(parcel_id); }
+void HubState::OnHoldReleased(const std::string& parcel_id) {
+  if (holds_.erase(parcel_id) > 0) holds_copy_.reset();
+}
 
 void HubState::OnParcelDamaged(const v1::ParcelDamaged& e) {
   Parcel& p = TouchParcel(e.parcel_id());
@@ -828,6 +835,58 @@ void HubState::OnParcelDamaged(const v1::ParcelDamaged& e) {
   c.set_bag_id(p.outbound_bag.empty() ? p.inbound_bag : p.outbound_bag);
   c.set_detail("weighed " + std::to_string(e.weight_g()) + " g" +
                (e.note().empty() ? "" : ": " + e.note()));
+}
+
+// ---------------------------------------------------------------------------
+// Reference data, read back
+
+std::shared_ptr<const v1::RoutingTable> HubState::Routes() const {
+  if (routes_copy_) return routes_copy_;
+  auto t = std::make_shared<v1::RoutingTable>();
+  t->mutable_entries()->Reserve(static_cast<int>(routes_.size()));
+  for (const auto& [destination, route] : routes_) {
+    auto* r = t->add_entries();
+    r->set_destination(destination);
+    r->set_route_code(route.route_code);
+    r->set_chute(route.chute);
+    r->set_load_id(route.load_id);
+  }
+  return routes_copy_ = std::move(t);
+}
+
+std::shared_ptr<const std::vector<v1::HoldEntry>> HubState::Holds() const {
+  if (holds_copy_) return holds_copy_;
+  auto out = std::make_shared<std::vector<v1::HoldEntry>>();
+  out->reserve(holds_.size());
+  for (const auto& [parcel_id, hold] : holds_) {
+    v1::HoldEntry& h = out->emplace_back();
+    h.set_parcel_id(parcel_id);
+    h.set_reason(hold.reason);
+    h.set_note(hold.note);
+    h.set_placed_by(hold.placed_by);
+    h.set_placed_at_ms(hold.placed_at_ms);
+  }
+  return holds_copy_ = std::move(out);
+}
+
+std::optional<v1::VehicleAdvice> HubState::VehicleAdviceOf(const std::string& vehicle_id) const {
+  auto it = vehicle_advices_.find(vehicle_id);
+  if (it == vehicle_advices_.end()) return std::nullopt;
+  v1::VehicleAdvice a;
+  a.set_vehicle_id(vehicle_id);
+  a.set_route_code(it->second.route_code);
+  a.set_seal_id(it->second.seal_id);
+  a.mutable_bag_ids()->Add(it->second.bags.begin(), it->second.bags.end());
+  return a;
+}
+
+std::optional<v1::BagAdvice> HubState::BagAdviceOf(const std::string& bag_id) const {
+  auto it = bag_advices_.find(bag_id);
+  if (it == bag_advices_.end()) return std::nullopt;
+  v1::BagAdvice a;
+  a.set_bag_id(bag_id);
+  a.mutable_parcel_ids()->Add(it->second.parcels.begin(), it->second.parcels.end());
+  return a;
 }
 
 // ---------------------------------------------------------------------------
@@ -939,6 +998,8 @@ v1::HubSnapshot HubState::Snapshot() const {
     h->set_parcel_id(kv->first);
     h->set_reason(kv->second.reason);
     h->set_note(kv->second.note);
+    h->set_placed_by(kv->second.placed_by);
+    h->set_placed_at_ms(kv->second.placed_at_ms);
   }
   for (auto* kv : SortedEntries(vehicles_)) ToState(kv->first, kv->second, s.add_vehicles());
   // Bags: inbound ones first, then outbound, each sorted by id.
@@ -964,6 +1025,7 @@ void HubState::Restore(const v1::HubSnapshot& s) {
   scanners_.clear();
   for (const auto& m : s.scanners()) scanners_[m.scanner_id()] = m.seq();
   routes_.clear();
+  routes_copy_.reset();
   for (const auto& r : s.routes())
     routes_[r.destination()] = Route{r.route_code(), r.chute(), r.load_id()};
   vehicle_advices_.clear();
@@ -984,7 +1046,9 @@ void HubState::Restore(const v1::HubSnapshot& s) {
     }
   }
   holds_.clear();
-  for (const auto& h : s.holds()) holds_[h.parcel_id()] = Hold{h.reason(), h.note()};
+  holds_copy_.reset();
+  for (const auto& h : s.holds())
+    holds_[h.parcel_id()] = Hold{h.reason(), h.note(), h.placed_by(), h.placed_at_ms()};
   vehicles_.clear();
   for (const auto& v : s.vehicles()) {
     Vehicle& x = vehicles_[v.vehicle_id()];

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -127,6 +128,23 @@ class HubState {
   v1::HubSnapshot Snapshot() const;
   void Restore(const v1::HubSnapshot& snapshot);
 
+  // Reference data in force, read back for supervisors (GET /v1/routes,
+  // /v1/holds, /v1/advices/...). The routing table and the holds come as
+  // immutable copies, in no particular order (sort them off this thread:
+  // sorting 10,000 routes here took longer than copying them), shared with
+  // later callers: the first call after a change builds the copy (about
+  // half a microsecond per route or hold, bench/RESULTS.md), later calls
+  // until the next change cost a reference count. The copies may be read on any thread
+  // and outlive the state. A hold placed through the API carries who placed it
+  // and when (HoldEntry.placed_by/placed_at_ms, from its log record); one
+  // placed by a scan (HoldPlaced) carries neither.
+  std::shared_ptr<const v1::RoutingTable> Routes() const;
+  std::shared_ptr<const std::vector<v1::HoldEntry>> Holds() const;
+  // The advice in force for one inbound vehicle / bag; nullopt when none
+  // (never advised, or forgotten). Bag and parcel ids come sorted.
+  std::optional<v1::VehicleAdvice> VehicleAdviceOf(const std::string& vehicle_id) const;
+  std::optional<v1::BagAdvice> BagAdviceOf(const std::string& bag_id) const;
+
   // Live entity counts (for tests, metrics and the bounded-memory check).
   size_t live_parcels() const { return parcels_.size(); }
   size_t live_bags() const { return inbound_bags_.size() + outbound_bags_.size(); }
@@ -187,6 +205,8 @@ class HubState {
   struct Hold {
     v1::HoldReason reason = v1::HOLD_REASON_UNSPECIFIED;
     std::string note;
+    std::string placed_by;  // the API token's name; empty for a scanned hold
+    int64_t placed_at_ms = 0;
   };
   // The event being applied: copied into every case it raises.
   struct Context {
@@ -208,8 +228,7 @@ class HubState {
   void OnLoadOpened(const v1::LoadOpened& e);
   void OnBagLoaded(const v1::BagLoaded& e);
   void OnLoadDeparted(const v1::LoadDeparted& e);
-  void OnHoldPlaced(const std::string& parcel_id, v1::HoldReason reason,
-                    const std::string& note);
+  void OnHoldPlaced(const std::string& parcel_id, Hold hold);
   void OnHoldReleased(const std::string& parcel_id);
   void OnParcelDamaged(const v1::ParcelDamaged& e);
 
@@ -253,6 +272,10 @@ class HubState {
   std::unordered_map<std::string, std::string> advised_vehicle_of_bag_;
   std::unordered_map<std::string, BagAdvice> bag_advices_;
   std::unordered_map<std::string, Hold> holds_;
+  // Read-back copies of routes_ and holds_ (Routes(), Holds()); reset by
+  // every change of what they copy.
+  mutable std::shared_ptr<const v1::RoutingTable> routes_copy_;
+  mutable std::shared_ptr<const std::vector<v1::HoldEntry>> holds_copy_;
   std::unordered_map<std::string, Vehicle> vehicles_;
   std::unordered_map<std::string, InboundBag> inbound_bags_;
   std::unordered_map<std::string, OutboundBag> outbound_bags_;

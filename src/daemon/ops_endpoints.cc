@@ -136,6 +136,10 @@ std::string RenderMetrics(const OpsSources& src) {
   HistogramLines(&out, "hubd_checkpoint_pause_seconds",
                  "The sequencer's pause to take a checkpoint's snapshot (a fork).",
                  p.checkpoint_pause_seconds);
+  HistogramLines(&out, "hubd_inspect_pause_seconds",
+                 "The sequencer's pause to copy reference data for a read-back (GET /v1/routes, "
+                 "/v1/holds, /v1/advices/...).",
+                 p.inspect_pause_seconds);
   if (src.store != nullptr) {
     const store::CheckpointStats c = src.store->Checkpoints();
     Scalar(&out, "hubd_checkpoints_written_total", "counter", "Checkpoints written while running.",

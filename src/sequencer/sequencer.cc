@@ -26,8 +26,11 @@ struct Sequencer::Impl {
   // state from what is durable and accepts again.
   void MaybeResume();
   Reply& ReplyFor(const std::shared_ptr<SessionLink>& session);
-  // Anything applied or answered since the last commit.
-  bool Pending() const { return !replies.empty() || !commands.empty(); }
+  // Runs a read-back against the state (nullptr: unreadable), timed.
+  void Inspect(const std::function<void(const core::HubState*)>& inspect, bool readable);
+  // Anything applied or answered since the last commit, or a read-back
+  // waiting for that commit.
+  bool Pending() const { return !replies.empty() || !commands.empty() || !inspections.empty(); }
 
   Sequencer* owner;
   core::HubState* state;
@@ -42,6 +45,7 @@ struct Sequencer::Impl {
   void RefuseLeftovers() {
     Submission s;
     while (queue.try_dequeue(s)) {
+      if (s.inspect) s.inspect(nullptr);
       if (!s.done) continue;
       CommandResult out;
       out.unavailable = true;
@@ -55,6 +59,7 @@ struct Sequencer::Impl {
   core::ApplyResult result;
   std::unordered_map<SessionLink*, std::pair<std::shared_ptr<SessionLink>, Reply>> replies;
   std::vector<std::pair<std::function<void(CommandResult)>, CommandResult>> commands;
+  std::vector<std::function<void(const core::HubState*)>> inspections;  // after the commit
   bool failed = false;
   std::chrono::steady_clock::time_point failed_since{}, next_resume_try{};
   uint64_t resume_tries = 0;
@@ -102,7 +107,25 @@ Reply& Sequencer::Impl::ReplyFor(const std::shared_ptr<SessionLink>& session) {
   return slot.second;
 }
 
+void Sequencer::Impl::Inspect(const std::function<void(const core::HubState*)>& inspect,
+                              bool readable) {
+  const auto start = std::chrono::steady_clock::now();
+  inspect(readable ? state : nullptr);
+  owner->probe_.inspect_pause_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
 void Sequencer::Impl::Process(Submission& s) {
+  if (s.inspect) {
+    // Applied records not yet durable are in the state: wait for their
+    // commit, so a read never shows what a failed commit would take back.
+    if (!failed && Pending()) {
+      inspections.push_back(std::move(s.inspect));
+    } else {
+      Inspect(s.inspect, !failed);
+    }
+    return;
+  }
   if (s.command) {
     CommandResult out;
     if (failed) {
@@ -239,6 +262,8 @@ void Sequencer::Impl::CommitAndDeliver() {
   for (auto& [callback, out] : commands)
     if (callback) callback(std::move(out));
   commands.clear();
+  for (const auto& inspect : inspections) Inspect(inspect, !failed);
+  inspections.clear();
   owner->in_flight_.fetch_sub(done, std::memory_order_relaxed);
 }
 

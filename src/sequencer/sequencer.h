@@ -12,6 +12,8 @@
 //                           end of batch (size bound, or queue empty / delay):
 //                             RocksDbStore::Commit         (one WriteBatch)
 //                             SessionLink::Deliver(reply)  (ack, decisions, rejects)
+//                           after the commit (or at once, with nothing pending):
+//                             Submission::inspect(state)   (read-back copies)
 //                           now and then, between commits:
 //                             HubState::Snapshot -> RocksDbStore::CheckpointInBackground
 //                                            |
@@ -109,6 +111,19 @@ struct Submission {
   // the commit (it must not block).
   std::optional<v1::LogRecord> command;
   std::function<void(CommandResult)> done;
+  // Set for a read of the core's state instead (reference data read back:
+  // routes, holds, advices, which live only in memory). Called once on the
+  // sequencer thread with the state exactly as committed: at once when
+  // nothing is applied and uncommitted, else right after the group commit
+  // that makes the pending records durable, so it sees every command
+  // answered before it was submitted. Called with nullptr when the state
+  // cannot be read: the store failed (memory may hold what is not durable)
+  // or the sequencer stopped. Ingest waits while it runs (the probe's
+  // inspect_pause_seconds): copy what is needed, sort and render elsewhere,
+  // never block, never keep the pointer (HubState::Routes() and Holds()
+  // hand out copies shared until the next change: bench/RESULTS.md has the
+  // pause for 10,000 routes).
+  std::function<void(const core::HubState*)> inspect;
 };
 
 struct SequencerOptions {

@@ -49,6 +49,7 @@ struct SequencerProbe {
   Histogram commit_records;  // log records per group commit
   Histogram commit_seconds;  // wall time of RocksDB commit
   Histogram checkpoint_pause_seconds;  // the sequencer's pause to take a snapshot
+  Histogram inspect_pause_seconds;     // the sequencer's pause for a read-back (Submission::inspect)
   // Gauges published by the sequencer after each commit.
   std::atomic<uint64_t> hub_seq{0};
   std::atomic<int64_t> hub_time_ms{0};  // the latest event time applied

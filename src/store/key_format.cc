@@ -102,4 +102,10 @@ std::string HourKey(int64_t hour) {
   return k;
 }
 
+std::string AuditKey(uint64_t hub_seq) {
+  std::string k(kAuditPrefix);
+  PutBigEndian64(&k, hub_seq);
+  return k;
+}
+
 }  // namespace hub::store::keys

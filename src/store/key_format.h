@@ -46,6 +46,14 @@
 //                   "hour" BE64(hour of hub time) -> BE64(hub_seq)
 //       The first record in each hour of hub time (written with it), so
 //       retention finds the log prefix older than its cutoff with one seek.
+//                   "audit" BE64(hub_seq) -> BE64(at_ms) who
+//       The audit trail's index: one row per log record written through the
+//       API (it has an origin), written in the same batch as the record;
+//       `at_ms` and `who` are the origin's, so a filtered read skips rows
+//       without reading the log. Few rows (people's writes and reference
+//       loads), keys only grow. Retention removes them with their records
+//       (one range tombstone). Data directories from before the audit trail
+//       simply have no rows for their older records: no format change.
 //                   "retention" -> BE64(through_hub_seq) BE64(through_case_id)
 //       BE64(cutoff_ms): what has aged out (store/retention.h), written with
 //       the Retention record and its range deletes.
@@ -96,6 +104,7 @@ std::string ArchiveKey(Kind kind, std::string_view id, uint64_t hub_seq);
 std::string ArchivePrefix(Kind kind, std::string_view id);
 std::string ScannerSeqKey(std::string_view scanner_id, uint64_t seq);
 std::string HourKey(int64_t hour);
+std::string AuditKey(uint64_t hub_seq);
 
 inline constexpr std::string_view kSnapshotKey = "snapshot";
 inline constexpr std::string_view kArchiveCursorKey = "archive_cursor";
@@ -103,5 +112,6 @@ inline constexpr std::string_view kEntityIndexKey = "entity_index";
 inline constexpr std::string_view kFormatKey = "format_version";
 inline constexpr std::string_view kRetentionKey = "retention";
 inline constexpr std::string_view kHourPrefix = "hour";
+inline constexpr std::string_view kAuditPrefix = "audit";
 
 }  // namespace hub::store::keys

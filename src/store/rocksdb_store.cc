@@ -18,6 +18,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/audit.h"
 #include "core/validate.h"
 #include "store/archive_writer.h"
 #include "store/backup.h"
@@ -194,22 +195,31 @@ void CommitBatch::Clear() {
 }
 
 void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body,
-                            core::ApplyResult* applied) {
+                            core::ApplyResult* applied, const v1::Origin* origin) {
   if (applied->outcome != core::ApplyResult::Outcome::kApplied) return;
   const core::ApplyResult& result = *applied;
   Rep& r = *rep_;
   r.last_hub_seq = result.hub_seq;
   // A LogRecord serialised by hand: field 1 (hub_seq, varint), the body as
   // length-delimited field `field`, then the decision (field 5) of a sort
-  // scan. Same bytes protobuf would produce.
+  // scan and the origin (field 7) of an API write. Same bytes protobuf
+  // would produce.
   std::string& v = r.scratch;
   v.clear();
   v.push_back(0x08);
   PutVarint(&v, result.hub_seq);
   PutMessageField(&v, field, body);
   if (result.has_decision) PutMessageField(&v, v1::LogRecord::kDecisionFieldNumber, result.decision);
-  r.wb.Put(r.store->rep_->h(kLog), keys::LogKey(result.hub_seq), AsSlice(v));
+  if (origin != nullptr) PutMessageField(&v, v1::LogRecord::kOriginFieldNumber, *origin);
+  const RocksDbStore::Rep& s = *r.store->rep_;
+  r.wb.Put(s.h(kLog), keys::LogKey(result.hub_seq), AsSlice(v));
   ++r.records;
+  if (origin != nullptr) {
+    v.clear();
+    keys::PutBigEndian64(&v, static_cast<uint64_t>(origin->at_ms()));
+    v += origin->who();
+    r.wb.Put(s.h(kDefault), keys::AuditKey(result.hub_seq), AsSlice(v));
+  }
 
   for (const auto& c : result.raised) {
     auto& pending = r.cases[c.id()];
@@ -258,15 +268,17 @@ void CommitBatch::AddEvent(const v1::ScanEvent& event, core::ApplyResult* result
   rep_->AddTouches(result->hub_seq);
 }
 
-void CommitBatch::AddReference(const v1::ReferenceChange& change, core::ApplyResult* result) {
+void CommitBatch::AddReference(const v1::ReferenceChange& change, core::ApplyResult* result,
+                               const v1::Origin* origin) {
   if (result->outcome != core::ApplyResult::Outcome::kApplied) return;
-  AddRecord(v1::LogRecord::kReference, change, result);
+  AddRecord(v1::LogRecord::kReference, change, result, origin);
   core::EntitiesOf(change, &rep_->refs);
   rep_->AddTouches(result->hub_seq);
 }
 
-void CommitBatch::AddCaseAction(const v1::CaseAction& action, core::ApplyResult* result) {
-  AddRecord(v1::LogRecord::kCaseAction, action, result);
+void CommitBatch::AddCaseAction(const v1::CaseAction& action, core::ApplyResult* result,
+                                const v1::Origin* origin) {
+  AddRecord(v1::LogRecord::kCaseAction, action, result, origin);
 }
 
 void CommitBatch::AddRetention(const v1::Retention& retention, core::ApplyResult* result) {
@@ -278,6 +290,8 @@ void CommitBatch::AddRetention(const v1::Retention& retention, core::ApplyResult
   r.wb.DeleteRange(s.h(kCases), keys::CaseKey(0), keys::CaseKey(retention.through_case_id() + 1));
   r.wb.DeleteRange(s.h(kDefault), keys::HourKey(0),
                    keys::HourKey(retention.cutoff_ms() / core::kHourMs));
+  r.wb.DeleteRange(s.h(kDefault), keys::AuditKey(0),
+                   keys::AuditKey(retention.through_hub_seq() + 1));
   RetentionMark mark;
   mark.through_hub_seq = retention.through_hub_seq();
   mark.through_case_id = retention.through_case_id();
@@ -296,8 +310,10 @@ void CommitBatch::Add(const v1::LogRecord& rec, core::ApplyResult* result) {
   switch (rec.body_case()) {
     case v1::LogRecord::kRetention: return AddRetention(rec.retention(), result);
     case v1::LogRecord::kEvent: return AddEvent(rec.event(), result);
-    case v1::LogRecord::kReference: return AddReference(rec.reference(), result);
-    case v1::LogRecord::kCaseAction: return AddCaseAction(rec.case_action(), result);
+    case v1::LogRecord::kReference:
+      return AddReference(rec.reference(), result, rec.has_origin() ? &rec.origin() : nullptr);
+    case v1::LogRecord::kCaseAction:
+      return AddCaseAction(rec.case_action(), result, rec.has_origin() ? &rec.origin() : nullptr);
     case v1::LogRecord::BODY_NOT_SET: return;
   }
 }
@@ -921,6 +937,46 @@ Status RocksDbStore::OldestOpenCase(v1::ExceptionType type, uint64_t* case_id, c
   if (it->Valid() && it->key().starts_with(prefix))
     *case_id = keys::DecodeBigEndian64(it->key().ToStringView().substr(prefix.size()));
   return FromRocks(it->status());
+}
+
+Status RocksDbStore::AuditAfter(uint64_t after, size_t limit, const AuditFilter& filter,
+                                std::vector<v1::AuditEntry>* out, const ReadView* view) {
+  out->clear();
+  if (after == UINT64_MAX || limit == 0) return Status::Ok();
+  // The index and the log at one point in time: every row names a record.
+  // Rows of aged-out records went in the commit that removed the records
+  // (AddRetention): nothing to skip here.
+  std::unique_ptr<ReadView> own;
+  if (view == nullptr) view = (own = NewReadView()).get();
+  std::vector<std::string> log_keys;
+  std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(ReadOptionsFor(view), rep_->h(kDefault)));
+  for (it->Seek(keys::AuditKey(after + 1));
+       it->Valid() && it->key().starts_with(keys::kAuditPrefix) && log_keys.size() < limit; it->Next()) {
+    const std::string_view k = it->key().ToStringView(), v = it->value().ToStringView();
+    if (k.size() != keys::kAuditPrefix.size() + 8 || v.size() < 8)
+      return Status::Corruption("audit index row has a bad size");
+    const auto at_ms = static_cast<int64_t>(keys::DecodeBigEndian64(v));
+    if (at_ms < filter.from_ms || at_ms > filter.to_ms) continue;
+    if (!filter.who.empty() && v.substr(8) != filter.who) continue;
+    log_keys.push_back(keys::LogKey(keys::DecodeBigEndian64(k.substr(keys::kAuditPrefix.size()))));
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  std::vector<rocksdb::Slice> slices(log_keys.begin(), log_keys.end());
+  std::vector<rocksdb::PinnableSlice> values(log_keys.size());
+  std::vector<rocksdb::Status> statuses(log_keys.size());
+  rep_->db->MultiGet(ReadOptionsFor(view), rep_->h(kLog), slices.size(), slices.data(),
+                     values.data(), statuses.data(), /*sorted_input=*/true);
+  v1::LogRecord rec;
+  for (size_t i = 0; i < log_keys.size(); ++i) {
+    if (!statuses[i].ok()) return FromRocks(statuses[i]);
+    if (!rec.ParseFromArray(values[i].data(), static_cast<int>(values[i].size())))
+      return Status::Corruption("log record does not parse");
+    auto entry = core::AuditEntryOf(rec);
+    if (!entry) return Status::Corruption("audit index names log record " +
+                                          std::to_string(rec.hub_seq()) + ", which has no origin");
+    out->push_back(std::move(*entry));
+  }
+  return Status::Ok();
 }
 
 Status RocksDbStore::CaseIdsForEntity(keys::Kind kind, const std::string& id,

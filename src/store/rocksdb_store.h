@@ -35,6 +35,7 @@
 
 #include "core/hub_state.h"
 #include "hub/v1/admin.pb.h"
+#include "hub/v1/desk.pb.h"
 #include "hub/v1/exception.pb.h"
 #include "hub/v1/record.pb.h"
 #include "store/key_format.h"
@@ -142,9 +143,14 @@ class CommitBatch {
   // rejected with a code that consumes its seq moves its scanner's mark
   // only; other outcomes are ignored (nothing to persist). The retired entities are moved out of
   // *result: they go to the archive writer after the commit.
+  // A record written through the API passes its `origin` (who, when): it
+  // is logged with the record, and the record gets a row in the audit
+  // index in the same batch (AuditAfter).
   void AddEvent(const v1::ScanEvent& event, core::ApplyResult* result);
-  void AddReference(const v1::ReferenceChange& change, core::ApplyResult* result);
-  void AddCaseAction(const v1::CaseAction& action, core::ApplyResult* result);
+  void AddReference(const v1::ReferenceChange& change, core::ApplyResult* result,
+                    const v1::Origin* origin = nullptr);
+  void AddCaseAction(const v1::CaseAction& action, core::ApplyResult* result,
+                     const v1::Origin* origin = nullptr);
   // Logs the record and removes what it ages out (store/retention.h).
   void AddRetention(const v1::Retention& retention, core::ApplyResult* result);
   // `hub_seq` is the first record in `hour` of hub time (the time index
@@ -164,7 +170,7 @@ class CommitBatch {
   friend class RocksDbStore;
   struct Rep;
   void AddRecord(int field, const google::protobuf::MessageLite& body,
-                 core::ApplyResult* result);
+                 core::ApplyResult* result, const v1::Origin* origin = nullptr);
   std::unique_ptr<Rep> rep_;
 };
 
@@ -283,6 +289,17 @@ class RocksDbStore {
   Status OldestOpenCase(v1::ExceptionType type, uint64_t* case_id, const ReadView* view = nullptr);
   Status CountCases(v1::ExceptionType type, v1::ExceptionStatus status, int64_t from_ms,
                     int64_t to_ms, uint64_t* count, const ReadView* view = nullptr);
+  // The audit trail: up to `limit` entries with hub_seq > after that pass
+  // `filter`, oldest first, each built from its log record
+  // (core::AuditEntryOf), all read at one point in time. Rows that fail the
+  // filter cost a step of an iterator over the (small) audit index, not a
+  // log read. Records from before the audit trail existed have no entry.
+  struct AuditFilter {
+    int64_t from_ms = INT64_MIN, to_ms = INT64_MAX;  // on at_ms, inclusive
+    std::string who;                                 // empty: anyone
+  };
+  Status AuditAfter(uint64_t after, size_t limit, const AuditFilter& filter,
+                    std::vector<v1::AuditEntry>* out, const ReadView* view = nullptr);
   // Case ids that involve this vehicle / bag / parcel / load, in id order.
   Status CaseIdsForEntity(keys::Kind kind, const std::string& id, std::vector<uint64_t>* ids,
                           const ReadView* view = nullptr);

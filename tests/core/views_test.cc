@@ -8,6 +8,7 @@
 #include <map>
 
 #include "core/hub_state.h"
+#include "api/audit_api.h"
 #include "testutil/events.h"
 
 namespace hub::testing {
@@ -77,6 +78,23 @@ TEST_F(ViewsTest, EntitiesOfNamesEveryEntityOnceAndTheRoutedLoad) {
   core::EntitiesOf(hold, &refs);
   ASSERT_EQ(refs.size(), 1u);
   EXPECT_EQ(*refs[0].id, "P7");
+}
+
+TEST_F(ViewsTest, ParcelTraceShowsWhoPlacedAHoldAndWhen) {
+  // As the API logs it: the hold stamped with the token's name and hubd's clock.
+  v1::LogRecord placed = Record(testutil::HoldRef("P1", v1::HOLD_REASON_CUSTOMER_INTERCEPT));
+  placed.mutable_reference()->mutable_add_hold()->set_placed_by("client says me");
+  api::StampOrigin("sup-li", 1'795'723'300'000, &placed);
+  Add(placed);
+  Add(sorter.ParcelSorted("P1", "D-SH"));  // held: diverted
+
+  const auto t = core::BuildParcelTrace("P1", Of(core::EntityKind::kParcel, "P1"));
+  ASSERT_EQ(t.entries_size(), 2);
+  const auto& hold = t.entries(0).reference().add_hold();
+  EXPECT_EQ(hold.placed_by(), "sup-li");
+  EXPECT_EQ(hold.placed_at_ms(), 1'795'723'300'000);
+  EXPECT_TRUE(t.held());
+  EXPECT_EQ(t.entries(1).decision().divert(), v1::DIVERT_HELD);
 }
 
 TEST_F(ViewsTest, ParcelTraceShowsEveryScanDecisionAndHoldInHubOrder) {

@@ -6,8 +6,8 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
-#include <fstream>
 
+#include "net/api_fixture.h"
 #include "net/daemon_fixture.h"
 #include "testutil/events.h"
 #include "testutil/http_client.h"
@@ -17,27 +17,7 @@
 namespace hub::testing {
 namespace {
 
-using testutil::DaemonProcess;
 using testutil::HttpCall;
-
-constexpr const char* kViewer = "viewer-secret-1";
-constexpr const char* kSupervisor = "supervisor-secret-1";
-constexpr const char* kAdmin = "admin-secret-1";
-
-class ApiTest : public DaemonTest {
- protected:
-  std::unique_ptr<DaemonProcess> Start() {
-    const std::string config = (dir_ / "hubd.toml").string();
-    std::ofstream(config) << "[[api.tokens]]\nname = \"wall\"\ntoken = \"" << kViewer
-                          << "\"\nrole = \"viewer\"\n"
-                          << "[[api.tokens]]\nname = \"sup-li\"\ntoken = \"" << kSupervisor
-                          << "\"\nrole = \"supervisor\"\n"
-                          << "[[api.tokens]]\nname = \"ops\"\ntoken = \"" << kAdmin
-                          << "\"\nrole = \"admin\"\n";
-    return std::make_unique<DaemonProcess>(db_,
-                                           std::vector<std::string>{"--config", config, "--time-zone", "UTC"});
-  }
-};
 
 TEST_F(ApiTest, MissingOrWrongTokenGets401AndTooLowARoleGets403) {
   auto hubd = Start();
