@@ -30,7 +30,7 @@ class ReplyTarget {
  public:
   virtual ~ReplyTarget() = default;
   virtual void Respond(HttpResponse response) = 0;
-  virtual std::shared_ptr<HttpStream> Stream(const std::string& content_type) = 0;
+  virtual std::shared_ptr<HttpStream> OpenStream(const std::string& content_type) = 0;
 };
 }  // namespace detail
 
@@ -59,7 +59,7 @@ class CallbackTarget : public detail::ReplyTarget {
  public:
   explicit CallbackTarget(std::function<void(HttpResponse)> done) : done_(std::move(done)) {}
   void Respond(HttpResponse response) override { done_(std::move(response)); }
-  std::shared_ptr<HttpStream> Stream(const std::string& content_type) override {
+  std::shared_ptr<HttpStream> OpenStream(const std::string& content_type) override {
     done_({200, content_type, "", {}});
     return std::make_shared<Nowhere>();
   }
@@ -82,7 +82,7 @@ HttpReply HttpReply::ToCallback(std::function<void(HttpResponse)> done) {
 
 std::shared_ptr<HttpStream> HttpReply::OpenStream(const std::string& content_type) const {
   if (!pending_->Claim()) return nullptr;
-  return pending_->target->Stream(content_type);
+  return pending_->target->OpenStream(content_type);
 }
 
 namespace {
@@ -190,7 +190,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         s->Send(out, s->keep_alive_);
       });
     }
-    std::shared_ptr<HttpStream> Stream(const std::string& content_type) override {
+    std::shared_ptr<HttpStream> OpenStream(const std::string& content_type) override {
       auto writer = std::make_shared<Writer>(session_);
       asio::post(session_->stream_.get_executor(),
                  [s = session_, writer, content_type] { s->StartStream(writer, content_type); });
