@@ -1,8 +1,18 @@
-// hubctl end to end against a real hubd, including its error exits.
+// hubctl end to end against a real hubd, including its error exits: the
+// supervisor's desk (report, watch, bulk actions, newest-first paging, time
+// flags) with cases the test raises by scanning, so each line hubctl prints
+// is one the daemon really answered.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "net/daemon_fixture.h"
 #include "testutil/events.h"
@@ -16,6 +26,71 @@ using testutil::DaemonProcess;
 
 using CliRun = testutil::CommandResult;
 
+// hubctl started in the background, its stdout and stderr in one file, for
+// the commands that run until they are stopped (exceptions watch).
+class BackgroundHubctl {
+ public:
+  BackgroundHubctl(const std::vector<std::string>& args, std::string out)
+      : out_(std::move(out)) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::vector<std::string> all = {HUBCTL_PATH};
+      all.insert(all.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (auto& a : all) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  ~BackgroundHubctl() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::unlink(out_.c_str());
+  }
+
+  std::string Output() const {
+    std::ifstream in(out_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  // True once the output holds `text` (within 10 s).
+  bool WaitFor(const std::string& text) const {
+    for (int i = 0; i < 1000; ++i) {
+      if (Output().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  // Sends `sig` and returns the exit code (-1: it did not exit within 10 s, or
+  // died of a signal).
+  int Stop(int sig) {
+    ::kill(pid_, sig);
+    return Wait();
+  }
+  int Wait() {
+    int status = 0;
+    for (int i = 0; i < 1000; ++i) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+  }
+
+ private:
+  std::string out_;
+  pid_t pid_ = -1;
+};
+
 class HubctlTest : public DaemonTest {
  protected:
   void SetUp() override {
@@ -24,7 +99,10 @@ class HubctlTest : public DaemonTest {
     std::ofstream(config) << "[[api.tokens]]\nname = \"sup-li\"\ntoken = \"supervisor-secret\"\n"
                              "role = \"supervisor\"\n[[api.tokens]]\nname = \"ops\"\n"
                              "token = \"admin-secret-1\"\nrole = \"admin\"\n";
-    hubd_ = std::make_unique<DaemonProcess>(db_, std::vector<std::string>{"--config", config});
+    // A zone east of UTC, so a table's ISO time with its offset is the hub's
+    // and not the machine's.
+    hubd_ = std::make_unique<DaemonProcess>(
+        db_, std::vector<std::string>{"--config", config, "--time-zone", "Asia/Shanghai"});
   }
 
   CliRun Hubctl(const std::string& args, const std::string& token = "admin-secret-1") {
@@ -48,8 +126,37 @@ class HubctlTest : public DaemonTest {
     ASSERT_EQ(c.WaitForAck(events.size()), events.size());
   }
 
+  // `scanner` reports parcels P1..Pn damaged, 250 ms apart from
+  // 2026-01-01T08:00:00.250+08:00: cases 1..n when nothing came before.
+  void ReportDamaged(const std::string& scanner, int n) {
+    testutil::Scanner s(scanner);
+    std::vector<v1::ScanEvent> events;
+    for (int i = 1; i <= n; ++i) events.push_back(s.ParcelDamaged("P" + std::to_string(i), 100));
+    Scan(scanner, events);
+  }
+
+  // --server and --token, for a hubctl run in the background.
+  std::vector<std::string> Args(const std::string& token = "admin-secret-1") const {
+    return {"--server", "127.0.0.1:" + std::to_string(hubd_->http_port()), "--token", token};
+  }
+
   std::unique_ptr<DaemonProcess> hubd_;
 };
+
+// The lines of `out` that hold `needle`, in order, each with its runs of
+// spaces made one: "2 DAMAGED OPEN 2026-01-01T08:00:00.500+08:00 P-A weighed 100 g\n".
+std::string LinesWith(const std::string& out, const std::string& needle) {
+  std::istringstream in(out);
+  std::string line, found;
+  while (std::getline(in, line)) {
+    if (line.find(needle) == std::string::npos) continue;
+    std::istringstream words(line);
+    std::string word, squeezed;
+    while (words >> word) squeezed += (squeezed.empty() ? "" : " ") + word;
+    found += squeezed + "\n";
+  }
+  return found;
+}
 
 TEST_F(HubctlTest, LoadsRoutesAndHoldsThenWorksTheExceptionList) {
   const std::string csv = (dir_ / "routes.csv").string();
@@ -176,9 +283,7 @@ TEST_F(HubctlTest, GlobalFlagsAreAcceptedAfterTheSubcommand) {
 }
 
 TEST_F(HubctlTest, ExceptionsTableSaysHowToGetTheNextPageAndAllFollowsTheCursor) {
-  testutil::Scanner s("DESK-1");
-  Scan("DESK-1", {s.ParcelDamaged("P1", 100), s.ParcelDamaged("P2", 100), s.ParcelDamaged("P3", 100),
-                  s.ParcelDamaged("P4", 100), s.ParcelDamaged("P5", 100)});
+  ReportDamaged("DESK-1", 5);
   CliRun r = Hubctl("exceptions list --limit 2");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("P2"), std::string::npos) << r.out;
@@ -242,6 +347,216 @@ TEST_F(HubctlTest, RoutesLoadReadsAnExcelCsvFile) {
   r = Hubctl("routes load " + csv);
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find(csv + ": line 2: text after the closing quote of field 2"), std::string::npos) << r.out;
+}
+
+// A shift with known cases, from 08:00 hub time (Asia/Shanghai) on
+// 2026-01-01: a damaged parcel (resolved later), a load that leaves two
+// parcels routed to it behind, a vehicle unloaded without one advised bag,
+// and an hour later another damaged parcel.
+TEST_F(HubctlTest, ReportCountsTheShiftsCasesByTypeHourLoadAndVehicle) {
+  const std::string csv = (dir_ / "routes.csv").string();
+  std::ofstream(csv) << "D-SH,R-SH,C1,L-SH\n";
+  ASSERT_EQ(Hubctl("routes load " + csv).code, 0);
+  ASSERT_EQ(testutil::HttpCall(hubd_->http_port(), "POST", "/v1/reference",
+                               R"({"changes":[{"vehicle_advice":{"vehicle_id":"V1","seal_id":"S1","bag_ids":["B1","B2"]}}]})",
+                               "admin-secret-1").status, 200);
+  testutil::Scanner s("HUB-1");
+  std::vector<v1::ScanEvent> events = {
+      s.ParcelDamaged("P8", 100),  // 08:00:00.250, case 1
+      s.ParcelSorted("P1", "D-SH"), s.ParcelSorted("P2", "D-SH"), s.ParcelSorted("P3", "D-SH"),
+      s.BagCreated("OB1", "R-SH"), s.ParcelBagged("P1", "OB1"), s.BagClosed("OB1", 1),
+      s.LoadOpened("L-SH", "TRUCK-9", "R-SH"), s.BagLoaded("OB1", "L-SH"),
+      s.LoadDeparted("L-SH", "SEAL-77"),  // 08:00:02.500, P2 and P3 left behind: cases 2, 3
+      s.VehicleArrived("V1", "S1"), s.BagUnloaded("B1", "V1"),
+      s.VehicleUnloaded("V1")};  // B2 missing: case 4
+  s.Wait(3'600'000);
+  events.push_back(s.ParcelDamaged("P9", 100));  // 09:00:03.500, case 5
+  Scan("HUB-1", events);
+  ASSERT_EQ(Hubctl("exceptions resolve 1 --note found", "supervisor-secret").code, 0);
+
+  CliRun r = Hubctl("report --since 2026-01-01T08:00:00+08:00 --until 2026-01-01T09:59:59+08:00");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out,
+            "cases raised from 2026-01-01T08:00:00.000+08:00 to 2026-01-01T09:59:59.000+08:00: 5\n"
+            "open now (any time): 4  oldest open: case 2 LEFT_BEHIND raised 2026-01-01T08:00:02.500+08:00\n"
+            "\n"
+            "TYPE                     OPEN  ACKNOWLEDGED  RESOLVED\n"
+            "BAGS_MISSING                1             0         0\n"
+            "LEFT_BEHIND                 2             0         0\n"
+            "DAMAGED                     1             0         1\n"
+            "\n"
+            "HOUR                            RAISED\n"
+            "2026-01-01T08:00:00.000+08:00        4\n"
+            "2026-01-01T09:00:00.000+08:00        1\n"
+            "\n"
+            "LOAD                 LEFT_BEHIND  PARCELS\n"
+            "L-SH                           2  P2 P3\n"
+            "\n"
+            "VEHICLE              MISSING_BAGS\n"
+            "V1                   B2\n");
+
+  r = Hubctl("report --csv --since 2026-01-01T08:00 --until 2026-01-01T08:59:59");  // hub time
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out,
+            "type,open,acknowledged,resolved\nBAGS_MISSING,1,0,0\nLEFT_BEHIND,2,0,0\nDAMAGED,0,0,1\n\n"
+            "hour,raised\n2026-01-01T08:00:00.000+08:00,4\n\n"
+            "load,left_behind\nL-SH,2\n\nvehicle,missing_bags\nV1,B2\n");
+}
+
+TEST_F(HubctlTest, WatchPrintsALinePerCaseRaisedOrChangedWhileItRunsAndExitsZeroOnInterrupt) {
+  testutil::Scanner s("DESK-1");
+  Scan("DESK-1", {s.ParcelDamaged("P-BEFORE", 100)});  // case 1, before the watch
+  std::vector<std::string> args = Args();
+  args.insert(args.end(), {"exceptions", "watch", "--type", "damaged"});
+  BackgroundHubctl watch(args, (dir_ / "watch.out").string());
+  ASSERT_TRUE(watch.WaitFor("watching from hub_seq")) << watch.Output();
+  testutil::ScanClient c(hubd_->port());
+  ASSERT_EQ(c.Hello("DESK-1"), 1);
+  c.SendAll({s.ParcelDamaged("P-A", 100), s.ParcelSorted("", ""), s.ParcelDamaged("P-B", 100)});
+  ASSERT_EQ(c.WaitForAck(4), 4u);  // cases 2 (DAMAGED), 3 (NO_READ), 4 (DAMAGED)
+  ASSERT_TRUE(watch.WaitFor("P-B")) << watch.Output();
+  ASSERT_EQ(Hubctl("exceptions ack 2 --note weighing", "supervisor-secret").code, 0);
+  ASSERT_TRUE(watch.WaitFor("ACKNOWLEDGED")) << watch.Output();
+  EXPECT_EQ(watch.Stop(SIGINT), 0) << watch.Output();
+  const std::string out = watch.Output();
+  EXPECT_EQ(LinesWith(out, "DAMAGED"),
+            "2 DAMAGED OPEN 2026-01-01T08:00:00.500+08:00 P-A weighed 100 g\n"
+            "4 DAMAGED OPEN 2026-01-01T08:00:01.000+08:00 P-B weighed 100 g\n"
+            "2 DAMAGED ACKNOWLEDGED 2026-01-01T08:00:00.500+08:00 P-A weighed 100 g\n")
+      << out;
+  EXPECT_EQ(out.find("P-BEFORE"), std::string::npos) << out;
+  EXPECT_EQ(out.find("NO_READ"), std::string::npos) << out;
+}
+
+TEST_F(HubctlTest, WatchExitsThreeWhenHubdStops) {
+  std::vector<std::string> args = Args();
+  args.insert(args.end(), {"exceptions", "watch"});
+  BackgroundHubctl watch(args, (dir_ / "watch.out").string());
+  ASSERT_TRUE(watch.WaitFor("watching from hub_seq 0")) << watch.Output();
+  EXPECT_EQ(hubd_->Terminate(), 0);
+  EXPECT_EQ(watch.Wait(), 3) << watch.Output();
+  EXPECT_NE(watch.Output().find("hubd ended the stream"), std::string::npos) << watch.Output();
+}
+
+TEST_F(HubctlTest, ResolvingManyCasesPrintsEachOutcomeAndFailsIfOneWasRefused) {
+  ReportDamaged("DESK-1", 3);
+  ASSERT_EQ(Hubctl("exceptions resolve 2 --note 'done earlier'", "supervisor-secret").code, 0);
+
+  CliRun r = Hubctl("exceptions resolve 1 2 3 --note recounted", "supervisor-secret");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(r.out,
+            "1        200  RESOLVED\n"
+            "2        409  case 2 is already RESOLVED\n"
+            "3        200  RESOLVED\n"
+            "resolved 2 of 3 case(s)\n");
+  r = Hubctl("exceptions get 3");
+  EXPECT_NE(r.out.find("resolved     by sup-li at 20"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("note \"recounted\""), std::string::npos) << r.out;
+  r = Hubctl("exceptions get 2");
+  EXPECT_NE(r.out.find("note \"done earlier\""), std::string::npos) << r.out;
+
+  ReportDamaged("DESK-2", 2);  // cases 4, 5
+  r = Hubctl("exceptions ack 4 5", "supervisor-secret");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "4        200  ACKNOWLEDGED\n5        200  ACKNOWLEDGED\nacknowledged 2 of 2 case(s)\n");
+  r = Hubctl("exceptions ack 4 99", "supervisor-secret");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("99       404  no case 99"), std::string::npos) << r.out;
+  EXPECT_EQ(Hubctl("exceptions ack 4 x5", "supervisor-secret").code, 2);
+  r = Hubctl("exceptions resolve 4 5 --note x");  // an admin may act too
+  EXPECT_EQ(r.code, 0) << r.out;
+}
+
+TEST_F(HubctlTest, NewestFirstListPagesWithBeforeAndSaysHow) {
+  ReportDamaged("DESK-1", 5);
+  CliRun r = Hubctl("exceptions list --newest --limit 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(LinesWith(r.out, "DAMAGED"),
+            "5 DAMAGED OPEN 2026-01-01T08:00:01.250+08:00 P5 weighed 100 g\n"
+            "4 DAMAGED OPEN 2026-01-01T08:00:01.000+08:00 P4 weighed 100 g\n")
+      << r.out;
+  EXPECT_NE(r.out.find("older cases follow: add --before 4 for the next page, or --all"),
+            std::string::npos) << r.out;
+  r = Hubctl("exceptions list --newest --limit 2 --before 4");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(LinesWith(r.out, "DAMAGED"),
+            "3 DAMAGED OPEN 2026-01-01T08:00:00.750+08:00 P3 weighed 100 g\n"
+            "2 DAMAGED OPEN 2026-01-01T08:00:00.500+08:00 P2 weighed 100 g\n")
+      << r.out;
+  r = Hubctl("exceptions list --newest --limit 2 --before 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("P1"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("older cases follow"), std::string::npos) << r.out;
+  r = Hubctl("exceptions list --newest --limit 2 --all");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(LinesWith(r.out, "DAMAGED"),
+            "5 DAMAGED OPEN 2026-01-01T08:00:01.250+08:00 P5 weighed 100 g\n"
+            "4 DAMAGED OPEN 2026-01-01T08:00:01.000+08:00 P4 weighed 100 g\n"
+            "3 DAMAGED OPEN 2026-01-01T08:00:00.750+08:00 P3 weighed 100 g\n"
+            "2 DAMAGED OPEN 2026-01-01T08:00:00.500+08:00 P2 weighed 100 g\n"
+            "1 DAMAGED OPEN 2026-01-01T08:00:00.250+08:00 P1 weighed 100 g\n")
+      << r.out;
+  EXPECT_EQ(Hubctl("exceptions list --before 4").code, 2);
+  EXPECT_EQ(Hubctl("exceptions list --newest --after 4").code, 2);
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Four damaged parcels: 08:00 and 09:00 hub time on 2026-01-01, then three
+// hours and thirty minutes before now.
+TEST_F(HubctlTest, TimeFlagsTakeIsoWithAnOffsetInTheHubsZoneAndTimesBeforeNow) {
+  testutil::Scanner s("DESK-1");
+  std::vector<v1::ScanEvent> events = {s.ParcelDamaged("P-0800", 100)};  // 00:00:00.250Z
+  s.Wait(3'600'000);
+  events.push_back(s.ParcelDamaged("P-0900", 100));  // 01:00:00.500Z
+  const int64_t now = NowMs();
+  s.Wait(now - 3 * 3'600'000 - (1'767'225'600'000 + 3'600'000 + 500) - 250);
+  events.push_back(s.ParcelDamaged("P-3H", 100));
+  s.Wait(150 * 60'000);
+  events.push_back(s.ParcelDamaged("P-30M", 100));
+  Scan("DESK-1", events);
+  // Parcels in the hub for months raise DWELL_EXCEEDED too: list DAMAGED only.
+  auto parcels = [&](const std::string& flags) {
+    const CliRun r = Hubctl("exceptions list --type damaged " + flags);
+    EXPECT_EQ(r.code, 0) << flags << "\n" << r.out;
+    std::string out;
+    for (const char* p : {"P-0800", "P-0900", "P-3H", "P-30M"})
+      if (r.out.find(std::string(p) + " ") != std::string::npos) out += (out.empty() ? "" : " ") + std::string(p);
+    return out;
+  };
+  EXPECT_EQ(parcels("--since 2026-01-01T08:30:00+08:00 --until 2026-01-01T01:30:00Z"), "P-0900");
+  EXPECT_EQ(parcels("--until 2026-01-01T08:30"), "P-0800");  // no offset: the hub's zone
+  EXPECT_EQ(parcels("--since 2h"), "P-30M");
+  EXPECT_EQ(parcels("--since 4h --until 1h"), "P-3H");
+  EXPECT_EQ(parcels("--since 2026-01-01T09:00:00+08:00 --until 90m"), "P-0900 P-3H");
+
+  // Tables show the answer's ISO time in the hub's zone, never milliseconds.
+  const CliRun r = Hubctl("exceptions list --type damaged --until 2026-01-01T09:30");
+  EXPECT_EQ(LinesWith(r.out, "DAMAGED"),
+            "1 DAMAGED OPEN 2026-01-01T08:00:00.250+08:00 P-0800 weighed 100 g\n"
+            "2 DAMAGED OPEN 2026-01-01T09:00:00.500+08:00 P-0900 weighed 100 g\n")
+      << r.out;
+  EXPECT_EQ(r.out.find("1767225600250"), std::string::npos) << r.out;
+  // --json passes hubd's answer on, ISO siblings included.
+  EXPECT_NE(Hubctl("--json exceptions list --type damaged --until 2026-01-01T08:30")
+                .out.find(R"("event_time_ms":"1767225600250","event_time":"2026-01-01T08:00:00.250+08:00")"),
+            std::string::npos);
+}
+
+// hubctl checks time flags itself: a bad one is refused (2) before it asks
+// hubd, so hubd need not be there (a request would exit 3).
+TEST(HubctlTimeFlagsTest, BadTimesAreRefusedBeforeAnyRequest) {
+  for (const char* args :
+       {"exceptions list --since yesterday", "exceptions list --until 2026-13-01",
+        "report --since 8x", "audit --since '2026-11-27 06:00'"}) {
+    const CliRun r = testutil::RunCommand(std::string(HUBCTL_PATH) + " --server 127.0.0.1:1 --token t " + args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find("is not a time: give ISO 8601"), std::string::npos) << args << "\n" << r.out;
+  }
 }
 
 }  // namespace
