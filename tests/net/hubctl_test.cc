@@ -9,6 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -436,6 +441,31 @@ TEST_F(HubctlTest, WatchExitsThreeWhenHubdStops) {
   EXPECT_EQ(hubd_->Terminate(), 0);
   EXPECT_EQ(watch.Wait(), 3) << watch.Output();
   EXPECT_NE(watch.Output().find("hubd ended the stream"), std::string::npos) << watch.Output();
+}
+
+TEST_F(HubctlTest, WatchBeyondTheStreamLimitExitsOneWithTheReason) {
+  using boost::asio::ip::tcp;
+  boost::asio::io_context io;
+  const std::string request = "GET /v1/exceptions/stream HTTP/1.1\r\nHost: hub\r\n"
+                              "Authorization: Bearer admin-secret-1\r\n\r\n";
+  std::vector<std::unique_ptr<tcp::socket>> streams;
+  for (int i = 0; i < 64; ++i) {  // docs/api.md: at most 64 streams at once
+    auto s = std::make_unique<tcp::socket>(io);
+    s->connect({boost::asio::ip::make_address("127.0.0.1"), hubd_->http_port()});
+    const timeval five_s{5, 0};
+    ::setsockopt(s->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &five_s, sizeof(five_s));
+    boost::asio::write(*s, boost::asio::buffer(request));
+    boost::asio::streambuf answer;
+    boost::system::error_code ec;
+    boost::asio::read_until(*s, answer, "event: hello", ec);  // subscribed
+    ASSERT_FALSE(ec) << "stream " << i << ": " << ec.message();
+    streams.push_back(std::move(s));
+  }
+  // A watch let in would run until stopped: `timeout` ends it (124).
+  const CliRun r = testutil::RunCommand("timeout 10 " + std::string(HUBCTL_PATH) + " --server 127.0.0.1:" +
+                                        std::to_string(hubd_->http_port()) + " --token admin-secret-1 exceptions watch");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("hubctl: 503 too many streams open (at most 64)"), std::string::npos) << r.out;
 }
 
 TEST_F(HubctlTest, ResolvingManyCasesPrintsEachOutcomeAndFailsIfOneWasRefused) {
