@@ -16,6 +16,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -575,6 +576,114 @@ TEST_F(HubctlTest, TimeFlagsTakeIsoWithAnOffsetInTheHubsZoneAndTimesBeforeNow) {
   EXPECT_NE(Hubctl("--json exceptions list --type damaged --until 2026-01-01T08:30")
                 .out.find(R"("event_time_ms":"1767225600250","event_time":"2026-01-01T08:00:00.250+08:00")"),
             std::string::npos);
+}
+
+// The rows of a table that hold `needle`, each as its columns from the
+// `skip`th on, runs of spaces made one: the columns before carry what a test
+// cannot know (hub sequence, hubd's clock), checked on their own.
+std::string ColumnsFrom(const std::string& out, const std::string& needle, int skip) {
+  std::istringstream rows(LinesWith(out, needle));
+  std::string row, found;
+  while (std::getline(rows, row)) {
+    for (int i = 0; i < skip; ++i) row = row.substr(row.find(' ') + 1);
+    found += row + "\n";
+  }
+  return found;
+}
+
+// An ISO time in the hub's zone (Asia/Shanghai), as hubd writes its clock.
+const std::regex kShanghaiTime(R"(20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00)");
+
+TEST_F(HubctlTest, AuditShowsWhoChangedWhatThroughTheApiWithFiltersAndPages) {
+  ASSERT_EQ(Hubctl("holds add P-HELD --reason security --note x-ray").code, 0);
+  const std::string csv = (dir_ / "routes.csv").string();
+  std::ofstream(csv) << "D-SH,R-SH,C1,L-SH\n";
+  ASSERT_EQ(Hubctl("routes load " + csv).code, 0);
+  ReportDamaged("DESK-1", 2);
+  ASSERT_EQ(Hubctl("exceptions ack 1 --note 'on the scale'", "supervisor-secret").code, 0);
+  ASSERT_EQ(Hubctl("exceptions resolve 1 2 --note recounted", "supervisor-secret").code, 0);
+  ASSERT_EQ(Hubctl("exceptions resolve 2 --note again", "supervisor-secret").code, 1);  // refused: no entry
+
+  const std::string all =
+      "ops add_hold P-HELD x-ray\n"
+      "ops upsert_route D-SH\n"
+      "sup-li acknowledge 1 on the scale\n"
+      "sup-li resolve 1 recounted\n"
+      "sup-li resolve 2 recounted\n";
+  CliRun r = Hubctl("audit");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(ColumnsFrom(r.out, "+08:00", 2), all) << r.out;
+  std::istringstream rows(LinesWith(r.out, "+08:00"));
+  std::string seq, at;
+  while (rows >> seq >> at) {
+    EXPECT_TRUE(std::regex_match(at, kShanghaiTime)) << at;
+    rows.ignore(1000, '\n');
+  }
+  EXPECT_EQ(ColumnsFrom(Hubctl("audit --who ops").out, "+08:00", 2),
+            "ops add_hold P-HELD x-ray\nops upsert_route D-SH\n");
+  EXPECT_EQ(ColumnsFrom(Hubctl("audit --since 1h --who sup-li").out, "+08:00", 2),
+            "sup-li acknowledge 1 on the scale\nsup-li resolve 1 recounted\nsup-li resolve 2 recounted\n");
+  EXPECT_EQ(ColumnsFrom(Hubctl("audit --until 1h").out, "+08:00", 2), "");
+  EXPECT_EQ(ColumnsFrom(Hubctl("audit --since 2020-01-01T00:00:00+08:00").out, "+08:00", 2), all);
+
+  // Pages: the hint names the hub_seq of the page's last entry; --all reads on.
+  r = Hubctl("audit --limit 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(ColumnsFrom(r.out, "+08:00", 2), "ops add_hold P-HELD x-ray\nops upsert_route D-SH\n") << r.out;
+  const std::string second = LinesWith(r.out, "upsert_route");
+  const std::string cursor = second.substr(0, second.find(' '));
+  EXPECT_NE(r.out.find("more entries follow: add --after " + cursor + " for the next page, or --all"),
+            std::string::npos) << r.out;
+  EXPECT_EQ(ColumnsFrom(Hubctl("audit --limit 2 --after " + cursor).out, "+08:00", 2),
+            "sup-li acknowledge 1 on the scale\nsup-li resolve 1 recounted\n");
+  r = Hubctl("audit --limit 2 --all");
+  EXPECT_EQ(ColumnsFrom(r.out, "+08:00", 2), all) << r.out;
+  EXPECT_EQ(r.out.find("more entries follow"), std::string::npos) << r.out;
+}
+
+TEST_F(HubctlTest, RoutesAndHoldsListShowWhatIsInForceAndWhoPlacedEachHold) {
+  const std::string csv = (dir_ / "routes.csv").string();
+  std::ofstream(csv) << "D-SH,R-SH,C1,L-SH\nD-BJ,R-BJ\n";
+  ASSERT_EQ(Hubctl("routes load " + csv).code, 0);
+  ASSERT_EQ(Hubctl("holds add P-HELD --reason security --note x-ray").code, 0);
+  ASSERT_EQ(Hubctl("holds add P-GONE --reason return").code, 0);
+  ASSERT_EQ(Hubctl("holds remove P-GONE").code, 0);
+
+  CliRun r = Hubctl("routes list");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(LinesWith(r.out, "D-"), "D-BJ R-BJ - -\nD-SH R-SH C1 L-SH\n") << r.out;
+  r = Hubctl("holds list");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string held = LinesWith(r.out, "P-");
+  EXPECT_EQ(ColumnsFrom(held, "P-HELD", 0).substr(0, 21), "P-HELD SECURITY ops 2") << r.out;
+  std::istringstream row(held);
+  std::string parcel, reason, who, at, note;
+  row >> parcel >> reason >> who >> at >> note;
+  EXPECT_TRUE(std::regex_match(at, kShanghaiTime)) << r.out;
+  EXPECT_EQ(note, "x-ray") << r.out;
+  EXPECT_EQ(held.find("P-GONE"), std::string::npos) << r.out;
+  // The parcel's trace says who placed the hold.
+  r = Hubctl("--json trace parcel P-HELD");
+  EXPECT_NE(r.out.find(R"("placed_by":"ops")"), std::string::npos) << r.out;
+}
+
+TEST_F(HubctlTest, AdviceShowsTheAdviceInForceAndA404ForNone) {
+  ASSERT_EQ(testutil::HttpCall(hubd_->http_port(), "POST", "/v1/reference",
+                               R"({"changes":[{"vehicle_advice":{"vehicle_id":"V 1","route_code":"R-IN","seal_id":"S1","bag_ids":["B1","B2"]}},
+                                              {"bag_advice":{"bag_id":"B1","parcel_ids":["P1","P2"]}}]})",
+                               "admin-secret-1").status, 200);
+  CliRun r = Hubctl("advice vehicle 'V 1'");  // percent-encoded in the path
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "vehicle V 1  route R-IN  seal S1\nbags (2): B1 B2\n");
+  r = Hubctl("advice bag B1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out, "bag B1\nparcels (2): P1 P2\n");
+  r = Hubctl("advice bag B2");  // named by the vehicle's advice, never advised itself
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("hubctl: 404 no advice for bag B2"), std::string::npos) << r.out;
+  r = Hubctl("advice vehicle V1");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("hubctl: 404 no advice for vehicle V1"), std::string::npos) << r.out;
 }
 
 // hubctl checks time flags itself: a bad one is refused (2) before it asks
