@@ -1,7 +1,9 @@
 // hubctl end to end against a real hubd, including its error exits: the
-// supervisor's desk (report, watch, bulk actions, newest-first paging, time
-// flags) with cases the test raises by scanning, so each line hubctl prints
-// is one the daemon really answered.
+// supervisor's desk (report, watch with its ends, bulk actions,
+// newest-first paging, time flags, audit, reference read-back) with cases
+// the test raises by scanning, so each line hubctl prints is one the daemon
+// really answered. No stand-in server: even an overflowing stream is
+// provoked for real (a watch stopped with SIGSTOP while cases pour in).
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -74,10 +76,11 @@ class BackgroundHubctl {
     }
     return false;
   }
+  void Signal(int sig) const { ::kill(pid_, sig); }
   // Sends `sig` and returns the exit code (-1: it did not exit within 10 s, or
   // died of a signal).
   int Stop(int sig) {
-    ::kill(pid_, sig);
+    Signal(sig);
     return Wait();
   }
   int Wait() {
@@ -444,23 +447,75 @@ TEST_F(HubctlTest, WatchExitsThreeWhenHubdStops) {
   EXPECT_NE(watch.Output().find("hubd ended the stream"), std::string::npos) << watch.Output();
 }
 
-TEST_F(HubctlTest, WatchBeyondTheStreamLimitExitsOneWithTheReason) {
-  using boost::asio::ip::tcp;
+// GET /v1/exceptions/stream`query` on a raw socket that reads no further
+// than the answer's status line (and, for a 200, hubd's hello: subscribed).
+struct RawStream {
+  std::unique_ptr<boost::asio::ip::tcp::socket> socket;
+  int status = 0;  // 0: no answer within 5 s
+};
+RawStream OpenRawStream(boost::asio::io_context& io, uint16_t port, const std::string& query = "") {
+  RawStream out{std::make_unique<boost::asio::ip::tcp::socket>(io)};
+  auto& s = *out.socket;
+  s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  const timeval five_s{5, 0};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &five_s, sizeof(five_s));
+  boost::asio::write(s, boost::asio::buffer("GET /v1/exceptions/stream" + query +
+                                            " HTTP/1.1\r\nHost: hub\r\n"
+                                            "Authorization: Bearer admin-secret-1\r\n\r\n"));
+  boost::asio::streambuf answer;
+  boost::system::error_code ec;
+  boost::asio::read_until(s, answer, "\r\n", ec);
+  if (ec) return out;
+  std::istream line(&answer);
+  std::string version;
+  line >> version >> out.status;
+  if (out.status == 200 && boost::asio::read_until(s, answer, "event: hello", ec) == 0) out.status = 0;
+  return out;
+}
+
+// A watch that stops reading (SIGSTOP) while cases pour in falls more than
+// 4 MiB behind: hubd sends `event: overflow` and drops it, and hubctl, once
+// it reads on, says so and exits 1. How much the loopback sockets hold
+// besides varies (seen over 12 MB), so cases are sent until hubd has dropped
+// the watch: 63 streams that hear nothing (a type never raised) fill hubd's
+// 64 with it, and a stream hubd lets in again says a place came free.
+TEST_F(HubctlTest, WatchThatFallsTooFarBehindIsDroppedAndExitsOne) {
+  std::vector<std::string> args = Args();
+  args.insert(args.end(), {"exceptions", "watch", "--json"});
+  BackgroundHubctl watch(args, (dir_ / "watch.out").string());
+  ASSERT_TRUE(watch.WaitFor("watching from hub_seq")) << watch.Output();
+  watch.Signal(SIGSTOP);
   boost::asio::io_context io;
-  const std::string request = "GET /v1/exceptions/stream HTTP/1.1\r\nHost: hub\r\n"
-                              "Authorization: Bearer admin-secret-1\r\n\r\n";
-  std::vector<std::unique_ptr<tcp::socket>> streams;
+  std::vector<RawStream> quiet;
+  for (int i = 0; i < 63; ++i) {
+    quiet.push_back(OpenRawStream(io, hubd_->http_port(), "?type=SEAL_BROKEN"));
+    ASSERT_EQ(quiet.back().status, 200) << "stream " << i;
+  }
+  testutil::ScanClient c(hubd_->port());
+  ASSERT_EQ(c.Hello("DESK-1"), 0);
+  testutil::Scanner s("DESK-1");
+  bool dropped = false;
+  for (int chunk = 0; chunk < 60 && !dropped; ++chunk) {  // at most 300,000 cases, about 80 MB
+    std::vector<v1::ScanEvent> events;
+    for (int i = 0; i < 5000; ++i) events.push_back(s.ParcelDamaged("P" + std::to_string(s.seq()), 100));
+    c.SendAll(events);
+    ASSERT_EQ(c.WaitForAck(s.seq()), s.seq());
+    dropped = OpenRawStream(io, hubd_->http_port(), "?type=SEAL_BROKEN").status == 200;
+  }
+  EXPECT_TRUE(dropped) << "hubd still streams to a watch " << s.seq() << " cases behind";
+  watch.Signal(SIGCONT);
+  EXPECT_EQ(watch.Wait(), 1) << watch.Output().substr(0, 2000);
+  const std::string out = watch.Output();
+  EXPECT_NE(out.find("hubctl: the stream overflowed"), std::string::npos) << out.substr(out.size() - 2000);
+  EXPECT_NE(out.find(R"({"id":"1","type":"DAMAGED")"), std::string::npos) << out.substr(0, 2000);
+}
+
+TEST_F(HubctlTest, WatchBeyondTheStreamLimitExitsOneWithTheReason) {
+  boost::asio::io_context io;
+  std::vector<RawStream> streams;
   for (int i = 0; i < 64; ++i) {  // docs/api.md: at most 64 streams at once
-    auto s = std::make_unique<tcp::socket>(io);
-    s->connect({boost::asio::ip::make_address("127.0.0.1"), hubd_->http_port()});
-    const timeval five_s{5, 0};
-    ::setsockopt(s->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &five_s, sizeof(five_s));
-    boost::asio::write(*s, boost::asio::buffer(request));
-    boost::asio::streambuf answer;
-    boost::system::error_code ec;
-    boost::asio::read_until(*s, answer, "event: hello", ec);  // subscribed
-    ASSERT_FALSE(ec) << "stream " << i << ": " << ec.message();
-    streams.push_back(std::move(s));
+    streams.push_back(OpenRawStream(io, hubd_->http_port()));
+    ASSERT_EQ(streams.back().status, 200) << "stream " << i;
   }
   // A watch let in would run until stopped: `timeout` ends it (124).
   const CliRun r = testutil::RunCommand("timeout 10 " + std::string(HUBCTL_PATH) + " --server 127.0.0.1:" +
