@@ -45,10 +45,10 @@ std::optional<net::HttpResponse> ServeWeb(const net::HttpRequest& req, const std
     return std::nullopt;
   }
   if (!asset) {
-    return net::HttpResponse{404, "text/plain; charset=utf-8", "no such file: " + path + "\n"};
+    return net::HttpResponse{404, "text/plain; charset=utf-8", "no such file: " + path + "\n", {}};
   }
   if (req.method != "GET" && req.method != "HEAD")
-    return net::HttpResponse{405, "text/plain; charset=utf-8", path + " answers GET only\n"};
+    return net::HttpResponse{405, "text/plain; charset=utf-8", path + " answers GET only\n", {}};
   net::HttpResponse out{200, std::string(asset->content_type), std::string(asset->content), {}};
   // Built into this binary: revalidate, so an upgraded hubd's page is seen at
   // once; nothing may come from elsewhere.
@@ -164,20 +164,20 @@ net::HttpResponse HandleOps(const net::HttpRequest& req, const OpsSources& src) 
   const std::string path = req.target.substr(0, req.target.find('?'));
   if (auto page = ServeWeb(req, path)) return *std::move(page);
   const bool known = path == "/healthz" || path == "/readyz" || path == "/metrics";
-  if (!known) return {404, "text/plain; charset=utf-8", "no such endpoint: " + path + "\n"};
+  if (!known) return {404, "text/plain; charset=utf-8", "no such endpoint: " + path + "\n", {}};
   if (req.method != "GET" && req.method != "HEAD")
-    return {405, "text/plain; charset=utf-8", path + " answers GET only\n"};
+    return {405, "text/plain; charset=utf-8", path + " answers GET only\n", {}};
   if (path == "/healthz") {
-    if (src.sequencer->healthy()) return {200, "text/plain; charset=utf-8", "ok\n"};
-    return {503, "text/plain; charset=utf-8", "unhealthy: a store write failed\n"};
+    if (src.sequencer->healthy()) return {200, "text/plain; charset=utf-8", "ok\n", {}};
+    return {503, "text/plain; charset=utf-8", "unhealthy: a store write failed\n", {}};
   }
   if (path == "/readyz") {
     if (src.ready->load() && src.sequencer->healthy())
-      return {200, "text/plain; charset=utf-8", "ready\n"};
+      return {200, "text/plain; charset=utf-8", "ready\n", {}};
     return {503, "text/plain; charset=utf-8",
-            src.ready->load() ? "not ready: unhealthy\n" : "not ready: recovering\n"};
+            src.ready->load() ? "not ready: unhealthy\n" : "not ready: recovering\n", {}};
   }
-  return {200, "text/plain; version=0.0.4; charset=utf-8", RenderMetrics(src)};
+  return {200, "text/plain; version=0.0.4; charset=utf-8", RenderMetrics(src), {}};
 }
 
 }  // namespace hub::daemon

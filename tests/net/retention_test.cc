@@ -100,8 +100,11 @@ TEST_F(RetentionTest, OldRecordsAndCasesAgeOutTogetherAndQueriesSayWhy) {
   std::vector<v1::LogRecord> log;
   ASSERT_TRUE(db->ReadLog(1, 1'000'000, &log).ok());
   ASSERT_FALSE(log.empty());
-  for (const auto& rec : log)
-    if (rec.has_event()) EXPECT_NE(rec.event().parcel_sorted().parcel_id().substr(0, 4), "OLD-");
+  for (const auto& rec : log) {
+    if (rec.has_event()) {
+      EXPECT_NE(rec.event().parcel_sorted().parcel_id().substr(0, 4), "OLD-");
+    }
+  }
   EXPECT_GT(log.front().hub_seq(), 2u);
   std::vector<v1::ExceptionCase> cases;
   ASSERT_TRUE(db->AllCases(&cases).ok());
