@@ -28,6 +28,7 @@ CaseStream::CaseStream(const sequencer::SequencerProbe* probe)
 CaseStream::~CaseStream() { Stop(); }
 
 void CaseStream::Publish(std::vector<store::CaseChange>&& changes) {
+  if (changes.empty()) return;
   std::lock_guard lock(mu_);
   published_ = std::max(published_, changes.back().hub_seq);
   if (subscribers_.empty()) return;
