@@ -202,31 +202,41 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   };
 
   // The write end of a streamed answer. Bytes queue in the writer (bounded)
-  // and the connection's thread sends them in order.
+  // and the connection's thread sends them in order. It holds the session
+  // weakly: the session holds it, and the connection's own pending reads
+  // and writes keep the session alive while it is open.
   class Writer : public HttpStream {
    public:
     static constexpr size_t kMaxQueued = 8 << 20;
-    explicit Writer(std::shared_ptr<HttpSession> session) : session_(std::move(session)) {}
+    explicit Writer(const std::shared_ptr<HttpSession>& session) : session_(session) {}
     bool Write(std::string bytes) override {
       if (closed_) return false;
       if (queued_.fetch_add(bytes.size()) + bytes.size() > kMaxQueued) {
         Close();
         return false;
       }
-      asio::post(session_->stream_.get_executor(),
-                 [s = session_, b = std::move(bytes)]() mutable { s->StreamWrite(std::move(b)); });
-      return true;
+      return Post([b = std::move(bytes)](HttpSession& s) mutable { s.StreamWrite(std::move(b)); });
     }
     void Close() override {
       if (closed_.exchange(true)) return;
-      asio::post(session_->stream_.get_executor(), [s = session_] { s->StreamWrite({}, true); });
+      Post([](HttpSession& s) { s.StreamWrite({}, true); });
     }
     bool closed() const override { return closed_; }
     size_t queued() const override { return queued_; }
 
    private:
     friend class HttpSession;
-    std::shared_ptr<HttpSession> session_;
+    template <typename F>
+    bool Post(F f) {
+      auto session = session_.lock();
+      if (!session) {
+        closed_ = true;
+        return false;
+      }
+      asio::post(session->stream_.get_executor(), [session, f = std::move(f)]() mutable { f(*session); });
+      return true;
+    }
+    std::weak_ptr<HttpSession> session_;
     std::atomic<bool> closed_{false};
     std::atomic<size_t> queued_{0};
   };
