@@ -32,7 +32,6 @@ the temp directory is removed at the end.
 """
 import argparse
 import http.client
-import importlib
 import json
 import math
 import os
@@ -199,35 +198,18 @@ def page_probe_main(args):
 
 # ---------------------------------------------------------------- protobuf + scanner
 
-def load_protos(proto_root, out_dir):
-    files = sorted(os.path.join("hub", "v1", f)
-                   for f in os.listdir(os.path.join(proto_root, "hub", "v1"))
-                   if f.endswith(".proto"))
-    os.makedirs(out_dir, exist_ok=True)
-    subprocess.run(["protoc", "-I", proto_root, "--python_out", out_dir] + files,
-                   check=True)
-    sys.path.insert(0, out_dir)
-    return importlib.import_module("hub.v1.session_pb2")
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+# The scanner protocol as the black-box suite speaks it (protos, framing,
+# frames): tests/blackbox/bb_lib.py.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "blackbox"))
+import bb_lib  # noqa: E402
 
 
 class ProbeScanner:
     """One scanner session sending PARCEL_DAMAGED scans at a fixed pace; a
     reader thread stamps each seq when an ack covers it."""
 
-    def __init__(self, S, port, tag):
-        self.S = S
+    def __init__(self, port, tag):
+        self.S = bb_lib.S
         self.tag = tag
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -237,11 +219,7 @@ class ProbeScanner:
         self.acked = {}       # seq -> t_ack
         self.acked_through = 0
         self.problems = []
-        f = S.ClientFrame()
-        f.hello.scanner_id = PROBE_SCANNER
-        f.hello.station = PROBE_SCANNER
-        f.hello.version = 1
-        self._send(f)
+        self._send(bb_lib.hello(PROBE_SCANNER, PROBE_SCANNER))
         w = self._recv()
         if w is None or w.WhichOneof("body") != "welcome":
             raise RuntimeError(f"probe scanner not welcomed: {w}")
@@ -252,21 +230,13 @@ class ProbeScanner:
         self.reader.start()
 
     def _send(self, frame):
-        data = frame.SerializeToString()
-        self.sock.sendall(varint(len(data)) + data)
+        self.sock.sendall(bb_lib.delimited(frame))
 
     def _recv(self):
         while True:
-            n = shift = used = 0
-            complete = False
-            for i, b in enumerate(self.buf):
-                n |= (b & 0x7F) << shift
-                shift += 7
-                if not b & 0x80:
-                    used = i + 1
-                    complete = True
-                    break
-            if complete and len(self.buf) >= used + n:
+            head = bb_lib._take_varint(self.buf)
+            if head is not None and len(self.buf) >= head[1] + head[0]:
+                n, used = head
                 data = bytes(self.buf[used:used + n])
                 del self.buf[:used + n]
                 return self.S.ServerFrame.FromString(data)
@@ -298,17 +268,9 @@ class ProbeScanner:
         seq = self.next_seq
         self.next_seq += 1
         pid = f"PROBE-{self.tag}-{seq}"
-        f = self.S.ClientFrame()
-        ev = f.event
-        ev.scanner_id = PROBE_SCANNER
-        ev.seq = seq
-        ev.event_time_ms = int(time.time() * 1000)
-        ev.station = PROBE_SCANNER
-        ev.parcel_damaged.parcel_id = pid
-        ev.parcel_damaged.weight_g = 100
-        ev.parcel_damaged.note = "desk bench probe"
-        data = f.SerializeToString()
-        frame = varint(len(data)) + data
+        frame = bb_lib.delimited(bb_lib.event(
+            PROBE_SCANNER, seq, station=PROBE_SCANNER, t_ms=int(time.time() * 1000),
+            parcel_damaged=dict(parcel_id=pid, weight_g=100, note="desk bench probe")))
         with self.lock:
             self.sent[seq] = (time.monotonic(), pid, phase)
         self.sock.sendall(frame)
@@ -508,7 +470,9 @@ class Bench:
         time.sleep(3)
         c1 = cpu_times()
         self.before = (l0, (c1[0] - c0[0]) / max(1, c1[1] - c0[1]))
-        S = load_protos(a.proto, os.path.join(self.work, "py"))
+        py = os.path.join(self.work, "py")
+        os.makedirs(py, exist_ok=True)
+        bb_lib.load_protos(a.proto, py)
         day = os.path.join(self.work, "day")
         t = time.monotonic()
         subprocess.run([os.path.join(self.b, "hubgen"), "--seed", str(a.seed), "--parcels",
@@ -521,7 +485,7 @@ class Bench:
         # The dashboard's report for a shift covering the day (it starts 08:00 UTC).
         self.report_query = f"from={a.date}T08:00:00Z&to={a.date}T16:00:00Z"
         self.start_hubd()
-        self.scanner = ProbeScanner(S, self.port, tag=str(os.getpid()))
+        self.scanner = ProbeScanner(self.port, tag=str(os.getpid()))
         self.stream = StreamReader(self.http)
         if not self.stream.ready.wait(10):
             raise RuntimeError("no hello on the stream")

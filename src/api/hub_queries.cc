@@ -5,7 +5,7 @@
 #include <set>
 
 #include "api/api_parse.h"
-#include "api/time_text.h"
+#include "util/time_text.h"
 #include "core/validate.h"
 #include "core/views.h"
 #include "hub/v1/desk.pb.h"
@@ -52,8 +52,8 @@ std::optional<Failure> TimeParam(const Params& q, const std::string& name, int64
     return std::nullopt;
   }
   if (auto it = q.find(name); it != q.end()) {
-    if (!ParseTime(it->second, now_ms, out))
-      return BadRequest(name + " '" + it->second + "' is not a time: give " + kTimeForms);
+    if (!util::ParseTime(it->second, now_ms, out))
+      return BadRequest(name + " '" + it->second + "' is not a time: give " + util::kTimeForms);
   }
   return std::nullopt;
 }
@@ -74,7 +74,7 @@ std::string HubQueries::AgedOutNote(uint64_t case_id, bool entity) const {
   const auto r = store_->RetainedSoFar();
   if ((case_id == 0 || case_id > r.through_case_id) && !(entity && r.through_hub_seq > 0)) return "";
   return std::string(case_id != 0 ? ": it has aged out" : "") + " (records and cases from before " +
-         LocalIso(r.cutoff_ms) + " hub time have aged out: retention)";
+         util::LocalIso(r.cutoff_ms) + " hub time have aged out: retention)";
 }
 
 Answer HubQueries::ListExceptions(const Params& q_in) const {
@@ -296,7 +296,7 @@ Answer HubQueries::HubInfo(const std::string& who, const char* role) const {
   v1::HubInfo out;
   out.set_who(who);
   out.set_role(role);
-  const ZoneInfo zone = HubZone();
+  const util::ZoneInfo zone = util::HubZone();
   out.set_time_zone(zone.name);
   out.set_utc_offset(zone.offset);
   out.set_now_ms(NowMs());

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/time_text.h"
+#include "util/time_text.h"
 #include "util/utf8.h"
 
 namespace hub::api {
@@ -42,7 +42,7 @@ Json WithIsoTimes(const Json& in) {
     }
     std::string name = key.substr(0, key.size() - 3);
     if (in.contains(name)) name += "_at";
-    out[name] = LocalIso(ms);
+    out[name] = util::LocalIso(ms);
   }
   return out;
 }

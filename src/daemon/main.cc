@@ -26,7 +26,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "api/router.h"
-#include "api/time_text.h"
+#include "util/time_text.h"
 #include "core/hub_state.h"
 #include "daemon/export.h"
 #include "daemon/ops_endpoints.h"
@@ -302,7 +302,7 @@ int main(int argc, char** argv) {
     spdlog::info("event=exported dir={} events={}", hub::util::LogValue(opt.export_dir), events);
     return EXIT_SUCCESS;
   }
-  if (std::string error; !opt.time_zone.empty() && !hub::api::SetTimeZone(opt.time_zone, &error)) {
+  if (std::string error; !opt.time_zone.empty() && !hub::util::SetTimeZone(opt.time_zone, &error)) {
     spdlog::error("event=time_zone_failed error={}", hub::util::LogValue(error));
     return EXIT_FAILURE;
   }

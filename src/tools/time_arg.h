@@ -12,11 +12,9 @@
 
 namespace hub::tools {
 
-// True for one of the forms of docs/api.md: ISO 8601 with an offset
-// (`2026-11-27T06:00:00+08:00`, `...Z`, fractions of a second allowed),
-// without one (`2026-11-27T06:00`, `2026-11-27`), relative (`30m`, `8h`,
-// `2d`, `90s`) or milliseconds since the epoch. Otherwise false and *why
-// says what is wrong and lists the forms.
+// True for one of the forms of docs/api.md, "Times" (util::ParseTime, the
+// grammar hubd parses). Otherwise false and *why says what is wrong and
+// lists the forms.
 bool CheckTimeArg(std::string_view value, std::string* why);
 
 // "2026-11-27T00:00:00.250Z": ISO 8601 in UTC with milliseconds.

@@ -749,7 +749,7 @@ TEST(HubctlTimeFlagsTest, BadTimesAreRefusedBeforeAnyRequest) {
         "report --since 8x", "audit --since '2026-11-27 06:00'"}) {
     const CliRun r = testutil::RunCommand(std::string(HUBCTL_PATH) + " --server 127.0.0.1:1 --token t " + args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
-    EXPECT_NE(r.out.find("is not a time: give ISO 8601"), std::string::npos) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find("is not a time: give an ISO 8601 time"), std::string::npos) << args << "\n" << r.out;
   }
 }
 

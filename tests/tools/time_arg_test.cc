@@ -26,7 +26,7 @@ TEST(TimeArgTest, RefusesObviouslyBadValuesSayingWhichForms) {
     EXPECT_FALSE(Ok(v)) << v;
   std::string why;
   ASSERT_FALSE(CheckTimeArg("soon", &why));
-  EXPECT_EQ(why.rfind("'soon' is not a time: give ISO 8601 (2026-11-27T06:00:00+08:00", 0), 0u)
+  EXPECT_EQ(why.rfind("'soon' is not a time: give an ISO 8601 time (2026-11-27T06:00:00+08:00", 0), 0u)
       << why;
   EXPECT_NE(why.find("30m, 8h"), std::string::npos) << why;
 }

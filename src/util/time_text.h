@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace hub::api {
+namespace hub::util {
 
 // "2026-11-27T06:00:00.000+08:00": `ms` since the epoch in the hub's zone.
 std::string LocalIso(int64_t ms);
@@ -37,4 +37,4 @@ ZoneInfo HubZone();
 // with *error when the machine has no such zone.
 bool SetTimeZone(const std::string& name, std::string* error);
 
-}  // namespace hub::api
+}  // namespace hub::util

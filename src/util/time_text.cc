@@ -1,4 +1,4 @@
-#include "api/time_text.h"
+#include "util/time_text.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -8,11 +8,11 @@
 #include <charconv>
 #include <filesystem>
 
-namespace hub::api {
+namespace hub::util {
 namespace {
 
 std::string Offset(long gmtoff) {
-  char buf[8];
+  char buf[40];
   const long a = gmtoff < 0 ? -gmtoff : gmtoff;
   snprintf(buf, sizeof(buf), "%c%02ld:%02ld", gmtoff < 0 ? '-' : '+', a / 3600, a / 60 % 60);
   return buf;
@@ -46,7 +46,7 @@ bool ParseIso(std::string_view s, int64_t* out_ms) {
       !Expect(s, &p, '-') || !Digits(s, &p, 2, &day))
     return false;
   if (p < s.size()) {
-    if (s[p] != 'T' && s[p] != ' ') return false;
+    if (s[p] != 'T') return false;
     ++p;
     if (!Digits(s, &p, 2, &hour) || !Expect(s, &p, ':') || !Digits(s, &p, 2, &minute)) return false;
     if (p < s.size() && s[p] == ':') {
@@ -170,4 +170,4 @@ bool SetTimeZone(const std::string& name, std::string* error) {
   return true;
 }
 
-}  // namespace hub::api
+}  // namespace hub::util
