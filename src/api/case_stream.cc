@@ -79,16 +79,20 @@ void CaseStream::Run() {
     std::vector<std::string> events;
     for (const auto& c : batch) events.push_back(CaseEvent(c));
     std::vector<net::HttpStream*> gone;
+    // Before each write: a subscriber already too far behind gets the
+    // overflow event instead (checked per event, so one big batch cannot
+    // carry it past the stream's own hard limit without a word).
+    auto write = [](Subscriber& s, const std::string& text) {
+      if (s.out->queued() <= kMaxUnsent) return s.out->Write(text);
+      s.out->Write("event: overflow\ndata: {\"error\":\"this client fell too far behind; read the list again and reconnect\"}\n\n");
+      s.out->Close();
+      return false;
+    };
     for (auto& s : subs) {
       bool alive = !s.out->closed();
-      if (batch.empty() && alive) alive = s.out->Write(": keep-alive\n\n");
+      if (batch.empty() && alive) alive = write(s, ": keep-alive\n\n");
       for (size_t i = 0; i < batch.size() && alive; ++i)
-        if (batch[i].hub_seq > s.after && s.filter.Matches(batch[i].c)) alive = s.out->Write(events[i]);
-      if (alive && s.out->queued() > kMaxUnsent) {
-        s.out->Write("event: overflow\ndata: {\"error\":\"this client fell too far behind; read the list again and reconnect\"}\n\n");
-        s.out->Close();
-        alive = false;
-      }
+        if (batch[i].hub_seq > s.after && s.filter.Matches(batch[i].c)) alive = write(s, events[i]);
       if (!alive) gone.push_back(s.out.get());
     }
     last_sent = std::chrono::steady_clock::now();

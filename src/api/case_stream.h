@@ -36,7 +36,8 @@ class CaseStream {
  public:
   static constexpr size_t kMaxSubscribers = 64;
   // A subscriber with more than this many bytes unsent (about 10,000
-  // events) overflows.
+  // events) overflows; well under net::HttpStream's own hard limit, so the
+  // overflow event always fits.
   static constexpr size_t kMaxUnsent = 4 << 20;
 
   explicit CaseStream(const sequencer::SequencerProbe* probe);
