@@ -324,6 +324,47 @@ TEST_F(TelegramTest, AnUnbaggingTableReconcilesTheBagItsLabelOpened) {
   EXPECT_EQ(hubd->Terminate(), 0);
 }
 
+// A Datalogic-style DWS unit at an unloading dock, which takes no answer:
+// the vehicle label sets the vehicle, each UPU S9 bag label is a bag
+// unloaded with its weighed weight, the end code ends unloading; the bag
+// view reads the S9 id.
+TEST_F(TelegramTest, AnUnloadingDockWeighsS9BagsOffTheVehicleItsLabelNamed) {
+  Seed({testutil::VehicleAdviceRef("V-7", "S-1", {"CNPEKAAUSYDAAUN61234001100125", "B-GONE"})});
+  const uint16_t port = testutil::FreePort();
+  auto hubd = Start(DeviceDir() + DeviceToml("DOCK-DWS", port, "datalogic-dws",
+                                             "kind = \"unload\"\ncontext_pattern = \"^V-[0-9]+$\"\n"
+                                             "end_code = \"END\"\n"));
+  ASSERT_NE(hubd->port(), 0);
+  Device d(port);
+  // object|code|weight|L|W|H|legal for trade|no-dimension reason
+  d.Send(kStx + "1|V-7|||||N|\x03");
+  d.Send(kStx + "2|CNPEKAAUSYDAAUN61234001100125|12.480|600|400|300|Y|\x03");
+  d.Send(kStx + "3|END|||||N|\x03");
+  std::vector<v1::ExceptionCase> missing;
+  for (int i = 0; i < 200 && missing.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    missing = Cases(hubd->http_port(), "BAGS_MISSING");
+  }
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0].vehicle_id(), "V-7");
+  EXPECT_EQ(std::vector<std::string>(missing[0].missing_ids().begin(), missing[0].missing_ids().end()),
+            std::vector<std::string>{"B-GONE"});
+  auto r = HttpCall(hubd->http_port(), "GET", "/v1/bags/CNPEKAAUSYDAAUN61234001100125", "", kViewer);
+  ASSERT_EQ(r.status, 200) << r.body;
+  v1::BagView bag;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.body, &bag, kLenientJson).ok()) << r.body;
+  EXPECT_EQ(bag.vehicle_id(), "V-7");
+  EXPECT_EQ(bag.receptacle().origin_office(), "CNPEKA");
+  EXPECT_EQ(bag.receptacle().destination_office(), "AUSYDA");
+  EXPECT_EQ(bag.receptacle().dispatch_number(), 1234u);
+  EXPECT_EQ(bag.receptacle().weight_g(), 12'500u);       // printed on the label
+  EXPECT_NE(r.body.find("\"weight_g\":\"12480\""), std::string::npos) << r.body;  // weighed
+  EXPECT_EQ(Metric(hubd->http_port(), "hubd_telegram_unused_reads_total{scanner=\"DOCK-DWS\"}"), 0);
+  EXPECT_EQ(d.Read(1, 200), "");  // no reply format: nothing is sent
+  d.Close();
+  EXPECT_EQ(hubd->Terminate(), 0);
+}
+
 // A [[device]] the daemon cannot use is refused at start with its reason.
 TEST_F(TelegramTest, ABadDeviceConfigurationIsRefusedAtStart) {
   const std::string config = (dir_ / "bad.toml").string();
