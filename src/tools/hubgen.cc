@@ -5,8 +5,8 @@
 //
 //   hubgen --seed 7 --parcels 2000000 --out /tmp/day
 //   hubgen --seed 7 --parcels 5000 --anomaly-percent 2 --rate SEAL_BROKEN=20 --out day
-//   hubgen --parcels 5000 --start 2h --dws-percent 30 --multi-read-percent 10 \
-//          --rate WEIGHT_MISMATCH=1 --rate AMBIGUOUS_READ=1 --telegram SORTER=datalogic-multi \
+//   hubgen --parcels 5000 --start 2h --dws-percent 30 --multi-read-percent 10
+//          --rate WEIGHT_MISMATCH=1 --rate AMBIGUOUS_READ=1 --telegram SORTER=datalogic-multi
 //          --telegram-base-port 7410 --out day
 //
 // --telegram marks scanners whose events hubreplay sends as device

@@ -38,7 +38,7 @@
 #include <sstream>
 #include <thread>
 
-#include <toml++/toml.hpp>
+#include <toml++/toml.h>
 
 #include "codec/frame_codec.h"
 #include "codec/telegram.h"
@@ -243,6 +243,9 @@ class Link : public std::enable_shared_from_this<Link> {
   size_t resend_from = SIZE_MAX;  // planned re-send of acknowledged frames
 
   bool done() const { return acked >= limit; }
+  // Appends the next events that may go now to *out (never past `limit`:
+  // the next epoch waits for every acknowledgement); returns how many.
+  size_t Batch(Replayer* r, std::string* out);
   virtual void Start() = 0;
   virtual void Kick() = 0;
   virtual void Close() = 0;
@@ -607,21 +610,25 @@ void Session::OnFrame(std::string_view payload) {
   Write();
 }
 
-void Session::Write() {
-  if (!ready_ || writing_ || closed_) return;
-  out_.clear();
+size_t Link::Batch(Replayer* r, std::string* out) {
+  out->clear();
   const auto now = Clock::now();
   size_t n = 0;
-  while (next < limit && next < acked + r_->options().window && out_.size() < (64 << 10) && n < 512) {
-    if (!r_->MaySend(*this)) break;
-    if (next < acked) ++r_->stats.resent;  // a planned re-send of an acknowledged frame
-    out_.append(frames->data() + events[next].offset, events[next].size);
+  while (next < limit && next < acked + r->options().window && out->size() < (64 << 10) && n < 512) {
+    if (!r->MaySend(*this)) break;
+    if (next < acked) ++r->stats.resent;  // a planned re-send of an acknowledged frame
+    out->append(frames->data() + events[next].offset, events[next].size);
     if (next >= acked) sent_at[next] = now;
     ++next;
     ++n;
-    ++r_->stats.sent;
+    ++r->stats.sent;
   }
-  if (out_.empty()) return;
+  return n;
+}
+
+void Session::Write() {
+  if (!ready_ || writing_ || closed_) return;
+  if (Batch(r_, &out_) == 0) return;
   writing_ = true;
   auto self = shared_from_this();
   const uint64_t gen = generation_;
@@ -718,20 +725,9 @@ class TelegramLink : public Link {
 
   void Write() {
     if (!ready_ || writing_ || closed_) return;
-    out_.clear();
-    const auto now = Clock::now();
-    size_t n = 0;
-    // Never past the epoch's end: the next epoch waits for every reply.
-    while (next < limit && next < acked + r_->options().window && out_.size() < (64 << 10) && n < 512) {
-      if (!r_->MaySend(*this)) break;
-      out_.append(frames->data() + events[next].offset, events[next].size);
-      sent_at[next] = now;
-      ++next;
-      ++n;
-      ++r_->stats.sent;
-      ++r_->stats.telegram_reads;
-    }
-    if (out_.empty()) return;
+    const size_t n = Batch(r_, &out_);
+    if (n == 0) return;
+    r_->stats.telegram_reads += n;
     writing_ = true;
     auto self = shared_from_this();
     asio::async_write(socket_, asio::buffer(out_), [this, self](boost::system::error_code ec, size_t) {
