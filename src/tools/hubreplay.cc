@@ -49,6 +49,7 @@
 #include "hub/version.h"
 #include "tools/api_client.h"
 #include "tools/day_generator.h"
+#include "tools/device_read.h"
 #include "tools/latency_histogram.h"
 
 namespace {
@@ -760,30 +761,6 @@ std::shared_ptr<Link> Replayer::AddTelegramLink(const std::string& scanner, cons
   return sessions_.back();
 }
 
-// The read a device makes of a sort scan (ReplayPlan.telegram_scanners):
-// codes = read_codes, else the parcel id; a no-read when READ_NO_READ or
-// nothing was read; the destination in the profile's destination field, or
-// else as one more code (devices.toml's destination_pattern tells it apart);
-// the DWS reading; `object` a running number.
-codec::DeviceRead ReadOf(const v1::ParcelSorted& ps, const codec::DeviceProfile& profile, uint64_t object) {
-  codec::DeviceRead r;
-  r.object = std::to_string(object);
-  for (const auto& c : ps.read_codes()) r.codes.push_back(c);
-  if (r.codes.empty() && !ps.parcel_id().empty()) r.codes.push_back(ps.parcel_id());
-  const bool has_destination_field =
-      std::find(profile.fields.begin(), profile.fields.end(), codec::Field::kDestination) != profile.fields.end();
-  if (r.codes.empty() || ps.read() == v1::READ_NO_READ) {
-    r.codes.clear();
-    r.no_read = true;
-  } else if (!ps.destination().empty() && !has_destination_field &&
-             std::find(r.codes.begin(), r.codes.end(), ps.destination()) == r.codes.end()) {
-    r.codes.push_back(ps.destination());
-  }
-  if (has_destination_field) r.destination = ps.destination();
-  r.measurement = ps.measurement();
-  return r;
-}
-
 // Why `read` would not reach the hub as it is through `profile`'s telegram
 // (a profile without a weight field, a second code with nowhere to go); ""
 // when it does.
@@ -1060,7 +1037,7 @@ int Main(int argc, char** argv) {
         if (!e.has_parcel_sorted())
           Fail(2, "events.bin frame " + std::to_string(i) + ": telegram scanner " + e.scanner_id() +
                       " has an event that is not a sort scan (only sorters can be telegram devices)");
-        const codec::DeviceRead read = ReadOf(e.parcel_sorted(), ts.profile, ++ts.objects);
+        const codec::DeviceRead read = tools::DeviceReadOf(e.parcel_sorted(), ts.profile, ++ts.objects);
         const std::string bytes = codec::FormatTelegram(ts.profile, read);
         if (std::string why = LostInTelegram(ts.profile, read, bytes); !why.empty())
           Fail(2, "telegram scanner " + e.scanner_id() + " seq " + std::to_string(e.seq()) + " in profile " +
