@@ -105,16 +105,18 @@ class TelegramFramer {
 // One read, as the device reported it.
 struct DeviceRead {
   std::string object;
-  std::vector<std::string> codes;  // in telegram order; no-read strings left out
-  bool no_read = false;            // the no-read string, or no code at all
-  bool multi_read = false;         // the multi-read string
+  // In telegram order; no-read strings left out, and the multi-read string
+  // too unless no other code came (then it is the only code, for read_codes).
+  std::vector<std::string> codes;
+  bool no_read = false;     // no code at all (only no-read strings, or nothing)
+  bool multi_read = false;  // the multi-read string was among the codes
   std::string destination;         // a destination field, when the profile has one
   v1::Measurement measurement;     // grams, millimetres, cm3; zeros when absent
 };
 
-// Parses one telegram payload. Returns "" or why it is malformed (wrong
-// field count, a number that does not parse, an unknown unit, a code that is
-// not a printable id of 1..64 bytes).
+// Parses one telegram payload. Returns "" or why it is malformed, naming the
+// field (wrong field count, a number that does not parse, an unknown unit, a
+// code that is not a printable id of 1..64 bytes, more than 16 codes).
 std::string ParseTelegram(const DeviceProfile& profile, std::string_view payload, DeviceRead* out);
 // The telegram, header and terminator included, that a device of this
 // profile sends for `read` (hubgen, hubreplay, tests). ParseTelegram of its

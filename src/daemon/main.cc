@@ -59,6 +59,12 @@ void WarnAboutExposure(const hub::daemon::DaemonOptions& opt, const hub::net::Sc
     spdlog::warn("event=insecure_listener port=ingest listen={} reason={}", opt.ingest.host,
                  hub::util::LogValue("any client can speak for any scanner: configure "
                                      "[[ingest.credentials]] or a client CA"));
+  for (const hub::net::DeviceOptions& d : opt.ingest.devices)
+    if (!IsLoopback(d.host) && d.allow_from.empty())
+      spdlog::warn("event=insecure_listener port=device scanner={} listen={} reason={}",
+                   hub::util::LogValue(d.scanner_id), d.host,
+                   hub::util::LogValue("devices cannot authenticate and any address may speak for this "
+                                       "one: name it in allow_from"));
   if (!IsLoopback(opt.http_host) && opt.http_tls.cert.empty())
     spdlog::warn("event=insecure_listener port=http listen={} reason={}", opt.http_host,
                  hub::util::LogValue("API tokens travel in clear: configure [http.tls]"));
@@ -353,6 +359,12 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
   WarnAboutExposure(opt, *server);
+  for (size_t i = 0; i < server->devices(); ++i) {
+    const hub::net::DeviceOptions& d = server->device(i);
+    spdlog::info("event=device_listening scanner={} station={} listen={}:{} port={} profile={}",
+                 hub::util::LogValue(d.scanner_id), hub::util::LogValue(d.station), d.host,
+                 server->device_port(i), server->device_port(i), hub::util::LogValue(d.profile_name));
+  }
   http->Start();  // /healthz answers during recovery; /readyz once it is done
 
   uint64_t replayed = 0;

@@ -62,6 +62,49 @@ std::optional<net::HttpResponse> ServeWeb(const net::HttpRequest& req, const std
   return out;
 }
 
+// Per telegram device ([[device]]), one series per counter.
+void DeviceLines(std::string* out, const net::ScanServer& server) {
+  if (server.devices() == 0) return;
+  struct Counter {
+    const char* name;
+    const char* help;
+    const std::atomic<uint64_t> net::DeviceProbe::*field;
+  };
+  static const Counter kCounters[] = {
+      {"hubd_telegram_connections_total", "Connections accepted from the device.",
+       &net::DeviceProbe::connections},
+      {"hubd_telegram_refused_total", "Connections refused: the address is not in allow_from.",
+       &net::DeviceProbe::refused},
+      {"hubd_telegram_reads_total", "Telegrams parsed (reads).", &net::DeviceProbe::reads},
+      {"hubd_telegram_events_total", "Scan events the reads became.", &net::DeviceProbe::events},
+      {"hubd_telegram_malformed_total", "Telegrams that did not parse (dropped, logged).",
+       &net::DeviceProbe::malformed},
+      {"hubd_telegram_oversized_total", "Telegrams longer than the profile's max_telegram (dropped).",
+       &net::DeviceProbe::oversized},
+      {"hubd_telegram_unused_reads_total",
+       "Reads that gave no event (e.g. a parcel before any bag label at an unbagging table).",
+       &net::DeviceProbe::unused},
+      {"hubd_telegram_noise_bytes_total", "Bytes received outside any telegram (dropped).",
+       &net::DeviceProbe::noise_bytes},
+      {"hubd_telegram_replies_total", "Answers sent to the device (sort reads).",
+       &net::DeviceProbe::replies},
+  };
+  std::vector<std::string> labels;  // label values escaped as the text format wants
+  for (size_t i = 0; i < server.devices(); ++i) {
+    std::string& l = labels.emplace_back();
+    for (char ch : server.device(i).scanner_id) {
+      if (ch == '\\' || ch == '"') l += '\\';
+      l += ch;
+    }
+  }
+  for (const Counter& c : kCounters) {
+    Header(out, c.name, "counter", c.help);
+    for (size_t i = 0; i < server.devices(); ++i)
+      fmt::format_to(std::back_inserter(*out), "{}{{scanner=\"{}\"}} {}\n", c.name, labels[i],
+                     Get(server.device_probe(i).*c.field));
+  }
+}
+
 }  // namespace
 
 std::string RenderMetrics(const OpsSources& src) {
@@ -114,6 +157,7 @@ std::string RenderMetrics(const OpsSources& src) {
     Scalar(&out, "hubd_accept_errors_total", "counter",
            "Failed accepts on the scanner port (e.g. out of file descriptors).",
            Get(b.accept_errors));
+    DeviceLines(&out, *src.scan_server);
   }
   Scalar(&out, "hubd_hub_sequence", "gauge", "Hub sequence number of the last committed record.",
          static_cast<double>(Get(p.hub_seq)));

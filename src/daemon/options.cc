@@ -10,6 +10,9 @@
 #include <toml++/toml.h>
 #include <utility>
 
+#include <arpa/inet.h>
+
+#include "codec/telegram.h"
 #include "core/validate.h"
 #include "hub/version.h"
 #include "util/log_value.h"
@@ -201,6 +204,21 @@ class Section {
     return true;
   }
 
+  // An array of strings.
+  bool GetStrings(std::string_view key, std::vector<std::string>* out) {
+    const toml::node* node = Find(key);
+    if (node == nullptr) return false;
+    const toml::array* array = node->as_array();
+    if (array == nullptr) throw ValidationError(Name(key), "must be a list of strings");
+    out->clear();
+    for (const toml::node& entry : *array) {
+      auto v = entry.value_exact<std::string>();
+      if (!v) throw ValidationError(Name(key), "must be a list of strings");
+      out->push_back(*v);
+    }
+    return true;
+  }
+
   const toml::table* Table(std::string_view key) {
     const toml::node* node = Find(key);
     if (node == nullptr) return nullptr;
@@ -256,6 +274,56 @@ void TakeNumbers(Section& s, const char* section, DaemonOptions* o) {
   }
 }
 
+// One [[device]]: its profile is loaded once the flags are in (--device-dir).
+net::DeviceOptions TakeDevice(const toml::table& table) {
+  Section s(table, "device");
+  net::DeviceOptions d;
+  std::string text, kind = "sort";
+  s.Get("scanner_id", &d.scanner_id);
+  const std::string where = "device " + util::LogValue(d.scanner_id);
+  s.Get("station", &d.station);
+  if (s.Get("listen", &text)) ParseListen(where + " listen", text, &d.host, &d.port);
+  s.Get("profile", &d.profile_name);
+  s.Get("kind", &kind);
+  if (kind == "sort") {
+    d.role.kind = codec::DeviceKind::kSort;
+  } else if (kind == "unbag") {
+    d.role.kind = codec::DeviceKind::kUnbag;
+  } else if (kind == "unload") {
+    d.role.kind = codec::DeviceKind::kUnload;
+  } else {
+    throw ValidationError(where, "kind must be sort, unbag or unload, got " + util::LogValue(kind));
+  }
+  s.Get("validate_s10", &d.role.rules.validate_s10);
+  s.GetStrings("parcel_patterns", &d.role.rules.parcel_patterns);
+  s.Get("destination_pattern", &d.role.rules.destination_pattern);
+  s.Get("context_pattern", &d.role.context_pattern);
+  s.Get("end_code", &d.role.end_code);
+  s.GetStrings("allow_from", &d.allow_from);
+  s.Done();
+  return d;
+}
+
+// Loads each device's profile: a path (holding '/' or ending in .toml), or
+// a name in device_dir (default: /etc/hubd/devices when it exists, else
+// deploy/devices under the working directory, as in a checkout).
+void LoadDeviceProfiles(DaemonOptions* o) {
+  std::string dir = o->device_dir;
+  if (dir.empty()) dir = std::filesystem::is_directory("/etc/hubd/devices") ? "/etc/hubd/devices" : "deploy/devices";
+  for (net::DeviceOptions& d : o->ingest.devices) {
+    const std::string where = "device " + util::LogValue(d.scanner_id);
+    if (d.profile_name.empty()) throw ValidationError(where, "needs a profile (a name in " + dir + ", or a file)");
+    const bool path = d.profile_name.find('/') != std::string::npos ||
+                      d.profile_name.ends_with(".toml");
+    try {
+      d.profile = codec::LoadProfile(path ? d.profile_name : dir + "/" + d.profile_name + ".toml");
+      codec::ReadMapper check(d.role);  // the patterns compile, the role is whole
+    } catch (const std::exception& e) {
+      throw ValidationError(where, e.what());
+    }
+  }
+}
+
 void LoadToml(const std::string& path, DaemonOptions* o) {
   toml::table t;
   try {
@@ -306,6 +374,8 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
     }
     s.Done();
   }
+  top.Get("device_dir", &o->device_dir);
+  for (const toml::table* entry : top.Tables("device")) o->ingest.devices.push_back(TakeDevice(*entry));
   if (const toml::table* api = top.Table("api")) {
     Section s(*api, "api");
     for (const toml::table* entry : s.Tables("tokens")) {
@@ -385,6 +455,20 @@ void Validate(const DaemonOptions& o) {
     if (!seen.insert(c.scanner_id.empty() ? c.station : c.scanner_id).second)
       throw ValidationError("ingest.credentials", "the credential for " + who + " is given twice");
   }
+  std::set<std::string> device_ids;
+  for (const net::DeviceOptions& d : o.ingest.devices) {
+    const std::string where = "device " + util::LogValue(d.scanner_id);
+    if (!GoodId(d.scanner_id))
+      throw ValidationError("device", "each device needs a scanner_id of 1..64 bytes without control characters");
+    if (!device_ids.insert(d.scanner_id).second) throw ValidationError(where, "is configured twice");
+    if (d.station.size() > core::kMaxIdLength || core::HasControlCharacter(d.station))
+      throw ValidationError(where, "station must be 0..64 bytes without control characters");
+    for (const std::string& a : d.allow_from) {
+      unsigned char buf[16];
+      if (inet_pton(AF_INET, a.c_str(), buf) != 1 && inet_pton(AF_INET6, a.c_str(), buf) != 1)
+        throw ValidationError(where, "allow_from holds " + util::LogValue(a) + ", not an IP address");
+    }
+  }
   std::set<std::string> names, secrets;
   for (const auto& t : o.api_tokens) {
     if (!GoodId(t.name))
@@ -430,6 +514,11 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
   auto* zone_flag = app.add_option("--time-zone", time_zone,
                                    "the hub's time zone for answers and the page, an IANA name such as "
                                    "Asia/Shanghai [the machine's]");
+  std::string device_dir;
+  auto* device_dir_flag = app.add_option(
+      "--device-dir", device_dir,
+      "where [[device]] profiles named without a path are found [/etc/hubd/devices if it exists, "
+      "else deploy/devices]");
   auto* level_flag = app.add_option("--log-level", log_level, "trace, debug, info, warn or error [info]");
   auto* format_flag = app.add_option("--log-format", log_format,
                                      "log lines on stdout as logfmt (key=value) or json (one object a line) [logfmt]");
@@ -485,6 +574,8 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
     if (tls.require_client_cert) o->ingest.tls.require_client_cert = true;
     if (!http_tls.cert.empty()) o->http_tls.cert = http_tls.cert;
     if (!http_tls.key.empty()) o->http_tls.key = http_tls.key;
+    if (*device_dir_flag) o->device_dir = device_dir;
+    LoadDeviceProfiles(o);
     Validate(*o);
   } catch (const CLI::ParseError& e) {
     *exit_code = app.exit(e) == 0 ? 0 : 2;  // --help, --version: 0; bad usage: 2

@@ -44,6 +44,9 @@ struct DaemonOptions {
   uint32_t forget_after_days = 30;
   // Accept hub.retention_days below 366 (flag only: for tests).
   bool allow_short_retention = false;
+  // Where device profiles named without a path are looked up ([[device]]
+  // in the file; the devices themselves are ingest.devices).
+  std::string device_dir;
   // Supervisor API tokens ([[api.tokens]] in the configuration file only:
   // secrets do not belong on a command line). None: the API answers 401.
   std::vector<ApiToken> api_tokens;

@@ -5,6 +5,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <future>
 
 #include "net/acceptor.h"
@@ -35,7 +36,8 @@ ScanServer::ScanServer(ServerOptions options, sequencer::Sequencer* sequencer,
   env_.check_resend = std::move(check_resend);
   env_.probe = &probe_;
   env_.draining = &draining_;
-  env_.closed = [this](ScanSession* s) { Forget(s); };
+  env_.closed = [this](Connection* c) { Forget(c); };
+  for (size_t i = 0; i < options_.devices.size(); ++i) devices_.emplace_back().probe = std::make_unique<DeviceProbe>();
 }
 
 ScanServer::~ScanServer() {
@@ -48,11 +50,18 @@ void ScanServer::Listen() {
   acceptor_ = OpenAcceptor(*contexts_[0], options_.host, options_.port);
   port_ = acceptor_->local_endpoint().port();
   backoff_ = std::make_unique<AcceptBackoff>(*contexts_[0], "accept_failed");
+  for (size_t i = 0; i < devices_.size(); ++i) {
+    const DeviceOptions& d = options_.devices[i];
+    devices_[i].acceptor = OpenAcceptor(*contexts_[0], d.host, d.port);
+    devices_[i].port = devices_[i].acceptor->local_endpoint().port();
+    devices_[i].backoff = std::make_unique<AcceptBackoff>(*contexts_[0], "device_accept_failed");
+  }
 }
 
 void ScanServer::Start() {
   accepting_ = true;
   Accept();
+  for (size_t i = 0; i < devices_.size(); ++i) AcceptDevice(i);
   for (auto& c : contexts_) {
     threads_.emplace_back([ctx = c.get()] {
       auto guard = asio::make_work_guard(*ctx);
@@ -80,11 +89,7 @@ void ScanServer::Accept() {
   });
 }
 
-void ScanServer::OnAccept(asio::ip::tcp::socket socket) {
-  boost::system::error_code ec;
-  const auto ep = socket.remote_endpoint(ec);
-  if (ec) return;  // gone already
-  std::string address = ep.address().to_string();
+bool ScanServer::Admit(const std::string& address) {
   const char* refused = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -104,6 +109,24 @@ void ScanServer::OnAccept(asio::ip::tcp::socket socket) {
     uint64_t held = 0;
     if (refuse_log.Allow(&held))
       spdlog::warn("event=session_refused reason={} peer={} suppressed={}", refused, address, held);
+  }
+  return refused == nullptr;
+}
+
+void ScanServer::Add(std::shared_ptr<Connection> connection, std::string address) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sessions_.emplace(connection.get(), Entry{connection, std::move(address)});
+  }
+  asio::post(connection->executor(), [connection] { connection->Start(); });
+}
+
+void ScanServer::OnAccept(asio::ip::tcp::socket socket) {
+  boost::system::error_code ec;
+  const auto ep = socket.remote_endpoint(ec);
+  if (ec) return;  // gone already
+  std::string address = ep.address().to_string();
+  if (!Admit(address)) {
     socket.close(ec);
     return;
   }
@@ -111,16 +134,56 @@ void ScanServer::OnAccept(asio::ip::tcp::socket socket) {
   auto session = tls_ ? std::make_shared<ScanSession>(ScanStream(std::move(socket), tls_->Current()),
                                                       std::move(peer), env_)
                       : std::make_shared<ScanSession>(ScanStream(std::move(socket)), std::move(peer), env_);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    sessions_.emplace(session.get(), Entry{session, std::move(address)});
+  Add(std::move(session), std::move(address));
+}
+
+void ScanServer::AcceptDevice(size_t i) {
+  DeviceListener& l = devices_[i];
+  auto& target = *contexts_[next_context_++ % contexts_.size()];
+  l.acceptor->async_accept(target, [this, i](const boost::system::error_code& ec,
+                                             asio::ip::tcp::socket socket) {
+    DeviceListener& l = devices_[i];
+    if (ec == asio::error::operation_aborted || !accepting_ || !l.acceptor->is_open()) return;
+    if (ec) {
+      ScanServerProbe::Add(probe_.accept_errors);
+      return l.backoff->Failed(ec, [this, i] {
+        if (accepting_) AcceptDevice(i);
+      });
+    }
+    l.backoff->Succeeded();
+    OnAcceptDevice(i, std::move(socket));
+    AcceptDevice(i);
+  });
+}
+
+void ScanServer::OnAcceptDevice(size_t i, asio::ip::tcp::socket socket) {
+  const DeviceOptions& d = options_.devices[i];
+  boost::system::error_code ec;
+  const auto ep = socket.remote_endpoint(ec);
+  if (ec) return;
+  std::string address = ep.address().to_string();
+  if (!d.allow_from.empty() &&
+      std::find(d.allow_from.begin(), d.allow_from.end(), address) == d.allow_from.end()) {
+    DeviceProbe::Add(devices_[i].probe->refused);
+    uint64_t held = 0;
+    if (refuse_log.Allow(&held))
+      spdlog::warn("event=device_refused reason=not_in_allow_from peer={} scanner={} suppressed={}", address,
+                   util::LogValue(d.scanner_id), held);
+    socket.close(ec);
+    return;
   }
-  asio::post(session->executor(), [session] { session->Start(); });
+  if (!Admit(address)) {
+    socket.close(ec);
+    return;
+  }
+  std::string peer = address + ":" + std::to_string(ep.port());
+  Add(std::make_shared<TelegramSession>(std::move(socket), std::move(peer), d, *devices_[i].probe, env_),
+      std::move(address));
 }
 
 template <typename Fn>
 void ScanServer::ForEachSession(Fn fn) {
-  std::vector<std::shared_ptr<ScanSession>> all;
+  std::vector<std::shared_ptr<Connection>> all;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [ptr, entry] : sessions_) all.push_back(entry.session);
@@ -135,8 +198,12 @@ void ScanServer::StopAccepting() {
     boost::system::error_code ec;
     acceptor_->close(ec);
     backoff_->Cancel();
+    for (DeviceListener& d : devices_) {
+      d.acceptor->close(ec);
+      d.backoff->Cancel();
+    }
   });
-  ForEachSession([](const std::shared_ptr<ScanSession>& s) {
+  ForEachSession([](const std::shared_ptr<Connection>& s) {
     asio::post(s->executor(), [s] { s->StopReading(); });
   });
   // Barrier: once every I/O thread has run a task posted now, no handler
@@ -152,7 +219,7 @@ void ScanServer::StopAccepting() {
 }
 
 void ScanServer::CloseSessions(int timeout_ms) {
-  ForEachSession([](const std::shared_ptr<ScanSession>& s) {
+  ForEachSession([](const std::shared_ptr<Connection>& s) {
     asio::post(s->executor(), [s] { s->CloseWhenFlushed(); });
   });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -170,7 +237,7 @@ size_t ScanServer::sessions_open() const {
   return sessions_.size();
 }
 
-void ScanServer::Forget(ScanSession* session) {
+void ScanServer::Forget(Connection* session) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;

@@ -5,6 +5,10 @@
 // so its handlers never run concurrently and its submissions to the
 // sequencer keep their order (the queue is FIFO per producing thread).
 //
+// Device listeners (SPEC §7): one more acceptor per configured telegram
+// device, its connections TelegramSessions on the same I/O threads, under
+// the same caps, registry and drain.
+//
 // The boundary (SPEC §5): TLS when a certificate is configured (reloaded on
 // ReloadTls()), scanner credentials and client certificates (ScannerAuth),
 // one owner per scanner id (ScannerRegistry), session caps in total and per
@@ -33,6 +37,7 @@
 #include "net/scan_session.h"
 #include "net/scanner_auth.h"
 #include "net/scanner_registry.h"
+#include "net/telegram_session.h"
 #include "net/tls.h"
 #include "sequencer/sequencer.h"
 
@@ -61,6 +66,8 @@ struct ServerOptions {
   // Security: TLS (off when tls.cert is empty) and scanner secrets.
   TlsFiles tls;
   std::vector<ScannerSecret> secrets;
+  // Devices that speak vendor telegrams, each on its own port (plain TCP).
+  std::vector<DeviceOptions> devices;
 };
 
 // Counters of the boundary for /metrics; relaxed atomics.
@@ -98,6 +105,12 @@ class ScanServer {
   void CloseSessions(int timeout_ms);
 
   size_t sessions_open() const;
+  // The telegram devices, in ServerOptions::devices order: the port each
+  // listens on (after Listen()) and its counters.
+  size_t devices() const { return devices_.size(); }
+  const DeviceOptions& device(size_t i) const { return options_.devices[i]; }
+  uint16_t device_port(size_t i) const { return devices_[i].port; }
+  const DeviceProbe& device_probe(size_t i) const { return *devices_[i].probe; }
   // True from StopAccepting() on: sessions hand nothing more to the
   // sequencer (what they read afterwards is never acked; scanners re-send).
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
@@ -111,7 +124,13 @@ class ScanServer {
  private:
   void Accept();
   void OnAccept(boost::asio::ip::tcp::socket socket);
-  void Forget(ScanSession* session);
+  void AcceptDevice(size_t i);
+  void OnAcceptDevice(size_t i, boost::asio::ip::tcp::socket socket);
+  // Counts a new connection from `address` against the caps; false (and
+  // counted, logged) when it must be closed at once.
+  bool Admit(const std::string& address);
+  void Add(std::shared_ptr<Connection> connection, std::string address);
+  void Forget(Connection* connection);
   void TrimMemory();
   template <typename Fn>
   void ForEachSession(Fn fn);
@@ -128,13 +147,20 @@ class ScanServer {
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
   std::unique_ptr<AcceptBackoff> backoff_;  // acceptor thread
   uint16_t port_ = 0;
+  struct DeviceListener {
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor;
+    std::unique_ptr<AcceptBackoff> backoff;
+    std::unique_ptr<DeviceProbe> probe;
+    uint16_t port = 0;
+  };
+  std::vector<DeviceListener> devices_;
   size_t next_context_ = 0;  // acceptor thread only
   mutable std::mutex mu_;
   struct Entry {
-    std::shared_ptr<ScanSession> session;
+    std::shared_ptr<Connection> session;
     std::string address;
   };
-  std::unordered_map<ScanSession*, Entry> sessions_;          // GUARDED_BY(mu_)
+  std::unordered_map<Connection*, Entry> sessions_;           // GUARDED_BY(mu_)
   std::unordered_map<std::string, size_t> per_address_;       // GUARDED_BY(mu_)
   bool trim_pending_ = false;                                 // GUARDED_BY(mu_)
   std::atomic<bool> accepting_{false};

@@ -46,6 +46,7 @@
 
 #include "codec/frame_codec.h"
 #include "hub/v1/session.pb.h"
+#include "net/connection.h"
 #include "net/scan_stream.h"
 #include "net/scanner_auth.h"
 #include "net/scanner_registry.h"
@@ -55,7 +56,6 @@ namespace hub::net {
 
 struct ServerOptions;
 struct ScanServerProbe;
-class ScanSession;
 
 // What a re-sent event is: the same event again (with its original
 // decision, for a sort scan), or another event under a used seq (`reused`,
@@ -80,10 +80,11 @@ struct SessionEnv {
   // True once the daemon drains: nothing more goes to the sequencer.
   const std::atomic<bool>* draining = nullptr;
   // Called once, on the session's thread, when its socket is closed.
-  std::function<void(ScanSession*)> closed;
+  std::function<void(Connection*)> closed;
 };
 
-class ScanSession : public sequencer::SessionLink,
+class ScanSession : public Connection,
+                    public sequencer::SessionLink,
                     public ScannerOwner,
                     public std::enable_shared_from_this<ScanSession> {
  public:
@@ -91,15 +92,13 @@ class ScanSession : public sequencer::SessionLink,
   ScanSession(ScanStream stream, std::string peer, const SessionEnv& env);
 
   // TLS handshake (when on), then reading; starts the timeouts.
-  void Start();
-  boost::asio::any_io_executor executor() { return stream_.executor(); }
+  void Start() override;
+  boost::asio::any_io_executor executor() override { return stream_.executor(); }
   void Deliver(sequencer::Reply&& reply) override;
   void Fence() override;
   void Grant() override;
-  // Drain: read no more; answer what was read.
-  void StopReading();
-  // Close once everything owed is written (or within a grace period).
-  void CloseWhenFlushed();
+  void StopReading() override;
+  void CloseWhenFlushed() override;
 
  private:
   using Clock = std::chrono::steady_clock;

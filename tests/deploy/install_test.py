@@ -53,7 +53,10 @@ def check(root, configured, build_dir):
     mode = stat.S_IMODE(os.stat(config).st_mode)
     if mode & 0o077:
         fail(f"{config} has mode {mode:o}: it holds secrets, owner-only expected")
-    for doc in ("README.md", "api.md", "hubd.toml.example"):
+    for profile in ("sick-dws.toml", "datalogic-multi.toml", "datalogic-dws.toml"):
+        if not os.path.isfile(os.path.join(root, "etc/hubd/devices", profile)):
+            fail(f"the device profile etc/hubd/devices/{profile} was not installed")
+    for doc in ("README.md", "api.md", "devices.md", "hubd.toml.example"):
         if not os.path.isfile(os.path.join(root, "share/doc/hubd", doc)):
             fail(f"share/doc/hubd/{doc} not installed")
 
