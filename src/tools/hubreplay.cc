@@ -649,10 +649,28 @@ void Session::Write() {
 // told apart from the ones the hub took).
 class TelegramLink : public Link {
  public:
+  // How the profile's replies are framed: the reply template's text before
+  // its first placeholder is their header, the text after its last one
+  // their terminator ("{object},{chute},{divert}\r\n": none, CR LF). ""
+  // when the template ends in a placeholder (no way to tell replies apart).
+  static std::string ReplyTerminator(const codec::DeviceProfile& p) {
+    const auto last = p.reply.rfind('}');
+    return last == std::string::npos ? p.reply : p.reply.substr(last + 1);
+  }
+  static codec::DeviceProfile ReplyFraming(const codec::DeviceProfile& p) {
+    codec::DeviceProfile f;
+    f.name = p.name + " replies";
+    const auto first = p.reply.find('{');
+    f.header = first == std::string::npos ? "" : p.reply.substr(0, first);
+    f.terminator = ReplyTerminator(p);
+    f.max_telegram = 1 << 16;
+    return f;
+  }
+
   TelegramLink(Replayer* r, asio::io_context& io, std::string scanner, const codec::DeviceProfile& profile,
                std::string host, std::string port)
-      : Link(std::move(scanner), true), r_(r), io_(io), socket_(io), retry_(io), profile_(profile),
-        replies_(profile), host_(std::move(host)), port_(std::move(port)) {
+      : Link(std::move(scanner), true), r_(r), io_(io), socket_(io), retry_(io), reply_framing_(ReplyFraming(profile)),
+        replies_(reply_framing_), host_(std::move(host)), port_(std::move(port)) {
     frames = &own_frames;
   }
 
@@ -745,7 +763,7 @@ class TelegramLink : public Link {
   asio::io_context& io_;
   tcp::socket socket_;
   asio::steady_timer retry_;
-  const codec::DeviceProfile& profile_;
+  const codec::DeviceProfile reply_framing_;  // replies_ holds a reference to it
   codec::TelegramFramer replies_;
   const std::string host_, port_;
   std::array<char, 64 << 10> in_{};
@@ -984,6 +1002,9 @@ int Main(int argc, char** argv) {
         Fail(2, "telegram scanner " + t.scanner_id() + ": profile " + name +
                     " takes no reply, so nothing would acknowledge its reads and the epochs could not be "
                     "kept; replay it with a profile that has a reply");
+      if (TelegramLink::ReplyTerminator(ts->profile).empty())
+        Fail(2, "telegram scanner " + t.scanner_id() + ": profile " + name +
+                    "'s reply ends in a placeholder: hubreplay cannot tell one reply from the next");
       auto a = address.find(t.scanner_id());
       if (a == address.end())
         Fail(2, "telegram scanner " + t.scanner_id() + " has no device address: give --device " + t.scanner_id() +
