@@ -48,8 +48,9 @@ run() {
   for _ in $(seq 400); do grep -q event=ready "$work/hubd.log" && break; sleep 0.05; done
   grep -q event=ready "$work/hubd.log" || { echo "hubd did not start:" >&2; cat "$work/hubd.log" >&2; exit 1; }
   local port http
-  port=$(grep -o 'listen=127.0.0.1:[0-9]*' "$work/hubd.log" | head -1 | cut -d: -f2)
-  http=$(grep -o ' http=127.0.0.1:[0-9]*' "$work/hubd.log" | head -1 | cut -d: -f2)
+  # The ready line's ports (the device_listening lines before it say listen= too).
+  port=$(grep event=ready "$work/hubd.log" | grep -o 'listen=127.0.0.1:[0-9]*' | cut -d: -f2)
+  http=$(grep event=ready "$work/hubd.log" | grep -o ' http=127.0.0.1:[0-9]*' | cut -d: -f2)
   local json
   if ! json=$("$b/hubreplay" --target "127.0.0.1:$port" --http "127.0.0.1:$http" --in "$day" \
       --token bench-admin --verify --json "${replay_extra[@]}" 2>"$work/replay.err"); then
