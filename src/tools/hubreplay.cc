@@ -915,7 +915,7 @@ int Main(int argc, char** argv) {
                  "with --verify: compare only cases naming an id with this prefix (hubgen --id-prefix)");
   app.add_flag("--json", json, "print the report as JSON");
   std::vector<std::string> device_args;
-  std::string devices_file, profile_dir = "deploy/devices";
+  std::string devices_file, profile_dir;
   app.add_option("--device", device_args,
                  "SCANNER=HOST:PORT: where hubd listens for that telegram scanner's device "
                  "(plan.json telegram_scanners, hubgen --telegram); repeatable; overrides --devices")
@@ -925,8 +925,9 @@ int Main(int argc, char** argv) {
                  "port 0 must be overridden with --device")
       ->check(CLI::ExistingFile);
   app.add_option("--profile-dir", profile_dir,
-                 "where a telegram scanner's profile NAME is found as NAME.toml (a path ending in .toml "
-                 "is taken as it is)");
+                 "where a telegram scanner's profile NAME is found as NAME.toml, as hubd's --device-dir "
+                 "(a name holding '/' or ending in .toml is a path) [/etc/hubd/devices if it exists, else "
+                 "deploy/devices]");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -992,7 +993,9 @@ int Main(int argc, char** argv) {
     for (const auto& t : plan.telegram_scanners()) {
       auto ts = std::make_unique<TelegramScanner>();
       const std::string& name = t.profile();
-      const fs::path path = name.ends_with(".toml") ? fs::path(name) : fs::path(profile_dir) / (name + ".toml");
+      if (profile_dir.empty()) profile_dir = fs::is_directory("/etc/hubd/devices") ? "/etc/hubd/devices" : "deploy/devices";
+      const bool is_path = name.find('/') != std::string::npos || name.ends_with(".toml");
+      const fs::path path = is_path ? fs::path(name) : fs::path(profile_dir) / (name + ".toml");
       try {
         ts->profile = codec::LoadProfile(path.string());
       } catch (const std::exception& e) {
