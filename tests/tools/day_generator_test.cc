@@ -232,11 +232,14 @@ TEST(DayGeneratorTest, DayScannersAreTheScannersOfTheStream) {
     it->second = it->second && e.has_parcel_sorted();
   }
   const auto scanners = tools::DayScanners(o);
-  ASSERT_EQ(scanners.size(), sorts_only.size());
+  EXPECT_EQ(scanners.size(), size_t{o.docks + o.tables + o.sorters + o.baggers + o.loaders});
+  size_t seen = 0;  // a short day leaves a loader idle
   for (const auto& s : scanners) {
-    ASSERT_TRUE(sorts_only.count(s.id)) << s.id;
+    if (!sorts_only.count(s.id)) continue;
+    ++seen;
     EXPECT_EQ(s.sorts_only, sorts_only[s.id]) << s.id;
   }
+  EXPECT_EQ(seen, sorts_only.size());
   EXPECT_EQ(scanners[o.docks + o.tables].id, "X-SORTER-01");
 }
 
