@@ -774,8 +774,7 @@ ReadMapper::Mapped ReadMapper::Impl::Unload(const DeviceRead& read) {
     if (two) {
       m.unused = "two different vehicle labels in one read";
     } else {
-      m.unused = "vehicle label: unloading " + vehicle;
-      open = vehicle;
+      open = vehicle;  // no event, and nothing unused either
     }
     return m;
   }

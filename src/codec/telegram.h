@@ -196,7 +196,8 @@ class ReadMapper {
   struct Mapped {
     std::vector<v1::ScanEvent> events;  // bodies only
     bool answer = false;                // a sort read: the device waits for a reply
-    std::string unused;                 // why the read gave no event ("" when it did)
+    std::string unused;                 // why the read gave no event ("" when it did,
+                                        // or when it only named the vehicle being unloaded)
   };
   Mapped Map(const DeviceRead& read);
 

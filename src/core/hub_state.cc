@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/upu.h"
 #include "core/validate.h"
 #include "util/utc_time.h"
 
@@ -23,6 +24,63 @@ void Remove(std::vector<std::string>& list, const std::string& id) {
 std::vector<std::string> Sorted(std::vector<std::string> ids) {
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+// An advice's parcel weights sorted by parcel id, one per parcel (the first
+// given), zeros ("not known") left out.
+std::vector<std::pair<std::string, uint64_t>> SortedWeights(
+    const google::protobuf::RepeatedPtrField<v1::ParcelWeight>& weights) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  out.reserve(weights.size());
+  for (const auto& w : weights)
+    if (w.weight_g() > 0) out.emplace_back(w.parcel_id(), w.weight_g());
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const auto& a, const auto& b) { return a.first == b.first; }),
+            out.end());
+  return out;
+}
+
+void AddWeights(const std::vector<std::pair<std::string, uint64_t>>& weights, v1::BagAdvice* a) {
+  for (const auto& [pid, grams] : weights) {
+    auto* w = a->add_parcel_weights();
+    w->set_parcel_id(pid);
+    w->set_weight_g(grams);
+  }
+}
+
+// "1.520 kg".
+std::string Kilograms(uint64_t grams) {
+  std::string frac = std::to_string(grams % 1000);
+  return std::to_string(grams / 1000) + "." + std::string(3 - frac.size(), '0') + frac + " kg";
+}
+
+const char* WeightSourceWord(v1::WeightSource source) {
+  switch (source) {
+    case v1::WEIGHT_FROM_ADVICE: return "advice";
+    case v1::WEIGHT_FROM_SCAN: return "scan";
+    case v1::WEIGHT_FROM_READING: return "reading";
+    default: return "unknown";
+  }
+}
+
+// |measured - known| > max(tolerance_g, known * tolerance_percent / 100),
+// exactly: for a whole number of grams d, d > x holds when d > floor(x), and
+// floor(known * percent / 100) is computed without overflow (the percent is
+// at most 100, ValidateReference).
+bool OutsideTolerance(uint64_t known, uint64_t measured, const v1::HubSettings& s) {
+  const uint64_t diff = known > measured ? known - measured : measured - known;
+  const uint64_t percent = std::min<uint64_t>(s.weight_tolerance_percent(), 100);
+  const uint64_t by_percent = known / 100 * percent + known % 100 * percent / 100;
+  return diff > std::max<uint64_t>(s.weight_tolerance_g(), by_percent);
+}
+
+// "RR473124828GB, X1" (the codes of a read, as sent).
+std::string JoinCodes(const google::protobuf::RepeatedPtrField<std::string>& codes) {
+  std::string s;
+  for (const auto& c : codes) s += (s.empty() ? "" : ", ") + c;
+  return s;
 }
 
 // Fills missing = expected - seen and unexpected = seen - expected; `expected`
@@ -70,6 +128,8 @@ v1::HubSettings HubState::DefaultSettings() {
   v1::HubSettings s;
   s.set_dwell_hours(48);
   s.set_forget_after_days(30);
+  s.set_weight_tolerance_g(50);
+  s.set_weight_tolerance_percent(5);
   return s;
 }
 
@@ -197,8 +257,15 @@ void HubState::ApplyReference(const v1::ReferenceChange& change, ApplyResult* re
     }
     case R::kBagAdvice: {
       const auto& a = change.bag_advice();
-      bag_advices_[a.bag_id()] =
-          BagAdvice{Sorted({a.parcel_ids().begin(), a.parcel_ids().end()}), hub_time_ms_};
+      BagAdvice& advice = bag_advices_[a.bag_id()] =
+          BagAdvice{Sorted({a.parcel_ids().begin(), a.parcel_ids().end()}),
+                    SortedWeights(a.parcel_weights()), hub_time_ms_};
+      // A parcel already in the hub learns its weight now (the first weight
+      // known in its stay wins); the others when they come out of the bag.
+      for (const auto& [pid, grams] : advice.weights) {
+        auto p = parcels_.find(pid);
+        if (p != parcels_.end()) LearnWeight(p->second, grams, v1::WEIGHT_FROM_ADVICE);
+      }
       break;
     }
     case R::kSettings:
@@ -587,6 +654,8 @@ void HubState::OnParcelUnbagged(const v1::ParcelUnbagged& e) {
     c.set_detail("parcel not on the advice of bag " + e.bag_id());
   }
   Parcel& p = TouchParcel(pid);
+  if (adv != bag_advices_.end())
+    LearnWeight(p, AdvisedWeight(adv->second, pid), v1::WEIGHT_FROM_ADVICE);
   if (!p.inbound_bag.empty() && p.inbound_bag != e.bag_id()) {
     auto& c = Raise(v1::DUPLICATE_PARCEL);
     c.set_parcel_id(pid);
@@ -629,13 +698,9 @@ void HubState::OnParcelSorted(const v1::ParcelSorted& e) {
   ctx_.result->has_decision = true;
   d.set_seq(ctx_.event->seq());
   d.set_parcel_id(pid);
-  if (pid.empty()) {
-    d.set_divert(v1::DIVERT_NO_READ);
-    Raise(v1::NO_READ).set_detail("no readable label; destination read: " +
-                                  (e.destination().empty() ? "none" : e.destination()));
-    return;
-  }
+  if (pid.empty()) return OnUnreadSort(e);
   Parcel& p = TouchParcel(pid);
+  CheckWeight(pid, p, e);
   if (RaiseIfHeld(pid, "on the sorter")) {
     d.set_divert(v1::DIVERT_HELD);
     return;
@@ -670,6 +735,74 @@ void HubState::OnParcelSorted(const v1::ParcelSorted& e) {
     auto bag = outbound_bags_.find(p.outbound_bag);
     if (bag != outbound_bags_.end()) CheckMissort(pid, p, bag->first, bag->second);
   }
+}
+
+void HubState::OnUnreadSort(const v1::ParcelSorted& e) {
+  ctx_.result->decision.set_divert(v1::DIVERT_NO_READ);
+  const std::string destination =
+      "destination read: " + (e.destination().empty() ? "none" : e.destination());
+  if (e.read() == v1::READ_AMBIGUOUS) {
+    auto& c = Raise(v1::AMBIGUOUS_READ);
+    *c.mutable_read_codes() = e.read_codes();
+    c.set_detail(std::to_string(e.read_codes_size()) + " codes that disagree in one read: " +
+                 JoinCodes(e.read_codes()) + "; " + destination);
+    return;
+  }
+  auto& c = Raise(v1::NO_READ);
+  *c.mutable_read_codes() = e.read_codes();
+  if (e.read() != v1::READ_INVALID_ID) {
+    c.set_detail("no readable label; " + destination);
+    return;
+  }
+  // Name the code that failed its check: an S10 id with a wrong check digit
+  // if there is one, else the first code read.
+  std::string why = "id check failed for " + e.read_codes(0);
+  for (const auto& code : e.read_codes()) {
+    if (LooksLikeS10(code) && !ValidS10(code)) {
+      why = "S10 check digit wrong in " + code;
+      break;
+    }
+  }
+  c.set_detail(why + "; " + destination);
+}
+
+// ---------------------------------------------------------------------------
+// DWS: known weights and WEIGHT_MISMATCH
+
+void HubState::LearnWeight(Parcel& p, uint64_t weight_g, v1::WeightSource source) {
+  if (p.known_weight_g > 0 || weight_g == 0) return;
+  p.known_weight_g = weight_g;
+  p.known_weight_source = source;
+}
+
+uint64_t HubState::AdvisedWeight(const BagAdvice& advice, const std::string& parcel_id) {
+  auto it = std::lower_bound(advice.weights.begin(), advice.weights.end(), parcel_id,
+                             [](const auto& w, const std::string& id) { return w.first < id; });
+  return it != advice.weights.end() && it->first == parcel_id ? it->second : 0;
+}
+
+void HubState::CheckWeight(const std::string& parcel_id, Parcel& p, const v1::ParcelSorted& e) {
+  if (!e.has_measurement()) {
+    LearnWeight(p, e.weight_g(), v1::WEIGHT_FROM_SCAN);
+    return;
+  }
+  const v1::Measurement& m = e.measurement();
+  if (m.weight_g() == 0 || m.scale_error()) return;  // nothing trusted measured
+  if (p.known_weight_g == 0) {
+    LearnWeight(p, m.weight_g(), v1::WEIGHT_FROM_READING);
+    return;
+  }
+  if (p.weight_flagged || !OutsideTolerance(p.known_weight_g, m.weight_g(), settings_)) return;
+  p.weight_flagged = true;
+  auto& c = Raise(v1::WEIGHT_MISMATCH);
+  c.set_parcel_id(parcel_id);
+  c.set_bag_id(p.outbound_bag.empty() ? p.inbound_bag : p.outbound_bag);
+  c.set_known_weight_g(p.known_weight_g);
+  c.set_measured_weight_g(m.weight_g());
+  c.set_detail("measured " + Kilograms(m.weight_g()) + ", known " + Kilograms(p.known_weight_g) +
+               " (" + WeightSourceWord(p.known_weight_source) + "), tolerance " +
+               std::to_string(settings_.weight_tolerance_g()) + " g / " +
+               std::to_string(settings_.weight_tolerance_percent()) + " %");
 }
 
 // ---------------------------------------------------------------------------
@@ -886,6 +1019,7 @@ std::optional<v1::BagAdvice> HubState::BagAdviceOf(const std::string& bag_id) co
   v1::BagAdvice a;
   a.set_bag_id(bag_id);
   a.mutable_parcel_ids()->Add(it->second.parcels.begin(), it->second.parcels.end());
+  AddWeights(it->second.weights, &a);
   return a;
 }
 
@@ -905,6 +1039,9 @@ void HubState::ToState(const std::string& id, const Parcel& p, v1::ParcelState* 
   s->set_arrived_ms(p.arrived_ms);
   s->set_last_seen_ms(p.last_seen_ms);
   s->set_dwell_flagged(p.dwell_flagged);
+  s->set_known_weight_g(p.known_weight_g);
+  s->set_known_weight_source(p.known_weight_source);
+  s->set_weight_flagged(p.weight_flagged);
 }
 
 void HubState::ToState(const std::string& id, const InboundBag& b, v1::BagState* s) {
@@ -981,6 +1118,7 @@ v1::HubSnapshot HubState::Snapshot() const {
     auto* a = s.add_bag_advices();
     a->set_bag_id(kv->first);
     a->mutable_parcel_ids()->Add(kv->second.parcels.begin(), kv->second.parcels.end());
+    AddWeights(kv->second.weights, a);
   }
   for (auto* kv : SortedEntries(vehicle_advices_)) {
     auto* t = s.add_advice_times();
@@ -1036,8 +1174,11 @@ void HubState::Restore(const v1::HubSnapshot& s) {
     for (const auto& b : a.bag_ids()) advised_vehicle_of_bag_[b] = a.vehicle_id();
   }
   bag_advices_.clear();
-  for (const auto& a : s.bag_advices())
-    bag_advices_[a.bag_id()].parcels.assign(a.parcel_ids().begin(), a.parcel_ids().end());
+  for (const auto& a : s.bag_advices()) {
+    BagAdvice& x = bag_advices_[a.bag_id()];
+    x.parcels.assign(a.parcel_ids().begin(), a.parcel_ids().end());
+    x.weights = SortedWeights(a.parcel_weights());
+  }
   for (const auto& t : s.advice_times()) {
     if (t.bag()) {
       if (auto it = bag_advices_.find(t.id()); it != bag_advices_.end()) it->second.received_ms = t.received_ms();
@@ -1096,6 +1237,9 @@ void HubState::Restore(const v1::HubSnapshot& s) {
     x.arrived_ms = p.arrived_ms();
     x.last_seen_ms = p.last_seen_ms();
     x.dwell_flagged = p.dwell_flagged();
+    x.known_weight_g = p.known_weight_g();
+    x.known_weight_source = p.known_weight_source();
+    x.weight_flagged = p.weight_flagged();
   }
   loads_.clear();
   for (const auto& l : s.loads()) {

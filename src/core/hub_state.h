@@ -112,7 +112,7 @@ class HubState {
   // sequencer sets it from the wall clock.
   void set_time_horizon_ms(int64_t ms) { time_horizon_ms_ = ms; }
   // The settings of a hub whose log never changed them: dwell 48 h, forget
-  // after 30 days.
+  // after 30 days, weight tolerance 50 g / 5 %.
   static v1::HubSettings DefaultSettings();
   // Highest seq handled for `scanner_id` (applied, or rejected with a code
   // that consumes the seq); 0 when never seen. An event at or below it is a
@@ -141,7 +141,9 @@ class HubState {
   std::shared_ptr<const v1::RoutingTable> Routes() const;
   std::shared_ptr<const std::vector<v1::HoldEntry>> Holds() const;
   // The advice in force for one inbound vehicle / bag; nullopt when none
-  // (never advised, or forgotten). Bag and parcel ids come sorted.
+  // (never advised, or forgotten). Bag and parcel ids come sorted, and a bag
+  // advice's parcel_weights sorted by parcel id (one per parcel: the first
+  // the advice gave).
   std::optional<v1::VehicleAdvice> VehicleAdviceOf(const std::string& vehicle_id) const;
   std::optional<v1::BagAdvice> BagAdviceOf(const std::string& bag_id) const;
 
@@ -158,6 +160,9 @@ class HubState {
     bool sorted = false;
     bool damaged = false;
     bool dwell_flagged = false;  // DWELL_EXCEEDED raised for this stay
+    bool weight_flagged = false;  // WEIGHT_MISMATCH raised for this stay
+    uint64_t known_weight_g = 0;  // the first weight learned in this stay; 0: none
+    v1::WeightSource known_weight_source = v1::WEIGHT_SOURCE_UNSPECIFIED;
     uint64_t last_hub_seq = 0;
     int64_t arrived_ms = 0, last_seen_ms = 0;  // hub time
   };
@@ -200,6 +205,7 @@ class HubState {
   };
   struct BagAdvice {
     std::vector<std::string> parcels;  // sorted
+    std::vector<std::pair<std::string, uint64_t>> weights;  // by parcel id, unique
     int64_t received_ms = 0;           // hub time
   };
   struct Hold {
@@ -231,6 +237,9 @@ class HubState {
   void OnHoldPlaced(const std::string& parcel_id, Hold hold);
   void OnHoldReleased(const std::string& parcel_id);
   void OnParcelDamaged(const v1::ParcelDamaged& e);
+  // Sort scans that did not yield one parcel id (no-read, invalid id,
+  // ambiguous read): a case and a divert, no parcel.
+  void OnUnreadSort(const v1::ParcelSorted& e);
 
   // Helpers.
   v1::ExceptionCase& Raise(v1::ExceptionType type);
@@ -247,6 +256,12 @@ class HubState {
   void CheckMisload(const std::string& bag_id, const OutboundBag& bag,
                     const std::string& load_id, const Load& load);
   void RetireParcel(const std::string& parcel_id, const std::string& load_id);
+  // DWS: the weight rules of one sort scan (known weight, WEIGHT_MISMATCH).
+  void CheckWeight(const std::string& parcel_id, Parcel& p, const v1::ParcelSorted& e);
+  // Sets a parcel's known weight unless it already has one (first wins).
+  static void LearnWeight(Parcel& p, uint64_t weight_g, v1::WeightSource source);
+  // The advised weight of `parcel_id` in `advice`; 0 when it gives none.
+  static uint64_t AdvisedWeight(const BagAdvice& advice, const std::string& parcel_id);
   // The time rules, run as hub time moves to `event_time_ms`.
   void AdvanceClock(int64_t event_time_ms);
   void RaiseDwellExceeded();

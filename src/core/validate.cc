@@ -1,6 +1,8 @@
 #include "core/validate.h"
 
+#include <algorithm>
 #include <string_view>
+#include <vector>
 
 namespace hub::core {
 
@@ -80,6 +82,48 @@ class Checker {
   std::string* reason_;
 };
 
+// A sort scan: its ids, and a read outcome that agrees with parcel_id and
+// read_codes (event.proto, ParcelSorted.read).
+v1::RejectCode ValidateSorted(const v1::ParcelSorted& s, Checker& c) {
+  // An empty parcel id is a no-read and an empty destination an unclear
+  // address; both are applied and raise a case, neither is rejected.
+  HUB_CHECK(c.OptionalId("parcel_sorted.parcel_id", s.parcel_id()));
+  HUB_CHECK(c.OptionalId("parcel_sorted.destination", s.destination()));
+  if (!v1::ServiceClass_IsValid(s.service_class()))
+    return c.Fail(v1::REJECT_BAD_ENUM, "parcel_sorted.service_class", " is not a defined value");
+  if (!v1::ReadOutcome_IsValid(s.read()))
+    return c.Fail(v1::REJECT_BAD_ENUM, "parcel_sorted.read", " is not a defined value");
+  if (s.read_codes_size() > static_cast<int>(kMaxReadCodes))
+    return c.Fail(v1::REJECT_ID_TOO_LONG, "parcel_sorted.read_codes",
+                  " holds more than " + std::to_string(kMaxReadCodes) + " codes");
+  for (const auto& code : s.read_codes()) HUB_CHECK(c.Id("parcel_sorted.read_codes", code));
+  HUB_CHECK(c.Note("parcel_sorted.measurement.no_dimension_reason",
+                   s.measurement().no_dimension_reason()));
+  const std::string outcome = v1::ReadOutcome_Name(s.read());
+  switch (s.read()) {
+    case v1::READ_AMBIGUOUS:
+    case v1::READ_INVALID_ID:
+      if (!s.parcel_id().empty())
+        return c.Fail(v1::REJECT_BAD_ENUM, "parcel_sorted.read",
+                      " is " + outcome + " but parcel_id is set");
+      if (s.read_codes().empty())
+        return c.Fail(v1::REJECT_MISSING_ID, "parcel_sorted.read_codes",
+                      " is empty but read is " + outcome);
+      break;
+    case v1::READ_NO_READ:
+      if (!s.parcel_id().empty())
+        return c.Fail(v1::REJECT_BAD_ENUM, "parcel_sorted.read",
+                      " is " + outcome + " but parcel_id is set");
+      break;
+    case v1::READ_SINGLE:
+      if (s.parcel_id().empty())
+        return c.Fail(v1::REJECT_MISSING_ID, "parcel_sorted.parcel_id",
+                      " is missing but read is " + outcome);
+      break;
+    default: break;
+  }
+  return v1::REJECT_NONE;
+}
 
 v1::RejectCode ValidateBody(const v1::ScanEvent& e, Checker& c) {
   using E = v1::ScanEvent;
@@ -101,13 +145,7 @@ v1::RejectCode ValidateBody(const v1::ScanEvent& e, Checker& c) {
     case E::kBagEmptied:
       return c.Id("bag_emptied.bag_id", e.bag_emptied().bag_id());
     case E::kParcelSorted:
-      // An empty parcel id is a no-read and an empty destination an unclear
-      // address; both are applied and raise a case, neither is rejected.
-      HUB_CHECK(c.OptionalId("parcel_sorted.parcel_id", e.parcel_sorted().parcel_id()));
-      HUB_CHECK(c.OptionalId("parcel_sorted.destination", e.parcel_sorted().destination()));
-      if (!v1::ServiceClass_IsValid(e.parcel_sorted().service_class()))
-        return c.Fail(v1::REJECT_BAD_ENUM, "parcel_sorted.service_class", " is not a defined value");
-      return v1::REJECT_NONE;
+      return ValidateSorted(e.parcel_sorted(), c);
     case E::kBagCreated:
       HUB_CHECK(c.Id("bag_created.bag_id", e.bag_created().bag_id()));
       return c.Id("bag_created.destination", e.bag_created().destination());
@@ -180,6 +218,15 @@ v1::RejectCode ValidateReference(const v1::ReferenceChange& change, std::string*
       const auto& a = change.bag_advice();
       HUB_CHECK(c.Id("bag_advice.bag_id", a.bag_id()));
       for (const auto& p : a.parcel_ids()) HUB_CHECK(c.Id("bag_advice.parcel_ids", p));
+      if (a.parcel_weights().empty()) return v1::REJECT_NONE;
+      std::vector<std::string_view> listed(a.parcel_ids().begin(), a.parcel_ids().end());
+      std::sort(listed.begin(), listed.end());
+      for (const auto& w : a.parcel_weights()) {
+        HUB_CHECK(c.Id("bag_advice.parcel_weights.parcel_id", w.parcel_id()));
+        if (!std::binary_search(listed.begin(), listed.end(), std::string_view(w.parcel_id())))
+          return c.Fail(v1::REJECT_MISSING_ID, "bag_advice.parcel_weights",
+                        " names " + w.parcel_id() + ", which parcel_ids does not list");
+      }
       return v1::REJECT_NONE;
     }
     case R::kAddHold:
@@ -194,6 +241,10 @@ v1::RejectCode ValidateReference(const v1::ReferenceChange& change, std::string*
         return c.Fail(v1::REJECT_BAD_ENUM, "settings.dwell_hours", " is over a year");
       if (change.settings().forget_after_days() > 3660)
         return c.Fail(v1::REJECT_BAD_ENUM, "settings.forget_after_days", " is over ten years");
+      if (change.settings().weight_tolerance_g() > kMaxWeightToleranceG)
+        return c.Fail(v1::REJECT_BAD_ENUM, "settings.weight_tolerance_g", " is over 1000 kg");
+      if (change.settings().weight_tolerance_percent() > 100)
+        return c.Fail(v1::REJECT_BAD_ENUM, "settings.weight_tolerance_percent", " is over 100");
       return v1::REJECT_NONE;
     case R::BODY_NOT_SET:
       break;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,12 @@ namespace hub::core {
 inline constexpr size_t kMaxIdLength = 64;
 // Longest free-text note accepted on an event or a case action, in bytes.
 inline constexpr size_t kMaxNoteLength = 1024;
+// Most codes one read may carry (ParcelSorted.read_codes); more is refused
+// with REJECT_ID_TOO_LONG.
+inline constexpr size_t kMaxReadCodes = 16;
+// Largest HubSettings.weight_tolerance_g accepted (1000 kg); the percent is
+// at most 100.
+inline constexpr uint32_t kMaxWeightToleranceG = 1'000'000;
 
 // True when `text` holds a control character: a byte below 0x20, 0x7f
 // (DEL), or a C1 control U+0080..U+009F in UTF-8 (C2 80..C2 9F). Such ids are
@@ -23,7 +30,9 @@ bool HasControlCharacter(std::string_view text);
 
 // Checks one scan event for the rules every event must meet before it can be
 // applied: a known kind, every required id present, at most kMaxIdLength
-// bytes and free of control characters, defined enum values, seq > 0. Returns REJECT_NONE when the event is
+// bytes and free of control characters, defined enum values, seq > 0, and
+// for a sort scan a read outcome that agrees with parcel_id and read_codes
+// (ParcelSorted.read in event.proto). Returns REJECT_NONE when the event is
 // acceptable; otherwise the code, with a reason naming the field in *reason.
 // Pure and thread-safe: the I/O threads call it before queueing an event.
 v1::RejectCode ValidateEvent(const v1::ScanEvent& event, std::string* reason);

@@ -4,6 +4,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/upu.h"
+
 namespace hub::core {
 namespace {
 
@@ -171,6 +173,7 @@ v1::ParcelTrace BuildParcelTrace(const std::string& parcel_id,
 v1::BagView BuildBagView(const std::string& bag_id, const std::vector<v1::LogRecord>& records) {
   v1::BagView b;
   b.set_bag_id(bag_id);
+  if (auto receptacle = ParseS9(bag_id)) *b.mutable_receptacle() = std::move(*receptacle);
   bool advised = false;
   UniqueList members(b.mutable_members());
   for (const auto& rec : records) {

@@ -134,17 +134,21 @@ int RefuseStore(const char* event, const std::string& data_dir, const hub::store
 
 namespace {
 
-// The time rules are part of the log's meaning: a changed configuration is
+// The time rules and the weight tolerance are part of the log's meaning: a changed configuration is
 // logged as a settings change (before any scan is accepted), so a replay
 // applies the same rules at the same point.
 bool LogSettingsIfChanged(const hub::daemon::DaemonOptions& opt, const hub::v1::HubSettings& logged,
                           hub::sequencer::Sequencer* sequencer) {
-  if (logged.dwell_hours() == opt.dwell_hours && logged.forget_after_days() == opt.forget_after_days)
+  if (logged.dwell_hours() == opt.dwell_hours && logged.forget_after_days() == opt.forget_after_days &&
+      logged.weight_tolerance_g() == opt.weight_tolerance_g &&
+      logged.weight_tolerance_percent() == opt.weight_tolerance_percent)
     return true;
   hub::v1::LogRecord record;
   auto* settings = record.mutable_reference()->mutable_settings();
   settings->set_dwell_hours(opt.dwell_hours);
   settings->set_forget_after_days(opt.forget_after_days);
+  settings->set_weight_tolerance_g(opt.weight_tolerance_g);
+  settings->set_weight_tolerance_percent(opt.weight_tolerance_percent);
   std::promise<hub::sequencer::CommandResult> done;
   hub::sequencer::Submission submission;
   submission.command = std::move(record);
@@ -156,9 +160,11 @@ bool LogSettingsIfChanged(const hub::daemon::DaemonOptions& opt, const hub::v1::
     return false;
   }
   spdlog::info("event=settings_changed dwell_hours={} forget_after_days={} was_dwell_hours={} "
-               "was_forget_after_days={} hub_seq={}",
+               "was_forget_after_days={} weight_tolerance_g={} weight_tolerance_percent={} "
+               "was_weight_tolerance_g={} was_weight_tolerance_percent={} hub_seq={}",
                opt.dwell_hours, opt.forget_after_days, logged.dwell_hours(), logged.forget_after_days(),
-               result.hub_seq);
+               opt.weight_tolerance_g, opt.weight_tolerance_percent, logged.weight_tolerance_g(),
+               logged.weight_tolerance_percent(), result.hub_seq);
   return true;
 }
 

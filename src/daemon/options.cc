@@ -46,7 +46,7 @@ bool Fits(int64_t v) {
 using ms = std::chrono::milliseconds;
 
 // clang-format off
-const std::array<Number, 19> kNumbers = {{
+const std::array<Number, 21> kNumbers = {{
   {"", "drain_timeout_ms", "--drain-timeout-ms",
    "on SIGTERM, how long sessions get to take their last acks before they are closed anyway", 0, 3'600'000,
    [](const DaemonOptions& o) -> int64_t { return o.drain_timeout_ms; },
@@ -72,6 +72,17 @@ const std::array<Number, 19> kNumbers = {{
    "(still traceable); 0: never", 0, 3660,
    [](const DaemonOptions& o) -> int64_t { return o.forget_after_days; },
    [](DaemonOptions* o, int64_t v) { o->forget_after_days = static_cast<uint32_t>(v); }, Fits<uint32_t>},
+  {"hub", "weight_tolerance_g", "--weight-tolerance-g",
+   "a DWS reading this many grams (or weight_tolerance_percent, whichever is more) off the parcel's known "
+   "weight raises WEIGHT_MISMATCH", 0, core::kMaxWeightToleranceG,
+   [](const DaemonOptions& o) -> int64_t { return o.weight_tolerance_g; },
+   [](DaemonOptions* o, int64_t v) { o->weight_tolerance_g = static_cast<uint32_t>(v); }, Fits<uint32_t>},
+  {"hub", "weight_tolerance_percent", "--weight-tolerance-percent",
+   "a DWS reading this many percent of the known weight (or weight_tolerance_g, whichever is more) off it "
+   "raises WEIGHT_MISMATCH", 0, 100,
+   [](const DaemonOptions& o) -> int64_t { return o.weight_tolerance_percent; },
+   [](DaemonOptions* o, int64_t v) { o->weight_tolerance_percent = static_cast<uint32_t>(v); },
+   Fits<uint32_t>},
   {"hub", "retention_days", "--retention-days",
    "log records, cases and their indexes older than this (hub time) age out; below 366 only with "
    "--allow-short-retention (tests); 0: kept for ever", 0, 36'600,

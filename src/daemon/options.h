@@ -42,6 +42,11 @@ struct DaemonOptions {
   // empty: the machine's.
   std::string time_zone;
   uint32_t forget_after_days = 30;
+  // WEIGHT_MISMATCH ([hub], logged with the time rules): a DWS reading M
+  // against a known weight K raises it when |M - K| > max(weight_tolerance_g,
+  // K * weight_tolerance_percent / 100).
+  uint32_t weight_tolerance_g = 50;
+  uint32_t weight_tolerance_percent = 5;
   // Accept hub.retention_days below 366 (flag only: for tests).
   bool allow_short_retention = false;
   // Where device profiles named without a path are looked up ([[device]]

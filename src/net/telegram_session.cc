@@ -138,6 +138,7 @@ void TelegramSession::TakeTelegrams() {
 void TelegramSession::TakeRead(codec::DeviceRead&& read) {
   codec::ReadMapper::Mapped mapped = mapper_.Map(read);
   if (mapped.events.empty()) {
+    if (mapped.unused.empty()) return;  // a vehicle label: the context of what follows
     DeviceProbe::Add(probe_.unused);
     Drop("unused", mapped.unused);
     return;

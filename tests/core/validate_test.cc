@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/hub_state.h"
 #include "testutil/events.h"
 
 namespace hub::testing {
@@ -106,6 +107,120 @@ TEST(ValidateTest, ContentRejectsUseUpTheSeqAndSessionRejectsDoNot) {
                     v1::REJECT_UNAVAILABLE, v1::REJECT_UNAUTHENTICATED, v1::REJECT_FENCED,
                     v1::REJECT_TIMEOUT})
     EXPECT_FALSE(core::ConsumesSeq(code)) << v1::RejectCode_Name(code);
+}
+
+
+// --- Read outcomes, read codes and DWS readings (issue 13) ---------------------
+
+v1::ScanEvent SortRead(testutil::Scanner& s, const std::string& parcel, v1::ReadOutcome read,
+                       const std::vector<std::string>& codes) {
+  v1::ScanEvent e = s.ParcelSorted(parcel, "D1");
+  e.mutable_parcel_sorted()->set_read(read);
+  for (const auto& c : codes) e.mutable_parcel_sorted()->add_read_codes(c);
+  return e;
+}
+
+TEST(ValidateTest, ReadOutcomeMustBeADefinedValue) {
+  testutil::Scanner s("S1");
+  std::string reason;
+  EXPECT_EQ(Check(SortRead(s, "P1", static_cast<v1::ReadOutcome>(9), {}), &reason),
+            v1::REJECT_BAD_ENUM);
+  EXPECT_EQ(reason, "parcel_sorted.read is not a defined value");
+}
+
+TEST(ValidateTest, ReadOutcomeMustAgreeWithParcelIdAndCodes) {
+  testutil::Scanner s("S1");
+  std::string reason;
+  EXPECT_EQ(Check(SortRead(s, "P1", v1::READ_SINGLE, {"P1", "X9"})), v1::REJECT_NONE);
+  EXPECT_EQ(Check(SortRead(s, "P1", v1::READ_OUTCOME_UNSPECIFIED, {})), v1::REJECT_NONE);
+  EXPECT_EQ(Check(SortRead(s, "", v1::READ_NO_READ, {})), v1::REJECT_NONE);
+  EXPECT_EQ(Check(SortRead(s, "", v1::READ_AMBIGUOUS, {"A1", "A2"})), v1::REJECT_NONE);
+  EXPECT_EQ(Check(SortRead(s, "", v1::READ_INVALID_ID, {"RR473124828GB"})), v1::REJECT_NONE);
+
+  EXPECT_EQ(Check(SortRead(s, "", v1::READ_SINGLE, {}), &reason), v1::REJECT_MISSING_ID);
+  EXPECT_EQ(reason, "parcel_sorted.parcel_id is missing but read is READ_SINGLE");
+  EXPECT_EQ(Check(SortRead(s, "P1", v1::READ_NO_READ, {}), &reason), v1::REJECT_BAD_ENUM);
+  EXPECT_EQ(reason, "parcel_sorted.read is READ_NO_READ but parcel_id is set");
+  EXPECT_EQ(Check(SortRead(s, "A1", v1::READ_AMBIGUOUS, {"A1", "A2"}), &reason),
+            v1::REJECT_BAD_ENUM);
+  EXPECT_EQ(reason, "parcel_sorted.read is READ_AMBIGUOUS but parcel_id is set");
+  EXPECT_EQ(Check(SortRead(s, "", v1::READ_AMBIGUOUS, {}), &reason), v1::REJECT_MISSING_ID);
+  EXPECT_EQ(reason, "parcel_sorted.read_codes is empty but read is READ_AMBIGUOUS");
+  EXPECT_EQ(Check(SortRead(s, "", v1::READ_INVALID_ID, {}), &reason), v1::REJECT_MISSING_ID);
+  EXPECT_EQ(Check(SortRead(s, "P1", v1::READ_INVALID_ID, {"P1"})), v1::REJECT_BAD_ENUM);
+}
+
+TEST(ValidateTest, ReadCodesAreAtMostSixteenIds) {
+  testutil::Scanner s("S1");
+  std::string reason;
+  std::vector<std::string> codes(16, "C1");
+  EXPECT_EQ(Check(SortRead(s, "", v1::READ_AMBIGUOUS, codes)), v1::REJECT_NONE);
+  codes.push_back("C17");
+  EXPECT_EQ(Check(SortRead(s, "", v1::READ_AMBIGUOUS, codes), &reason), v1::REJECT_ID_TOO_LONG);
+  EXPECT_EQ(reason, "parcel_sorted.read_codes holds more than 16 codes");
+  EXPECT_EQ(Check(SortRead(s, "", v1::READ_AMBIGUOUS, {"A1", ""}), &reason),
+            v1::REJECT_MISSING_ID);
+  EXPECT_EQ(reason, "parcel_sorted.read_codes is missing");
+  EXPECT_EQ(Check(SortRead(s, "", v1::READ_AMBIGUOUS, {"A1", std::string(65, 'c')}), &reason),
+            v1::REJECT_ID_TOO_LONG);
+  EXPECT_EQ(reason, "parcel_sorted.read_codes is longer than 64 bytes");
+  EXPECT_EQ(Check(SortRead(s, "", v1::READ_AMBIGUOUS, {"A1", "A\n2"}), &reason),
+            v1::REJECT_BAD_ID);
+  EXPECT_EQ(reason, "parcel_sorted.read_codes holds a control character");
+}
+
+TEST(ValidateTest, NoDimensionReasonIsFreeTextUpTo1024Bytes) {
+  testutil::Scanner s("S1");
+  std::string reason;
+  v1::ScanEvent e = s.ParcelSorted("P1", "D1");
+  e.mutable_parcel_sorted()->mutable_measurement()->set_no_dimension_reason(std::string(1024, 'r'));
+  EXPECT_EQ(Check(e), v1::REJECT_NONE);
+  e.mutable_parcel_sorted()->mutable_measurement()->set_no_dimension_reason(std::string(1025, 'r'));
+  EXPECT_EQ(Check(e, &reason), v1::REJECT_ID_TOO_LONG);
+  EXPECT_EQ(reason, "parcel_sorted.measurement.no_dimension_reason is longer than 1024 bytes");
+}
+
+TEST(ValidateTest, BagAdviceWeightsNameListedParcels) {
+  std::string reason;
+  v1::ReferenceChange c = testutil::BagAdviceRef("B1", {"P1", "P2"});
+  auto* w = c.mutable_bag_advice()->add_parcel_weights();
+  w->set_parcel_id("P2");
+  w->set_weight_g(1200);
+  EXPECT_EQ(core::ValidateReference(c, &reason), v1::REJECT_NONE);
+  w->set_parcel_id("P9");
+  EXPECT_EQ(core::ValidateReference(c, &reason), v1::REJECT_MISSING_ID);
+  EXPECT_EQ(reason, "bag_advice.parcel_weights names P9, which parcel_ids does not list");
+  w->set_parcel_id("");
+  EXPECT_EQ(core::ValidateReference(c, &reason), v1::REJECT_MISSING_ID);
+  EXPECT_EQ(reason, "bag_advice.parcel_weights.parcel_id is missing");
+  w->set_parcel_id("P\t2");
+  EXPECT_EQ(core::ValidateReference(c, &reason), v1::REJECT_BAD_ID);
+}
+
+TEST(ValidateTest, BagAdviceWithAnUnlistedWeightIsRefusedAsInvalid) {
+  core::HubState hub;
+  core::ApplyResult r;
+  v1::ReferenceChange c = testutil::BagAdviceRef("B1", {"P1"});
+  auto* w = c.mutable_bag_advice()->add_parcel_weights();
+  w->set_parcel_id("P9");
+  w->set_weight_g(1200);
+  hub.ApplyReference(c, &r);
+  EXPECT_EQ(r.outcome, core::ApplyResult::Outcome::kRejected);
+  EXPECT_EQ(r.refusal, core::Refusal::kInvalid);
+  EXPECT_FALSE(hub.BagAdviceOf("B1").has_value());
+}
+
+TEST(ValidateTest, WeightToleranceSettingsHaveLimits) {
+  std::string reason;
+  v1::ReferenceChange c;
+  *c.mutable_settings() = core::HubState::DefaultSettings();
+  EXPECT_EQ(core::ValidateReference(c, &reason), v1::REJECT_NONE);
+  c.mutable_settings()->set_weight_tolerance_percent(101);
+  EXPECT_EQ(core::ValidateReference(c, &reason), v1::REJECT_BAD_ENUM);
+  EXPECT_EQ(reason, "settings.weight_tolerance_percent is over 100");
+  c.mutable_settings()->set_weight_tolerance_percent(5);
+  c.mutable_settings()->set_weight_tolerance_g(1'000'001);
+  EXPECT_EQ(core::ValidateReference(c, &reason), v1::REJECT_BAD_ENUM);
 }
 
 }  // namespace

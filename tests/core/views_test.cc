@@ -179,6 +179,39 @@ TEST_F(ViewsTest, OutboundBagViewShowsDestinationWrittenCountAndLoad) {
   EXPECT_EQ(b.load_id(), "L-SH");
 }
 
+TEST_F(ViewsTest, BagViewOfAnS9BagIdShowsItsReceptacle) {
+  const std::string s9 = "CNPEKAUSSYDAAUN61234001100125";
+  Add(dock.BagUnloaded(s9, "V1", 1));
+  const auto b = Bag(s9);
+  ASSERT_TRUE(b.has_receptacle());
+  EXPECT_EQ(b.receptacle().origin_office(), "CNPEKA");
+  EXPECT_EQ(b.receptacle().destination_office(), "USSYDA");
+  EXPECT_EQ(b.receptacle().mail_category(), "A");
+  EXPECT_EQ(b.receptacle().mail_subclass(), "UN");
+  EXPECT_EQ(b.receptacle().year_digit(), 6u);
+  EXPECT_EQ(b.receptacle().dispatch_number(), 1234u);
+  EXPECT_EQ(b.receptacle().receptacle_number(), 1u);
+  EXPECT_TRUE(b.receptacle().last_receptacle());
+  EXPECT_EQ(b.receptacle().registered_flag(), "0");
+  EXPECT_EQ(b.receptacle().weight_g(), 12'500u);
+  Add(dock.BagUnloaded("B1", "V1", 1));
+  EXPECT_FALSE(Bag("B1").has_receptacle()) << "not an S9 id";
+}
+
+TEST_F(ViewsTest, ParcelTraceShowsTheDwsMeasurementOfASortScan) {
+  v1::ScanEvent e = sorter.ParcelSorted("P1", "D-SH");
+  auto* m = e.mutable_parcel_sorted()->mutable_measurement();
+  m->set_weight_g(1520);
+  m->set_length_mm(300);
+  m->set_legal_for_trade(true);
+  Add(e);
+  const auto t = core::BuildParcelTrace("P1", Of(core::EntityKind::kParcel, "P1"));
+  ASSERT_EQ(t.entries_size(), 1);
+  EXPECT_EQ(t.entries(0).event().parcel_sorted().measurement().weight_g(), 1520u);
+  EXPECT_EQ(t.entries(0).event().parcel_sorted().measurement().length_mm(), 300u);
+  EXPECT_TRUE(t.entries(0).event().parcel_sorted().measurement().legal_for_trade());
+}
+
 TEST_F(ViewsTest, VehicleViewComparesTheAdviceWithWhatArrived) {
   Add(testutil::VehicleAdviceRef("V1", "SEAL-1", {"B1", "B2"}));
   Add(dock.VehicleArrived("V1", "SEAL-2", /*intact=*/false, 2));

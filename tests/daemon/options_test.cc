@@ -177,6 +177,8 @@ const std::vector<NumberRule> kNumberRules = {
     {"", "checkpoint_interval_s", "--checkpoint-interval-s", 0, 86'400},
     {"hub", "dwell_hours", "--dwell-hours", 0, 24 * 366},
     {"hub", "forget_after_days", "--forget-after-days", 0, 3660},
+    {"hub", "weight_tolerance_g", "--weight-tolerance-g", 0, 1'000'000},
+    {"hub", "weight_tolerance_percent", "--weight-tolerance-percent", 0, 100},
     {"hub", "retention_days", "--retention-days", 0, 36'600},
 };
 
@@ -199,6 +201,8 @@ std::string PrintNumbers(const daemon::DaemonOptions& o) {
       << " checkpoint_records=" << o.sequencer.checkpoint_records
       << " checkpoint_interval_s=" << o.sequencer.checkpoint_interval.count()
       << " dwell_hours=" << o.dwell_hours << " forget_after_days=" << o.forget_after_days
+      << " weight_tolerance_g=" << o.weight_tolerance_g
+      << " weight_tolerance_percent=" << o.weight_tolerance_percent
       << " retention_days=" << o.sequencer.retention.count() / 24
       << " max_sessions_per_address=" << o.ingest.max_sessions_per_address << " ";
   return out.str();

@@ -19,16 +19,15 @@ inline constexpr const char* kAdmin = "admin-secret-1";
 
 class ApiTest : public DaemonTest {
  protected:
-  // `extra_toml` is appended to the configuration file (e.g. [[device]]s).
+  // `extra_toml` opens the configuration file (top-level keys, [[device]]s).
   std::unique_ptr<testutil::DaemonProcess> Start(const std::string& extra_toml = "") {
     const std::string config = (dir_ / "hubd.toml").string();
-    std::ofstream(config) << "[[api.tokens]]\nname = \"wall\"\ntoken = \"" << kViewer
+    std::ofstream(config) << extra_toml << "[[api.tokens]]\nname = \"wall\"\ntoken = \"" << kViewer
                           << "\"\nrole = \"viewer\"\n"
                           << "[[api.tokens]]\nname = \"sup-li\"\ntoken = \"" << kSupervisor
                           << "\"\nrole = \"supervisor\"\n"
                           << "[[api.tokens]]\nname = \"ops\"\ntoken = \"" << kAdmin
-                          << "\"\nrole = \"admin\"\n"
-                          << extra_toml;
+                          << "\"\nrole = \"admin\"\n";
     // The hub in UTC, so answers' ISO times are known whatever the machine's zone.
     return std::make_unique<testutil::DaemonProcess>(
         db_, std::vector<std::string>{"--config", config, "--time-zone", "UTC"});

@@ -215,6 +215,9 @@ std::string Describe(const v1::ExceptionCase& c) {
   };
   list("missing", c.missing_ids());
   list("unexpected", c.unexpected_ids());
+  list("codes", c.read_codes());
+  if (c.has_known_weight_g()) s += " known=" + std::to_string(c.known_weight_g()) + "g";
+  if (c.has_measured_weight_g()) s += " measured=" + std::to_string(c.measured_weight_g()) + "g";
   return s;
 }
 

@@ -68,7 +68,8 @@ v1::LogRecord Record(const v1::ScanEvent& e);
 v1::LogRecord Record(const v1::ReferenceChange& c);
 
 // "BAG_SHORT bag=B1 vehicle=V1 expected=3 actual=2 missing=[P3]": type, every
-// id set, counts and id lists; no case id, status, times or detail text.
+// id set, counts, id lists (missing, unexpected, read codes) and weights
+// ("known=1000g measured=1520g"); no case id, status, times or detail text.
 std::string Describe(const v1::ExceptionCase& c);
 // Describe() of each case, joined with "; ".
 std::string Describe(const std::vector<v1::ExceptionCase>& cases);

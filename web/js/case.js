@@ -1,7 +1,8 @@
 // One case: GET /v1/exceptions/{id}. Every id it names (links), expected
-// vs. actual, the missing and unexpected ids, its history (raised,
-// acknowledged, resolved: who, when, note) and the actions. Changes made
-// elsewhere arrive on the stream and show at once.
+// vs. actual, the missing and unexpected ids, known vs. measured weight, the
+// codes of a read, its history (raised, acknowledged, resolved: who, when,
+// note) and the actions. Changes made elsewhere arrive on the stream and
+// show at once.
 
 import { api } from './api.js';
 import { h, clear, errorBox, dl, idLink, idLinks, humanize } from './dom.js';
@@ -35,6 +36,9 @@ export function caseView(root, route, ctx) {
           diffText(c.expected_count, c.actual_count) : null],
         [`Missing ${listedKind(c)}s`, c.missing_ids?.length ? idLinks(listedKind(c), c.missing_ids) : null],
         [`Unexpected ${listedKind(c)}s`, c.unexpected_ids?.length ? idLinks(listedKind(c), c.unexpected_ids) : null],
+        ['Known weight', c.known_weight_g != null ? `${c.known_weight_g} g` : null],
+        ['Measured weight', c.measured_weight_g != null ? `${c.measured_weight_g} g` : null],
+        ['Codes read', c.read_codes?.length ? c.read_codes.join(', ') : null],
         ['Detail', c.detail],
       ]),
       history(c),

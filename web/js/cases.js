@@ -24,6 +24,8 @@ export const TYPES = {
   DAMAGED: 'parcel reported damaged',
   DUPLICATE_PARCEL: 'one parcel id live in two places at once',
   DWELL_EXCEEDED: 'parcel in the hub longer than the dwell time',
+  WEIGHT_MISMATCH: 'measured weight (DWS) differs from the known one by more than the tolerance',
+  AMBIGUOUS_READ: 'one read gave several codes that disagree; diverted like a no-read',
 };
 
 export const STATUSES = ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'];
