@@ -26,8 +26,8 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 # DWS readings only where the profile carries a weight (hubreplay refuses a
 # reading the telegram cannot carry).
-readings=()
-grep -q '"weight"' "$profiles/$profile.toml" && readings=(--dws-percent 30)
+readings=(--rate AMBIGUOUS_READ=0.5)
+grep -q '"weight"' "$profiles/$profile.toml" && readings+=(--dws-percent 30 --rate WEIGHT_MISMATCH=0.5)
 
 # One run: $1 label, $2 sorters, $3 "telegram" or "protobuf".
 run() {

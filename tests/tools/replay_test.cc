@@ -298,9 +298,8 @@ std::set<int> ExpectedTypes(const fs::path& day) {
 }
 
 // The core rules of issue 13 (WEIGHT_MISMATCH, AMBIGUOUS_READ, known
-// weights) are being written beside these tools; until they are on main
-// the tests that expect those cases skip. Set to true when they land.
-constexpr bool kCoreRulesLanded = false;
+// weights) are on main.
+constexpr bool kCoreRulesLanded = true;
 
 // What the tests need that is not there yet ("" when nothing); they skip
 // naming it.
@@ -394,14 +393,10 @@ TEST_F(TelegramReplayTest, SortersAsDatalogicScannersVerifyWithAmbiguousReads) {
 }
 
 TEST_F(TelegramReplayTest, SortersAsSickDwsUnitsVerifyWithReadingsAndReadAnomalies) {
-  // The shipped SICK profile has one code a read; this installation's
-  // sends every code it read, split by ',' (the destination label too).
+  // The SICK profile carries every code of a read in its code field (split
+  // by ','), the destination label too, and the DWS reading.
   if (const std::string missing = Issue13Missing(true, true); !missing.empty()) GTEST_SKIP() << missing;
-  const fs::path profile = dir_ / "sick-dws-codes.toml";
-  std::string text = Slurp(fs::path(kDeviceDir) / "sick-dws.toml");
-  text.replace(text.find("name = \"sick-dws\""), 17, "name = \"sick-dws-codes\"\ncode_separator = \",\"");
-  std::ofstream(profile) << text;
-  RunDay(profile.string(), 23, kReadings);
+  RunDay("sick-dws", 23, kReadings);
 }
 
 TEST_F(ReplayTest, TelegramFlagsRefuseWhatCannotWork) {
