@@ -422,9 +422,13 @@ class Generator {
             *c.mutable_read_codes() = s->read_codes();
             continue;
           }
-          case v1::WEIGHT_MISMATCH:
-            Expect(v1::WEIGHT_MISMATCH).set_parcel_id(parcel.id);
+          case v1::WEIGHT_MISMATCH: {
+            // The case names the bag the parcel came out of.
+            auto& c = Expect(v1::WEIGHT_MISMATCH);
+            c.set_parcel_id(parcel.id);
+            c.set_bag_id(bag.id);
             break;
+          }
           case v1::NO_ROUTE:
             s->set_destination("D-UNKNOWN");
             Expect(v1::NO_ROUTE).set_parcel_id(parcel.id);
