@@ -5,6 +5,8 @@
 #include <random>
 #include <set>
 
+#include "core/upu.h"
+
 namespace hub::tools {
 namespace {
 
@@ -16,7 +18,11 @@ const std::vector<T> kVehicleAnomalies = {v1::SEAL_BROKEN, v1::SEAL_MISMATCH, v1
 const std::vector<T> kBagAnomalies = {v1::BAG_SHORT, v1::BAG_OVER, v1::MISBAGGED};
 const std::vector<T> kParcelAnomalies = {v1::NO_ROUTE,    v1::NO_READ,     v1::HELD_PARCEL,
                                          v1::MISSORT,     v1::LEFT_BEHIND, v1::DAMAGED,
-                                         v1::DUPLICATE_PARCEL};
+                                         v1::DUPLICATE_PARCEL, v1::WEIGHT_MISMATCH,
+                                         v1::AMBIGUOUS_READ};
+// Drawn only at the rate `rates` names (0 otherwise): a day made without
+// them stays what it was before hubs knew them.
+bool OptIn(T type) { return type == v1::WEIGHT_MISMATCH || type == v1::AMBIGUOUS_READ; }
 const std::vector<T> kOutboundAnomalies = {v1::BAG_LABEL_MISMATCH, v1::MISLOAD,
                                            v1::UNCLOSED_BAG_LOADED};
 constexpr T kNone = v1::EXCEPTION_TYPE_UNSPECIFIED;
@@ -30,6 +36,9 @@ std::string Id(const char* prefix, uint64_t n, int width = 6) {
 
 struct Parcel {
   std::string id;
+  uint64_t serial = 0;
+  uint64_t weight_g = 0;   // what it weighs (and its bag advice says, when advised)
+  bool advised = false;    // on some bag advice: the hub knows its weight
   uint32_t dest = 0;
   T anomaly = kNone;
   int inbound_bag = -1;
@@ -79,18 +88,21 @@ struct Scanner {
 
 class Generator {
  public:
-  Generator(const DayOptions& o, DaySink* sink) : o_(o), sink_(sink), rng_(o.seed) {
-    auto add = [&](const char* kind, uint32_t n, std::vector<int>* group) {
-      for (uint32_t i = 1; i <= n; ++i) {
+  Generator(const DayOptions& o, DaySink* sink)
+      : o_(o), sink_(sink), rng_(o.seed), aux_(o.seed ^ 0x9e3779b97f4a7c15ull) {
+    const auto scanners = DayScanners(o);
+    auto add = [&](uint32_t n, std::vector<int>* group) {
+      for (uint32_t i = 0; i < n; ++i) {
+        const DayScanner& d = scanners[scanners_.size()];
         group->push_back(static_cast<int>(scanners_.size()));
-        scanners_.push_back(Scanner{o.id_prefix + Id(kind, i, 2), o.id_prefix + Id(kind, i, 2), 0, o.start_ms, {}});
+        scanners_.push_back(Scanner{d.id, d.station, 0, o.start_ms, {}});
       }
     };
-    add("DOCK-", o.docks, &docks_);
-    add("TABLE-", o.tables, &tables_);
-    add("SORTER-", o.sorters, &sorters_);
-    add("BAGGER-", o.baggers, &baggers_);
-    add("LOADER-", o.loaders, &loaders_);
+    add(o.docks, &docks_);
+    add(o.tables, &tables_);
+    add(o.sorters, &sorters_);
+    add(o.baggers, &baggers_);
+    add(o.loaders, &loaders_);
   }
 
   Day Run() {
@@ -129,7 +141,7 @@ class Generator {
  private:
   double Rate(T type) const {
     auto it = o_.rates.find(type);
-    return it == o_.rates.end() ? o_.anomaly_percent : it->second;
+    return it == o_.rates.end() ? (OptIn(type) ? 0 : o_.anomaly_percent) : it->second;
   }
   // One draw for a unit: an anomaly from `types` or kNone.
   T Draw(const std::vector<T>& types) {
@@ -141,7 +153,19 @@ class Generator {
     return kNone;
   }
   uint64_t Below(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng_); }
+  // Draws for weights, readings and codes come from their own stream, so
+  // that turning them on leaves the day's anomalies where they were.
+  uint64_t AuxBelow(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(aux_); }
+  bool AuxPercent(double pct) { return std::uniform_real_distribution<double>(0, 100)(aux_) < pct; }
 
+  std::string ParcelId(uint64_t serial) const {
+    if (!o_.s10_ids) return o_.id_prefix + Id("P", serial, 8);
+    const std::string digits = Id("", serial, 8);
+    return "CP" + digits + std::to_string(core::S10CheckDigit(digits)) + "CN";
+  }
+  // A parcel id that no parcel of the day has: the second label of an
+  // ambiguous read.
+  std::string StrangerId(uint64_t serial) const { return ParcelId(serial + 50'000'000); }
   v1::ExceptionCase& Expect(T type) {
     auto& c = day_.expected.emplace_back();
     c.set_type(type);
@@ -150,8 +174,10 @@ class Generator {
 
   int NewParcel(Wave& w, uint64_t* made) {
     Parcel p;
-    p.id = o_.id_prefix + Id("P", ++parcel_counter_, 8);
+    p.serial = ++parcel_counter_;
+    p.id = ParcelId(p.serial);
     p.dest = static_cast<uint32_t>(Below(o_.destinations));
+    p.weight_g = 200 + AuxBelow(5000);
     w.parcels.push_back(std::move(p));
     ++*made;
     return static_cast<int>(w.parcels.size()) - 1;
@@ -172,6 +198,7 @@ class Generator {
         for (uint32_t i = 0; i < o_.parcels_per_bag && *made < o_.parcels; ++i) {
           const int p = NewParcel(w, made);
           w.parcels[p].inbound_bag = static_cast<int>(w.bags.size());
+          w.parcels[p].advised = true;
           bag.advised.push_back(p);
           bag.physical.push_back(p);
         }
@@ -203,6 +230,9 @@ class Generator {
         Parcel& parcel = w.parcels[p];
         if (parcel.inbound_bag != static_cast<int>(b)) continue;  // a duplicate's second bag
         parcel.anomaly = Draw(kParcelAnomalies);
+        // A weight the hub does not know cannot be wrong: the first
+        // reading becomes the known weight.
+        if (parcel.anomaly == v1::WEIGHT_MISMATCH && !parcel.advised) parcel.anomaly = kNone;
         if (parcel.anomaly != v1::DUPLICATE_PARCEL) continue;
         // Also in the next bag on the same table, advised and labelled there.
         const size_t twin = b + o_.tables;
@@ -252,6 +282,11 @@ class Generator {
       auto* a = c.mutable_bag_advice();
       a->set_bag_id(bag.id);
       for (int p : bag.advised) a->add_parcel_ids(w.parcels[p].id);
+      for (int p : bag.advised) {
+        auto* pw = a->add_parcel_weights();
+        pw->set_parcel_id(w.parcels[p].id);
+        pw->set_weight_g(w.parcels[p].weight_g);
+      }
       Reference(c);
     }
     for (const auto& p : w.parcels) {
@@ -366,13 +401,34 @@ class Generator {
         auto* s = Scan(sorters_[n++ % sorters_.size()]).mutable_parcel_sorted();
         s->set_parcel_id(parcel.id);
         s->set_destination(Dest(parcel.dest));
-        s->set_weight_g(200 + Below(5000));
+        s->set_weight_g(parcel.weight_g);
         s->set_service_class(v1::SERVICE_CLASS_STANDARD);
+        Reading(parcel, s);
         switch (parcel.anomaly) {
           case v1::NO_READ:
             s->clear_parcel_id();
+            s->set_read(v1::READ_NO_READ);
             Expect(v1::NO_READ);
             continue;
+          case v1::AMBIGUOUS_READ: {
+            // Two parcel labels (and the destination label) in one read:
+            // diverted like a no-read, the case names every code.
+            s->clear_parcel_id();
+            s->set_read(v1::READ_AMBIGUOUS);
+            s->add_read_codes(parcel.id);
+            s->add_read_codes(StrangerId(parcel.serial));
+            s->add_read_codes(Dest(parcel.dest));
+            auto& c = Expect(v1::AMBIGUOUS_READ);
+            *c.mutable_read_codes() = s->read_codes();
+            continue;
+          }
+          case v1::WEIGHT_MISMATCH: {
+            // The case names the bag the parcel came out of.
+            auto& c = Expect(v1::WEIGHT_MISMATCH);
+            c.set_parcel_id(parcel.id);
+            c.set_bag_id(bag.id);
+            break;
+          }
           case v1::NO_ROUTE:
             s->set_destination("D-UNKNOWN");
             Expect(v1::NO_ROUTE).set_parcel_id(parcel.id);
@@ -385,6 +441,45 @@ class Generator {
         parcel.route = static_cast<int>(parcel.dest % o_.routes);
         w.sorted.push_back(p);
       }
+    }
+  }
+
+  // The DWS reading and the extra codes of a sort scan (aux draws, made for
+  // every scan whatever its anomaly, so the stream stays aligned).
+  void Reading(const Parcel& parcel, v1::ParcelSorted* s) {
+    const bool measured = AuxPercent(o_.dws_percent);
+    const bool scale_error = AuxPercent(5);
+    const bool multi = AuxPercent(o_.multi_read_percent);
+    const uint64_t noise = AuxBelow(61);  // -30..+30 g: inside any tolerance (>= 50 g)
+    const uint64_t size = AuxBelow(400);
+    if (parcel.anomaly == v1::WEIGHT_MISMATCH) {
+      // Far outside max(50 g, 5 %): twice the weight and a kilogram more.
+      auto* m = s->mutable_measurement();
+      m->set_weight_g(parcel.weight_g * 2 + 1000);
+      m->set_length_mm(200 + static_cast<uint32_t>(size));
+      m->set_width_mm(150);
+      m->set_height_mm(100);
+      m->set_legal_for_trade(true);
+      s->set_weight_g(m->weight_g());
+    } else if (measured) {
+      auto* m = s->mutable_measurement();
+      m->set_length_mm(200 + static_cast<uint32_t>(size));
+      m->set_width_mm(150);
+      m->set_height_mm(100);
+      m->set_volume_cm3(uint64_t{m->length_mm()} * 150 * 100 / 1000);
+      if (scale_error) {
+        m->set_weight_g(parcel.weight_g * 7 + 12'345);
+        m->set_scale_error(true);
+      } else {
+        m->set_weight_g(parcel.weight_g + noise - 30);
+        m->set_legal_for_trade(true);
+        s->set_weight_g(m->weight_g());
+      }
+    }
+    if (multi && parcel.anomaly != v1::NO_READ && parcel.anomaly != v1::AMBIGUOUS_READ) {
+      s->set_read(v1::READ_SINGLE);
+      s->add_read_codes(parcel.id);
+      s->add_read_codes("RL-" + Dest(parcel.dest));
     }
   }
 
@@ -565,7 +660,7 @@ class Generator {
 
   const DayOptions& o_;
   DaySink* sink_;
-  std::mt19937_64 rng_;
+  std::mt19937_64 rng_, aux_;
   std::vector<Scanner> scanners_;
   std::vector<int> docks_, tables_, sorters_, baggers_, loaders_;
   uint64_t parcel_counter_ = 0, bag_counter_ = 0, vehicle_counter_ = 0, out_counter_ = 0;
@@ -595,7 +690,27 @@ std::string CheckOptions(const DayOptions& o) {
     return "rates are percentages from 0 to 100";
   for (const auto& [t, r] : o.rates)
     if (r < 0 || r > 100) return "rates are percentages from 0 to 100";
+  for (double r : {o.dws_percent, o.multi_read_percent})
+    if (r < 0 || r > 100) return "rates are percentages from 0 to 100";
+  if (o.s10_ids && !o.id_prefix.empty()) return "S10 parcel ids have no room for an id prefix";
+  if (o.s10_ids && o.parcels > 49'000'000) return "S10 parcel ids: at most 49,000,000 parcels";
   return "";
+}
+
+std::vector<DayScanner> DayScanners(const DayOptions& o) {
+  std::vector<DayScanner> out;
+  auto add = [&](const char* kind, uint32_t n, bool sorts) {
+    for (uint32_t i = 1; i <= n; ++i) {
+      const std::string id = o.id_prefix + Id(kind, i, 2);
+      out.push_back(DayScanner{id, id, sorts});
+    }
+  };
+  add("DOCK-", o.docks, false);
+  add("TABLE-", o.tables, false);
+  add("SORTER-", o.sorters, true);
+  add("BAGGER-", o.baggers, false);
+  add("LOADER-", o.loaders, false);
+  return out;
 }
 
 Day GenerateDay(const DayOptions& options, DaySink* sink) {
@@ -608,7 +723,20 @@ std::string CaseKey(const v1::ExceptionCase& c) {
   if (!c.bag_id().empty()) k += " bag=" + c.bag_id();
   if (!c.parcel_id().empty()) k += " parcel=" + c.parcel_id();
   if (!c.load_id().empty()) k += " load=" + c.load_id();
+  for (int i = 0; i < c.read_codes_size(); ++i) k += (i == 0 ? " codes=" : ",") + c.read_codes(i);
   return k;
 }
+
+std::string ParcelPattern(const DayOptions& o) {
+  if (o.s10_ids) return "CP[0-9]{9}CN";
+  std::string escaped;
+  for (char ch : o.id_prefix) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(ch) != std::string_view::npos) escaped += '\\';
+    escaped += ch;
+  }
+  return escaped + "P[0-9]{8}";
+}
+
+std::string DestinationPattern() { return "D[0-9]+|D-UNKNOWN"; }
 
 }  // namespace hub::tools

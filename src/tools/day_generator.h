@@ -42,11 +42,25 @@ struct DayOptions {
   uint32_t docks = 2, tables = 6, sorters = 4, baggers = 6, loaders = 2;
   // Percent of the opportunities that get each anomaly (per vehicle, inbound
   // bag, parcel or outbound bag, as fits the type), unless `rates` names it.
+  // WEIGHT_MISMATCH and AMBIGUOUS_READ (issue 13: DWS readings and read
+  // codes) come only at the rate `rates` gives them: 0 by default.
   double anomaly_percent = 0.5;
   std::map<v1::ExceptionType, double> rates;
   // Percent of (scanner, epoch) pairs after which the scanner reconnects and
   // re-sends its last frames.
   double resend_percent = 0;
+  // Percent of sort scans that come with a DWS reading (weight, size): the
+  // measured weight is the parcel's advised weight within a few grams, well
+  // inside HubSettings' tolerance; one reading in 20 of them is flagged as
+  // a scale error with a wild weight (which must raise nothing).
+  double dws_percent = 0;
+  // Percent of sort scans that read an extra code beside the parcel id (a
+  // routing label, "RL-D<n>", that is no parcel id): still READ_SINGLE,
+  // routed as usual.
+  double multi_read_percent = 0;
+  // Parcel ids are valid UPU S10 ids ("CP" + 8 digits + check digit + "CN")
+  // instead of "P" + 8 digits. Not with id_prefix (an S10 id has no room).
+  bool s10_ids = false;
   // When the day starts (its first events' time), and a prefix for every
   // parcel, bag, vehicle, seal, load and scanner id, so that several days
   // can go through one hub (multi-day soak tests).
@@ -65,6 +79,14 @@ class DaySink {
   virtual void Event(const v1::ScanEvent& event) = 0;
 };
 
+// The scanners of a day, in the order the generator makes them, and the
+// one kind of event each sends (sorters: PARCEL_SORTED only).
+struct DayScanner {
+  std::string id, station;
+  bool sorts_only = false;
+};
+std::vector<DayScanner> DayScanners(const DayOptions& options);
+
 struct Day {
   v1::ReplayPlan plan;
   std::vector<v1::ExceptionCase> expected;  // type and ids only, sorted
@@ -73,7 +95,16 @@ struct Day {
 Day GenerateDay(const DayOptions& options, DaySink* sink);
 
 // The part of a case a verification compares: its type and the ids it
-// names ("LEFT_BEHIND vehicle=T1 bag=OB1 parcel=P1 load=L1").
+// names ("LEFT_BEHIND vehicle=T1 bag=OB1 parcel=P1 load=L1"), and the codes
+// of the read, in order, when the case has them
+// ("AMBIGUOUS_READ codes=P1,P50000001,D3").
 std::string CaseKey(const v1::ExceptionCase& c);
+
+// The parcel id patterns (ECMAScript, whole code) and the destination
+// pattern that tell a generated day's codes apart (hubgen --telegram writes
+// them into devices.toml): parcel ids are parcel ids, "D<n>" and
+// "D-UNKNOWN" are destination labels, routing labels match neither.
+std::string ParcelPattern(const DayOptions& options);
+std::string DestinationPattern();
 
 }  // namespace hub::tools

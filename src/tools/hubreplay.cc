@@ -3,6 +3,12 @@
 // daemon's exceptions against the day's expected ones (SPEC §5 "Tools").
 //
 //   hubreplay --target 127.0.0.1:7400 --http 127.0.0.1:7480 --in /tmp/day --verify
+//   hubreplay ... --in day --devices day/devices.toml --device SORTER-01=127.0.0.1:7410
+//
+// Telegram scanners of the plan (hubgen --telegram) are not sessions: each
+// gets one TCP connection to the device listener hubd has for it, its sort
+// scans go as telegrams of its device profile, and the hub's replies (one
+// per read, in order) are its acknowledgements; re-sends skip them.
 //
 // Each scanner's events go on their own session, in order (--connections N
 // folds the scanners onto N sessions). The day's epochs are kept: the
@@ -32,7 +38,10 @@
 #include <sstream>
 #include <thread>
 
+#include <toml++/toml.h>
+
 #include "codec/frame_codec.h"
+#include "codec/telegram.h"
 #include "net/scan_stream.h"
 #include "hub/v1/exception.pb.h"
 #include "hub/v1/replay.pb.h"
@@ -40,6 +49,7 @@
 #include "hub/version.h"
 #include "tools/api_client.h"
 #include "tools/day_generator.h"
+#include "tools/device_read.h"
 #include "tools/latency_histogram.h"
 
 namespace {
@@ -202,6 +212,7 @@ struct Event {
 
 struct Stats {
   uint64_t sent = 0, acked = 0, rejects = 0, resent = 0, reconnects = 0;
+  uint64_t telegram_reads = 0, telegram_replies = 0;  // of the above, on telegram links
   // Acknowledged by a Welcome's durable mark without being sent in this
   // run: the hub held them already (a replay into a used hub).
   uint64_t already_held = 0;
@@ -210,16 +221,20 @@ struct Stats {
 
 class Replayer;
 
-class Session : public std::enable_shared_from_this<Session> {
+// One scanner's (or, folded, several scanners') way into the hub: a scan
+// session (protobuf frames, acks) or a device telegram connection (replies
+// count as acks). All on the replayer's one thread.
+class Link : public std::enable_shared_from_this<Link> {
  public:
-  Session(Replayer* r, asio::io_context& io, std::string scanner)
-      : scanner_(std::move(scanner)), r_(r), io_(io), socket_(io), retry_(io) {}
+  Link(std::string scanner, bool telegram) : scanner_(std::move(scanner)), telegram_(telegram) {}
+  virtual ~Link() = default;
 
   const std::string scanner_;
+  const bool telegram_;
   bool counted_ = false;  // the current epoch's completion was counted
   std::vector<Event> events;
-  // The events' bytes: the day's events.bin, or the session's own copy of
-  // its re-encoded frames when scanners are folded onto fewer sessions.
+  // The events' bytes: the day's events.bin, or the link's own copy (frames
+  // re-encoded when scanners are folded onto fewer sessions; telegrams).
   const std::string* frames = nullptr;
   std::string own_frames;
   size_t limit = 0;       // send events [0, limit) in this epoch
@@ -229,8 +244,21 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t resend_from = SIZE_MAX;  // planned re-send of acknowledged frames
 
   bool done() const { return acked >= limit; }
-  void Start() { Connect(); }
-  void Kick() {
+  // Appends the next events that may go now to *out (never past `limit`:
+  // the next epoch waits for every acknowledgement); returns how many.
+  size_t Batch(Replayer* r, std::string* out);
+  virtual void Start() = 0;
+  virtual void Kick() = 0;
+  virtual void Close() = 0;
+};
+
+class Session : public Link {
+ public:
+  Session(Replayer* r, asio::io_context& io, std::string scanner)
+      : Link(std::move(scanner), false), r_(r), io_(io), socket_(io), retry_(io) {}
+
+  void Start() override { Connect(); }
+  void Kick() override {
     if (ready_ && !writing_) Write();
   }
   // Drops the connection (a lost ack) and re-sends `count` acknowledged
@@ -239,7 +267,7 @@ class Session : public std::enable_shared_from_this<Session> {
     resend_frames_ = count;
     Drop(/*planned=*/true);
   }
-  void Close() {
+  void Close() override {
     CloseSocket();
     retry_.cancel();
     closed_ = true;
@@ -280,18 +308,22 @@ class Replayer {
   bool tty = ::isatty(STDERR_FILENO) != 0;
   uint64_t total_events = 0;
 
-  std::shared_ptr<Session> AddSession(const std::string& scanner) {
+  std::shared_ptr<Link> AddSession(const std::string& scanner) {
     sessions_.push_back(std::make_shared<Session>(this, io_, scanner));
     by_scanner_[scanner] = sessions_.back().get();
     return sessions_.back();
   }
-  Session* SessionOf(const std::string& scanner) {
+  // A device telegram connection to `host`:`port` in `profile` (which must
+  // outlive the replayer).
+  std::shared_ptr<Link> AddTelegramLink(const std::string& scanner, const codec::DeviceProfile& profile,
+                                        const std::string& host, const std::string& port);
+  Link* SessionOf(const std::string& scanner) {
     auto it = by_scanner_.find(scanner);
     return it == by_scanner_.end() ? nullptr : it->second;
   }
 
   // May `s` send its next event now (rate and time-scale pacing)?
-  bool MaySend(const Session& s) {
+  bool MaySend(const Link& s) {
     if (o_.rate > 0 && tokens_ < 1) return false;
     if (o_.time_scale > 0) {
       const double hub_ms = static_cast<double>(s.events[s.next].time_ms - first_time_ms_);
@@ -306,7 +338,7 @@ class Replayer {
   void OnAcked() {
     if (--busy_ == 0) io_.stop();
   }
-  void SessionDone(Session& s) {
+  void SessionDone(Link& s) {
     if (s.done() && !s.counted_) {
       s.counted_ = true;
       OnAcked();
@@ -323,7 +355,7 @@ class Replayer {
 
   // Sends events [.., events_end) of every session; returns when all are
   // acknowledged.
-  void RunEpoch(const std::vector<std::pair<Session*, size_t>>& limits) {
+  void RunEpoch(const std::vector<std::pair<Link*, size_t>>& limits) {
     busy_ = 0;
     for (auto& s : sessions_) s->counted_ = false;
     for (auto [s, limit] : limits) s->limit = limit;
@@ -360,6 +392,7 @@ class Replayer {
 
  private:
   friend class Session;
+  friend class TelegramLink;
   void Loop() {
     Tick();
     io_.restart();
@@ -410,8 +443,8 @@ class Replayer {
   const Options& o_;
   asio::io_context io_;
   asio::steady_timer tick_;
-  std::vector<std::shared_ptr<Session>> sessions_;
-  std::map<std::string, Session*> by_scanner_;
+  std::vector<std::shared_ptr<Link>> sessions_;
+  std::map<std::string, Link*> by_scanner_;
   int busy_ = 0;
   double tokens_ = 0;
   int64_t first_time_ms_ = 0;
@@ -578,21 +611,25 @@ void Session::OnFrame(std::string_view payload) {
   Write();
 }
 
-void Session::Write() {
-  if (!ready_ || writing_ || closed_) return;
-  out_.clear();
+size_t Link::Batch(Replayer* r, std::string* out) {
+  out->clear();
   const auto now = Clock::now();
   size_t n = 0;
-  while (next < limit && next < acked + r_->options().window && out_.size() < (64 << 10) && n < 512) {
-    if (!r_->MaySend(*this)) break;
-    if (next < acked) ++r_->stats.resent;  // a planned re-send of an acknowledged frame
-    out_.append(frames->data() + events[next].offset, events[next].size);
+  while (next < limit && next < acked + r->options().window && out->size() < (64 << 10) && n < 512) {
+    if (!r->MaySend(*this)) break;
+    if (next < acked) ++r->stats.resent;  // a planned re-send of an acknowledged frame
+    out->append(frames->data() + events[next].offset, events[next].size);
     if (next >= acked) sent_at[next] = now;
     ++next;
     ++n;
-    ++r_->stats.sent;
+    ++r->stats.sent;
   }
-  if (out_.empty()) return;
+  return n;
+}
+
+void Session::Write() {
+  if (!ready_ || writing_ || closed_) return;
+  if (Batch(r_, &out_) == 0) return;
   writing_ = true;
   auto self = shared_from_this();
   const uint64_t gen = generation_;
@@ -602,6 +639,166 @@ void Session::Write() {
     if (ec) return Drop(false);
     Write();
   });
+}
+
+// A device telegram connection (hubgen --telegram, hubd's [[device]]): one
+// plain TCP connection on which the scanner's reads go as telegrams of its
+// profile; the hub answers each sort read with one reply, in read order, and
+// a reply is that read's acknowledgement. No hello, no resume: a connection
+// that breaks after the first read is fatal (the reads in flight cannot be
+// told apart from the ones the hub took).
+class TelegramLink : public Link {
+ public:
+  // How the profile's replies are framed: the reply template's text before
+  // its first placeholder is their header, the text after its last one
+  // their terminator ("{object},{chute},{divert}\r\n": none, CR LF). ""
+  // when the template ends in a placeholder (no way to tell replies apart).
+  static std::string ReplyTerminator(const codec::DeviceProfile& p) {
+    const auto last = p.reply.rfind('}');
+    return last == std::string::npos ? p.reply : p.reply.substr(last + 1);
+  }
+  static codec::DeviceProfile ReplyFraming(const codec::DeviceProfile& p) {
+    codec::DeviceProfile f;
+    f.name = p.name + " replies";
+    const auto first = p.reply.find('{');
+    f.header = first == std::string::npos ? "" : p.reply.substr(0, first);
+    f.terminator = ReplyTerminator(p);
+    f.max_telegram = 1 << 16;
+    return f;
+  }
+
+  TelegramLink(Replayer* r, asio::io_context& io, std::string scanner, const codec::DeviceProfile& profile,
+               std::string host, std::string port)
+      : Link(std::move(scanner), true), r_(r), io_(io), socket_(io), retry_(io), reply_framing_(ReplyFraming(profile)),
+        replies_(reply_framing_), host_(std::move(host)), port_(std::move(port)) {
+    frames = &own_frames;
+  }
+
+  void Start() override { Connect(); }
+  void Kick() override {
+    if (ready_ && !writing_) Write();
+  }
+  void Close() override {
+    boost::system::error_code ec;
+    socket_.close(ec);
+    retry_.cancel();
+    closed_ = true;
+  }
+
+ private:
+  void Connect() {
+    if (closed_) return;
+    boost::system::error_code ec;
+    socket_ = tcp::socket(io_);
+    auto endpoints = tcp::resolver(io_).resolve(host_, port_, ec);
+    if (ec) return r_->Unreachable(scanner_ + ": cannot resolve " + host_);
+    auto self = shared_from_this();
+    asio::async_connect(socket_, endpoints, [this, self](boost::system::error_code ec, const tcp::endpoint&) {
+      if (closed_) return;
+      if (ec) {
+        // The listener may not be up yet: try again for a while.
+        if (first_try_ == Clock::time_point{}) first_try_ = Clock::now();
+        if (Clock::now() - first_try_ > std::chrono::duration<double>(r_->options().reconnect_seconds))
+          return r_->Unreachable(scanner_ + ": no telegram listener at " + host_ + ":" + port_);
+        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.async_wait([this, self](boost::system::error_code ec) {
+          if (!ec) Connect();
+        });
+        return;
+      }
+      socket_.set_option(tcp::no_delay(true), ec);
+      ready_ = true;
+      Read();
+      Write();
+    });
+  }
+
+  void Read() {
+    auto self = shared_from_this();
+    socket_.async_read_some(asio::buffer(in_), [this, self](boost::system::error_code ec, size_t n) {
+      if (closed_) return;
+      if (ec)
+        return r_->Fatal(scanner_ + ": the telegram connection to " + host_ + ":" + port_ + " broke (" +
+                         ec.message() + ") after " + std::to_string(acked) + " replies");
+      replies_.Append(std::string_view(in_.data(), n));
+      std::string reply;
+      const auto now = Clock::now();
+      for (;;) {
+        const auto res = replies_.Next(&reply);
+        if (res == codec::TelegramFramer::Result::kNeedMore) break;
+        // One reply per sort read, in read order (an oversized one too).
+        if (acked >= next)
+          return r_->Fatal(scanner_ + ": a reply came for no read (" + std::to_string(acked) + " replies, " +
+                           std::to_string(next) + " reads sent)");
+        ++r_->stats.acked;
+        ++r_->stats.telegram_replies;
+        r_->stats.latency.Add(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[acked]).count()));
+        ++acked;
+      }
+      if (done()) r_->SessionDone(*this);
+      Write();
+      Read();
+    });
+  }
+
+  void Write() {
+    if (!ready_ || writing_ || closed_) return;
+    const size_t n = Batch(r_, &out_);
+    if (n == 0) return;
+    r_->stats.telegram_reads += n;
+    writing_ = true;
+    auto self = shared_from_this();
+    asio::async_write(socket_, asio::buffer(out_), [this, self](boost::system::error_code ec, size_t) {
+      if (closed_) return;
+      writing_ = false;
+      if (ec)
+        return r_->Fatal(scanner_ + ": cannot write to the telegram listener " + host_ + ":" + port_ + ": " +
+                         ec.message());
+      Write();
+    });
+  }
+
+  Replayer* r_;
+  asio::io_context& io_;
+  tcp::socket socket_;
+  asio::steady_timer retry_;
+  const codec::DeviceProfile reply_framing_;  // replies_ holds a reference to it
+  codec::TelegramFramer replies_;
+  const std::string host_, port_;
+  std::array<char, 64 << 10> in_{};
+  std::string out_;
+  bool ready_ = false, writing_ = false, closed_ = false;
+  Clock::time_point first_try_{};
+};
+
+std::shared_ptr<Link> Replayer::AddTelegramLink(const std::string& scanner, const codec::DeviceProfile& profile,
+                                                const std::string& host, const std::string& port) {
+  sessions_.push_back(std::make_shared<TelegramLink>(this, io_, scanner, profile, host, port));
+  by_scanner_[scanner] = sessions_.back().get();
+  return sessions_.back();
+}
+
+// Why `read` would not reach the hub as it is through `profile`'s telegram
+// (a profile without a weight field, a second code with nowhere to go); ""
+// when it does.
+std::string LostInTelegram(const codec::DeviceProfile& profile, const codec::DeviceRead& read,
+                           const std::string& telegram) {
+  codec::TelegramFramer framer(profile);
+  framer.Append(telegram);
+  std::string payload;
+  if (framer.Next(&payload) != codec::TelegramFramer::Result::kTelegram) return "the telegram does not frame";
+  codec::DeviceRead back;
+  if (std::string why = codec::ParseTelegram(profile, payload, &back); !why.empty())
+    return "the telegram does not parse: " + why;
+  if (back.no_read != read.no_read || back.codes != read.codes) return "its codes do not fit the telegram";
+  const auto& m = read.measurement;
+  const auto& b = back.measurement;
+  const uint64_t dw = m.weight_g() > b.weight_g() ? m.weight_g() - b.weight_g() : b.weight_g() - m.weight_g();
+  if (dw > 10) return "its DWS weight does not fit the telegram (" + std::to_string(m.weight_g()) + " g sent, " +
+                      std::to_string(b.weight_g()) + " g parsed)";
+  if (m.scale_error() != b.scale_error()) return "its scale-error flag does not fit the telegram";
+  return "";
 }
 
 struct Report {
@@ -629,6 +826,8 @@ void PrintReport(const Report& r, bool json) {
       std::printf(",\"acked_per_s\":%.0f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,"
                   "\"p999\":%.3f,\"max\":%.3f}",
                   rate, ms(0.5), ms(0.9), ms(0.99), ms(0.999), static_cast<double>(s.latency.max()) / 1000.0);
+    if (s.telegram_reads > 0)
+      std::printf(",\"telegram_reads\":%llu,\"telegram_replies\":%llu", u(s.telegram_reads), u(s.telegram_replies));
     if (r.differences >= 0) std::printf(",\"verify_differences\":%d", r.differences);
     std::printf("}\n");
     return;
@@ -643,6 +842,9 @@ void PrintReport(const Report& r, bool json) {
               u(s.sent), u(s.acked), u(s.resent), u(s.rejects), u(s.reconnects));
   if (s.already_held > 0)
     std::printf("%llu of the acked events the hub held already (not sent again)\n", u(s.already_held));
+  if (s.telegram_reads > 0)
+    std::printf("telegram reads sent %llu  replies %llu (counted as acks)\n", u(s.telegram_reads),
+                u(s.telegram_replies));
   std::printf("%.2f s  %.0f acked events/s\n", r.seconds, rate);
   std::printf("ack latency ms  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n", ms(0.5), ms(0.9), ms(0.99),
               ms(0.999), static_cast<double>(s.latency.max()) / 1000.0);
@@ -712,6 +914,20 @@ int Main(int argc, char** argv) {
   app.add_option("--verify-prefix", verify_prefix,
                  "with --verify: compare only cases naming an id with this prefix (hubgen --id-prefix)");
   app.add_flag("--json", json, "print the report as JSON");
+  std::vector<std::string> device_args;
+  std::string devices_file, profile_dir;
+  app.add_option("--device", device_args,
+                 "SCANNER=HOST:PORT: where hubd listens for that telegram scanner's device "
+                 "(plan.json telegram_scanners, hubgen --telegram); repeatable; overrides --devices")
+      ->type_name("SCANNER=HOST:PORT");
+  app.add_option("--devices", devices_file,
+                 "hubd [[device]] blocks (hubgen's devices.toml): each scanner_id's listen address; "
+                 "port 0 must be overridden with --device")
+      ->check(CLI::ExistingFile);
+  app.add_option("--profile-dir", profile_dir,
+                 "where a telegram scanner's profile NAME is found as NAME.toml, as hubd's --device-dir "
+                 "(a name holding '/' or ending in .toml is a path) [/etc/hubd/devices if it exists, else "
+                 "deploy/devices]");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -743,6 +959,66 @@ int Main(int argc, char** argv) {
   // The day.
   v1::ReplayPlan plan;
   if (fs::exists(dir / "plan.json")) plan = ParseJsonFile<v1::ReplayPlan>(dir / "plan.json");
+
+  // Telegram scanners: their profile and their device listener.
+  struct TelegramScanner {
+    codec::DeviceProfile profile;
+    std::string host, port;
+    uint64_t objects = 0;
+  };
+  std::map<std::string, std::unique_ptr<TelegramScanner>> telegram;
+  if (!plan.telegram_scanners().empty()) {
+    std::map<std::string, std::string> address;
+    if (!devices_file.empty()) {
+      try {
+        const toml::table t = toml::parse_file(devices_file);
+        if (const auto* devices = t["device"].as_array()) {
+          for (const auto& d : *devices) {
+            const auto* dt = d.as_table();
+            if (dt == nullptr) continue;
+            const auto id = (*dt)["scanner_id"].value<std::string>();
+            const auto listen = (*dt)["listen"].value<std::string>();
+            if (id && listen) address[*id] = *listen;
+          }
+        }
+      } catch (const toml::parse_error& e) {
+        Fail(2, devices_file + " does not parse: " + std::string(e.description()));
+      }
+    }
+    for (const auto& d : device_args) {
+      const auto eq = d.find('=');
+      if (eq == std::string::npos || eq == 0) Fail(2, "--device must be SCANNER=HOST:PORT, got '" + d + "'");
+      address[d.substr(0, eq)] = d.substr(eq + 1);
+    }
+    for (const auto& t : plan.telegram_scanners()) {
+      auto ts = std::make_unique<TelegramScanner>();
+      const std::string& name = t.profile();
+      if (profile_dir.empty()) profile_dir = fs::is_directory("/etc/hubd/devices") ? "/etc/hubd/devices" : "deploy/devices";
+      const bool is_path = name.find('/') != std::string::npos || name.ends_with(".toml");
+      const fs::path path = is_path ? fs::path(name) : fs::path(profile_dir) / (name + ".toml");
+      try {
+        ts->profile = codec::LoadProfile(path.string());
+      } catch (const std::exception& e) {
+        Fail(2, "telegram scanner " + t.scanner_id() + ": " + e.what());
+      }
+      if (ts->profile.reply.empty())
+        Fail(2, "telegram scanner " + t.scanner_id() + ": profile " + name +
+                    " takes no reply, so nothing would acknowledge its reads and the epochs could not be "
+                    "kept; replay it with a profile that has a reply");
+      if (TelegramLink::ReplyTerminator(ts->profile).empty())
+        Fail(2, "telegram scanner " + t.scanner_id() + ": profile " + name +
+                    "'s reply ends in a placeholder: hubreplay cannot tell one reply from the next");
+      auto a = address.find(t.scanner_id());
+      if (a == address.end())
+        Fail(2, "telegram scanner " + t.scanner_id() + " has no device address: give --device " + t.scanner_id() +
+                    "=HOST:PORT or --devices FILE");
+      std::tie(ts->host, ts->port) = HostPort(a->second, "--device");
+      if (ts->port == "0")
+        Fail(2, "telegram scanner " + t.scanner_id() + " listens on port 0 in " + devices_file +
+                    ": give its real port with --device " + t.scanner_id() + "=HOST:PORT");
+      telegram[t.scanner_id()] = std::move(ts);
+    }
+  }
   std::vector<v1::ReferenceChange> reference;
   if (fs::exists(dir / "reference.bin")) {
     const std::string bytes = ReadFile(dir / "reference.bin");
@@ -756,8 +1032,8 @@ int Main(int argc, char** argv) {
   if (verify && !fs::exists(dir / "expected.json")) Fail(2, "--verify needs " + (dir / "expected.json").string());
 
   Replayer replayer(o);
-  std::vector<std::shared_ptr<Session>> sessions;
-  std::vector<std::pair<Session*, uint64_t>> owner;  // per event: session and index in it
+  std::vector<std::shared_ptr<Link>> sessions;
+  std::vector<std::pair<Link*, uint64_t>> owner;  // per event: session and index in it
   std::map<std::string, std::string> session_of;     // scanner id -> session name
   int64_t first_time = 0;
   const std::string bytes = ReadFile(dir / "events.bin");  // the sessions send from it
@@ -773,10 +1049,37 @@ int Main(int argc, char** argv) {
         Fail(2, "events.bin frame " + std::to_string(i) + " is not an event");
       v1::ScanEvent& e = *f.mutable_event();
       if (i == 0) first_time = e.event_time_ms();
+      if (auto t = telegram.find(e.scanner_id()); t != telegram.end()) {
+        // A telegram scanner: its own connection, never folded.
+        TelegramScanner& ts = *t->second;
+        Link* s = replayer.SessionOf(e.scanner_id());
+        if (s == nullptr) {
+          sessions.push_back(replayer.AddTelegramLink(e.scanner_id(), ts.profile, ts.host, ts.port));
+          s = sessions.back().get();
+        }
+        session_of[e.scanner_id()] = e.scanner_id();
+        if (!e.has_parcel_sorted())
+          Fail(2, "events.bin frame " + std::to_string(i) + ": telegram scanner " + e.scanner_id() +
+                      " has an event that is not a sort scan (only sorters can be telegram devices)");
+        const codec::DeviceRead read = tools::DeviceReadOf(e.parcel_sorted(), ts.profile, ++ts.objects);
+        const std::string bytes = codec::FormatTelegram(ts.profile, read);
+        if (std::string why = LostInTelegram(ts.profile, read, bytes); !why.empty())
+          Fail(2, "telegram scanner " + e.scanner_id() + " seq " + std::to_string(e.seq()) + " in profile " +
+                      ts.profile.name + ": " + why);
+        Event ev;
+        ev.offset = s->own_frames.size();
+        s->own_frames += bytes;
+        ev.size = static_cast<uint32_t>(bytes.size());
+        ev.seq = s->events.size() + 1;
+        ev.time_ms = e.event_time_ms();
+        owner.emplace_back(s, s->events.size());
+        s->events.push_back(ev);
+        continue;
+      }
       auto [it, fresh] = scanner_index.try_emplace(e.scanner_id(), static_cast<int>(scanner_index.size()));
       std::string name = e.scanner_id();
       if (o.connections > 0) name = "REPLAY-" + std::to_string(it->second % o.connections);
-      Session* s = replayer.SessionOf(name);
+      Link* s = replayer.SessionOf(name);
       if (s == nullptr) {
         sessions.push_back(replayer.AddSession(name));
         s = sessions.back().get();
@@ -817,11 +1120,11 @@ int Main(int argc, char** argv) {
     Fail(2, "plan.json does not match events.bin and reference.bin");
   replayer.total_events = owner.size();
 
-  std::fprintf(stderr, "hubreplay: %zu events, %zu reference changes, %zu sessions, %d epochs\n",
-               owner.size(), reference.size(), sessions.size(), plan.epochs_size());
+  std::fprintf(stderr, "hubreplay: %zu events, %zu reference changes, %zu sessions (%zu telegram devices), %d epochs\n",
+               owner.size(), reference.size(), sessions.size(), telegram.size(), plan.epochs_size());
   replayer.Begin(first_time);
   size_t ref_at = 0;
-  std::map<Session*, size_t> limits;
+  std::map<Link*, size_t> limits;
   for (int k = 0; k < plan.epochs_size(); ++k) {
     const auto& epoch = plan.epochs(k);
     if (epoch.reference_end() > ref_at) {
@@ -832,13 +1135,14 @@ int Main(int argc, char** argv) {
     const uint64_t begin = k == 0 ? 0 : plan.epochs(k - 1).events_end();
     for (uint64_t i = begin; i < end && i < owner.size(); ++i)
       limits[owner[i].first] = owner[i].second + 1;
-    std::vector<std::pair<Session*, size_t>> l(limits.begin(), limits.end());
+    std::vector<std::pair<Link*, size_t>> l(limits.begin(), limits.end());
     replayer.RunEpoch(l);
     for (const auto& r : plan.resends()) {
       if (static_cast<int>(r.epoch()) != k) continue;
       auto name = session_of.find(r.scanner_id());
-      Session* s = name == session_of.end() ? nullptr : replayer.SessionOf(name->second);
-      if (s != nullptr && s->acked > 0) replayer.Resend(s, r.frames());
+      Link* s = name == session_of.end() ? nullptr : replayer.SessionOf(name->second);
+      // A device has no resume: re-sends are for scan sessions only.
+      if (s != nullptr && !s->telegram_ && s->acked > 0) replayer.Resend(static_cast<Session*>(s), r.frames());
     }
   }
   Report report;
