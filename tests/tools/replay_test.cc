@@ -297,22 +297,7 @@ std::set<int> ExpectedTypes(const fs::path& day) {
   return types;
 }
 
-// The core rules of issue 13 (WEIGHT_MISMATCH, AMBIGUOUS_READ, known
-// weights) are on main.
-constexpr bool kCoreRulesLanded = true;
-
-// What the tests need that is not there yet ("" when nothing); they skip
-// naming it.
-std::string Issue13Missing(bool telegrams, bool core_rules) {
-  if (telegrams && !fs::exists(fs::path(kDeviceDir) / "datalogic-multi.toml"))
-    return "deploy/devices/datalogic-multi.toml (hub_devices) has not landed";
-  if (core_rules && !kCoreRulesLanded)
-    return "waits for the core rules of issue 13 (WEIGHT_MISMATCH, AMBIGUOUS_READ, known weights) on main";
-  return "";
-}
-
 TEST_F(ReplayTest, ReadingsAndReadCodesOverScanSessionsRaiseExactlyTheExpectedCases) {
-  if (const std::string missing = Issue13Missing(false, true); !missing.empty()) GTEST_SKIP() << missing;
   const fs::path day = Generate("day", std::string(" --seed 21") + kReadings);
   const auto types = ExpectedTypes(day);
   EXPECT_TRUE(types.count(v1::WEIGHT_MISMATCH));
@@ -381,21 +366,18 @@ class TelegramReplayTest : public ReplayTest {
 // Routing labels, no-reads, unknown destinations and holds through device
 // telegrams: nothing that needs the new core rules.
 TEST_F(TelegramReplayTest, SortersAsDatalogicScannersVerifyWithRoutingLabels) {
-  if (const std::string missing = Issue13Missing(true, false); !missing.empty()) GTEST_SKIP() << missing;
   RunDay("datalogic-multi", 21, " --parcels 5000 --start 2h --multi-read-percent 10 --anomaly-percent 1");
 }
 
 TEST_F(TelegramReplayTest, SortersAsDatalogicScannersVerifyWithAmbiguousReads) {
   // A scanner without a scale: read codes only (hubreplay refuses a reading
   // the telegram cannot carry).
-  if (const std::string missing = Issue13Missing(true, true); !missing.empty()) GTEST_SKIP() << missing;
   RunDay("datalogic-multi", 22, " --parcels 5000 --start 2h --multi-read-percent 10 --rate AMBIGUOUS_READ=1");
 }
 
 TEST_F(TelegramReplayTest, SortersAsSickDwsUnitsVerifyWithReadingsAndReadAnomalies) {
   // The SICK profile carries every code of a read in its code field (split
   // by ','), the destination label too, and the DWS reading.
-  if (const std::string missing = Issue13Missing(true, true); !missing.empty()) GTEST_SKIP() << missing;
   RunDay("sick-dws", 23, kReadings);
 }
 
@@ -411,7 +393,6 @@ TEST_F(ReplayTest, TelegramFlagsRefuseWhatCannotWork) {
   const fs::path day = Generate("day", " --parcels 100 --telegram SORTER-01=" + (dir_ / "mute.toml").string() +
                                            " --telegram-base-port 7410");
   EXPECT_NE(Slurp(day / "devices.toml").find("listen = \"127.0.0.1:7410\""), std::string::npos);
-  if (const std::string missing = Issue13Missing(true, false); !missing.empty()) GTEST_SKIP() << missing;
   std::ofstream(dir_ / "mute.toml") << Slurp(fs::path(kDeviceDir) / "datalogic-multi.toml")
                                     << "\n";
   std::string mute = Slurp(dir_ / "mute.toml");
