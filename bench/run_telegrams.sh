@@ -34,11 +34,10 @@ run() {
   local label=$1 sorters=$2 mode=$3 day="$work/day-$1" cfg="$work/hubd-$1.toml"
   local extra=() replay_extra=()
   printf '[[api.tokens]]\nname = "bench"\ntoken = "bench-admin"\nrole = "admin"\n' > "$cfg"
-  if [ "$mode" = telegram ]; then
-    # Base port: somewhere above the ephemeral range's usual start, per run.
-    local base=$((20000 + RANDOM % 30000))
-    extra=(--telegram "SORTER=$profile" --telegram-base-port "$base")
-  fi
+  # Devices listen on port 0 (any free port): hubd's device_listening lines
+  # name the ports, handed to hubreplay as --device (fixed ports collided
+  # with ephemeral ones on a busy machine).
+  [ "$mode" = telegram ] && extra=(--telegram "SORTER=$profile")
   # --start 2h: telegram reads carry hubd's clock; the day must lie before it.
   "$b/hubgen" --seed 1 --parcels "$parcels" --sorters "$sorters" --start 2h --multi-read-percent 10 \
     "${readings[@]}" "${extra[@]}" --out "$day" > /dev/null
@@ -56,6 +55,10 @@ run() {
   # The ready line's ports (the device_listening lines before it say listen= too).
   port=$(grep event=ready "$work/hubd.log" | grep -o 'listen=127.0.0.1:[0-9]*' | cut -d: -f2)
   http=$(grep event=ready "$work/hubd.log" | grep -o ' http=127.0.0.1:[0-9]*' | cut -d: -f2)
+  if [ "$mode" = telegram ]; then
+    while read -r scanner dport; do replay_extra+=(--device "$scanner=127.0.0.1:$dport"); done < <(
+      grep event=device_listening "$work/hubd.log" | sed -E 's/.*scanner=([^ ]+) .* port=([0-9]+) .*/\1 \2/')
+  fi
   local json
   if ! json=$("$b/hubreplay" --target "127.0.0.1:$port" --http "127.0.0.1:$http" --in "$day" \
       --token bench-admin --verify --json "${replay_extra[@]}" 2>"$work/replay.err"); then
@@ -78,6 +81,31 @@ print(f"{label:<18} {mode:<9} {sorters:>7} {doc['events_acked']:>9} {sorts:>10} 
 EOF
 }
 
+# Flat out: $1 devices on one hubd (datalogic-multi, a routed destination),
+# each connection sending its share of $2 reads as fast as TCP takes them
+# (bench/telegram_flood.py); no epochs, no other stations.
+flood() {
+  local n=$1 reads=$2 cfg="$work/flood.toml"
+  printf '[[api.tokens]]\nname = "bench"\ntoken = "bench-admin"\nrole = "admin"\n' > "$cfg"
+  for i in $(seq "$n"); do
+    printf '[[device]]\nscanner_id = "FLOOD-%d"\nlisten = "127.0.0.1:0"\nprofile = "%s"\n' "$i" \
+      "$profiles/datalogic-multi.toml" >> "$cfg"
+    printf 'parcel_patterns = ["^P[0-9]+$"]\ndestination_pattern = "^D-SH$"\n' >> "$cfg"
+  done
+  "$b/hubd" --data-dir "$work/db-flood-$n" --listen 127.0.0.1:0 --http 127.0.0.1:0 --config "$cfg" \
+    > "$work/hubd.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 400); do grep -q event=ready "$work/hubd.log" && break; sleep 0.05; done
+  local http ports
+  http=$(grep event=ready "$work/hubd.log" | grep -o ' http=127.0.0.1:[0-9]*' | cut -d: -f2)
+  curl -sf -H 'Authorization: Bearer bench-admin' -X POST "http://127.0.0.1:$http/v1/reference" \
+    -d '{"changes":[{"upsert_route":{"destination":"D-SH","route_code":"R-SH","chute":"C7","load_id":"L-SH"}}]}' \
+    > /dev/null
+  ports=$(grep event=device_listening "$work/hubd.log" | sed -E 's/.* port=([0-9]+) .*/\1/' | paste -sd,)
+  /usr/bin/python3 bench/telegram_flood.py --ports "$ports" --reads "$reads"
+  kill -TERM "$pid"; wait "$pid" || true; pid=
+}
+
 echo "parcels $parcels  profile $profile  ($(nproc) cores)"
 printf '%-18s %-9s %7s %9s %10s %8s %9s %9s %8s %8s %5s\n' run path sorters events sort-reads seconds \
   events/s sorts/s p50-ms p99-ms diffs
@@ -86,3 +114,6 @@ run tele-1 1 telegram
 run proto-1 1 protobuf
 run tele-$devices "$devices" telegram
 run proto-$devices "$devices" protobuf
+echo "flat out, datalogic-multi telegrams, durability fsync:"
+flood 1 "$parcels"
+flood "$devices" "$parcels"

@@ -32,6 +32,12 @@ bool IsEndOfStream(const error_code& ec) {
 
 }  // namespace
 
+SessionEnv::Hold SessionEnv::ReadHold(size_t outstanding, size_t unsent_bytes) const {
+  if (outstanding >= options->session_max_outstanding || unsent_bytes >= options->session_max_unsent_bytes)
+    return Hold::kSession;
+  return sequencer->in_flight() >= options->max_in_flight ? Hold::kSequencer : Hold::kNone;
+}
+
 ScanSession::ScanSession(ScanStream stream, std::string peer, const SessionEnv& env)
     : stream_(std::move(stream)),
       retry_(stream_.executor()),
@@ -68,10 +74,9 @@ void ScanSession::OnHandshake(const error_code& ec) {
 
 void ScanSession::MaybeRead() {
   if (!handshaken_ || reading_ || waiting_ || awaiting_welcome_ || Closing()) return;
-  const auto& opt = *env_.options;
-  if (outstanding_ >= opt.session_max_outstanding || unsent_.size() >= opt.session_max_unsent_bytes)
-    return;  // resumed by OnReply() / the write completion
-  if (env_.sequencer->in_flight() >= opt.max_in_flight) {
+  const auto hold = env_.ReadHold(outstanding_, unsent_.size());
+  if (hold == SessionEnv::Hold::kSession) return;  // resumed by OnReply() / the write completion
+  if (hold == SessionEnv::Hold::kSequencer) {
     // The sequencer is behind: leave the socket unread (TCP pushes back on
     // the scanner) and look again shortly.
     waiting_ = true;

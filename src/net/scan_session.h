@@ -81,6 +81,12 @@ struct SessionEnv {
   const std::atomic<bool>* draining = nullptr;
   // Called once, on the session's thread, when its socket is closed.
   std::function<void(Connection*)> closed;
+
+  // What holds a session's reading back (flow control, ServerOptions): its
+  // own unanswered events or unread answers (it reads again when they
+  // drain), or the sequencer holding max_in_flight (look again shortly).
+  enum class Hold { kNone, kSession, kSequencer };
+  Hold ReadHold(size_t outstanding, size_t unsent_bytes) const;
 };
 
 class ScanSession : public Connection,

@@ -73,10 +73,9 @@ void TelegramSession::SubmitHello() {
 
 void TelegramSession::MaybeRead() {
   if (!welcomed_ || reading_ || waiting_ || Closing()) return;
-  const auto& opt = *env_.options;
-  if (outstanding_ >= opt.session_max_outstanding || unsent_.size() >= opt.session_max_unsent_bytes)
-    return;  // resumed by OnReply() / the write completion
-  if (env_.sequencer->in_flight() >= opt.max_in_flight) {
+  const auto hold = env_.ReadHold(outstanding_, unsent_.size());
+  if (hold == SessionEnv::Hold::kSession) return;  // resumed by OnReply() / the write completion
+  if (hold == SessionEnv::Hold::kSequencer) {
     waiting_ = true;
     retry_.expires_after(std::chrono::milliseconds(1));
     retry_.async_wait([self = shared_from_this()](const error_code&) {
