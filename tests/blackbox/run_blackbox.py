@@ -37,7 +37,7 @@ sys.path.insert(0, HERE)
 import bb_lib as bb  # noqa: E402
 
 MODULES = ["test_ops", "test_session", "test_fencing", "test_durability",
-           "test_limits", "test_auth", "test_tls"]
+           "test_limits", "test_auth", "test_tls", "test_devices"]
 
 
 class LineResult(unittest.TestResult):
