@@ -90,7 +90,8 @@ class TelegramFramer {
                  // the next header); call Next() again
   };
   Result Next(std::string* payload);
-  // Bytes seen outside any telegram so far (noise, dropped).
+  // Bytes dropped so far: outside any telegram (noise), and those of
+  // oversized or cut-off telegrams.
   uint64_t discarded() const { return discarded_; }
   size_t buffered() const { return buf_.size() - pos_; }
 

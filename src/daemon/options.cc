@@ -292,7 +292,7 @@ net::DeviceOptions TakeDevice(const toml::table& table) {
   std::string text, kind = "sort";
   s.Get("scanner_id", &d.scanner_id);
   const std::string where = "device " + util::LogValue(d.scanner_id);
-  s.Get("station", &d.station);
+  if (!s.Get("station", &d.station)) d.station = d.scanner_id;  // every scan names a station
   if (s.Get("listen", &text)) ParseListen(where + " listen", text, &d.host, &d.port);
   s.Get("profile", &d.profile_name);
   s.Get("kind", &kind);
@@ -472,8 +472,8 @@ void Validate(const DaemonOptions& o) {
     if (!GoodId(d.scanner_id))
       throw ValidationError("device", "each device needs a scanner_id of 1..64 bytes without control characters");
     if (!device_ids.insert(d.scanner_id).second) throw ValidationError(where, "is configured twice");
-    if (d.station.size() > core::kMaxIdLength || core::HasControlCharacter(d.station))
-      throw ValidationError(where, "station must be 0..64 bytes without control characters");
+    if (!GoodId(d.station))
+      throw ValidationError(where, "station must be 1..64 bytes without control characters");
     for (const std::string& a : d.allow_from) {
       unsigned char buf[16];
       if (inet_pton(AF_INET, a.c_str(), buf) != 1 && inet_pton(AF_INET6, a.c_str(), buf) != 1)
