@@ -2,7 +2,8 @@
 # Hardening checks, run by scripts/test.sh after the normal suite; each in its
 # own build directory, with clang:
 #   fuzz      build the libFuzzer targets (tests/fuzz/) and run each for
-#             FUZZ_SECONDS (default 60) on a temporary copy of its seeds
+#             FUZZ_SECONDS (default 60; fuzz_telegram 30) on a temporary
+#             copy of its seeds
 #   sanitize  build the unit tests (hub_tests) with AddressSanitizer and
 #             UndefinedBehaviorSanitizer (-DHUBD_SANITIZE=ON) and run them
 # Usage: bash scripts/test-hardening.sh [fuzz|sanitize]...   (default: both)
@@ -54,9 +55,10 @@ for s in "${steps[@]}"; do
       build=${FUZZ_BUILD_DIR:-build-fuzz}
       step "build fuzz targets in $build"
       CMAKE_ARGS="${clang[*]} -DHUBD_BUILD_TESTS=OFF -DHUBD_FUZZ=ON" BUILD_DIR="$build" \
-        bash scripts/build.sh fuzz_frame fuzz_api
+        bash scripts/build.sh fuzz_frame fuzz_telegram fuzz_api
       build=$(cd "$build" && pwd)
       fuzz fuzz_frame "$build"
+      seconds=${FUZZ_SECONDS:-30} fuzz fuzz_telegram "$build"
       fuzz fuzz_api "$build"
       ;;
     sanitize)

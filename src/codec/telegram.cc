@@ -627,8 +627,7 @@ struct ReadMapper::Impl {
   explicit Impl(const DeviceRole& r) : role(r), picker(r.rules) {}
 
   Mapped Sort(const DeviceRead& read) const;
-  Mapped Unbag(const DeviceRead& read);
-  Mapped Unload(const DeviceRead& read);
+  Mapped WithContext(const DeviceRead& read);
   // The one context label in the read: "" when none; *two when the read
   // holds several different ones.
   std::string Context(const DeviceRead& read, bool* two) const;
@@ -659,9 +658,8 @@ ReadMapper::Mapped ReadMapper::Map(const DeviceRead& read) {
     case DeviceKind::kSort:
       return impl_->Sort(read);
     case DeviceKind::kUnbag:
-      return impl_->Unbag(read);
     case DeviceKind::kUnload:
-      return impl_->Unload(read);
+      return impl_->WithContext(read);
   }
   return {};
 }
@@ -722,72 +720,51 @@ std::string ReadMapper::Impl::Item(const DeviceRead& read, const char* where,
   return "";
 }
 
-ReadMapper::Mapped ReadMapper::Impl::Unbag(const DeviceRead& read) {
+// kUnbag and kUnload: `open` is the bag being emptied or the vehicle being
+// unloaded.
+ReadMapper::Mapped ReadMapper::Impl::WithContext(const DeviceRead& read) {
+  const bool unbag = role.kind == DeviceKind::kUnbag;
+  const std::string label = unbag ? "bag" : "vehicle";
   Mapped m;
   if (Ends(read)) {
     if (open.empty()) {
-      m.unused = "end code with no bag open";
-      return m;
+      m.unused = "end code with no " + label + " open";
+    } else if (unbag) {
+      m.events.emplace_back().mutable_bag_emptied()->set_bag_id(open);
+    } else {
+      m.events.emplace_back().mutable_vehicle_unloaded()->set_vehicle_id(open);
     }
-    m.events.emplace_back().mutable_bag_emptied()->set_bag_id(open);
     open.clear();
     return m;
   }
   bool two = false;
-  if (const std::string bag = Context(read, &two); !bag.empty()) {
+  if (const std::string context = Context(read, &two); !context.empty()) {
     if (two) {
-      m.unused = "two different bag labels in one read";
-    } else if (bag == open) {
-      m.unused = "bag " + bag + " is already open";
-    } else {
+      m.unused = "two different " + label + " labels in one read";
+    } else if (context == open) {
+      m.unused = label + " " + context + " is already open";
+    } else if (unbag) {
       if (!open.empty()) m.events.emplace_back().mutable_bag_emptied()->set_bag_id(open);
-      m.events.emplace_back().mutable_bag_opened()->set_bag_id(bag);
-      open = bag;
-    }
+      m.events.emplace_back().mutable_bag_opened()->set_bag_id(context);
+    }  // a vehicle label: no event, and nothing unused either
+    if (!two) open = context;
     return m;
   }
-  const std::string parcel = Item(read, "at an unbagging table", &m.unused);
-  if (parcel.empty()) return m;
+  const std::string item =
+      Item(read, unbag ? "at an unbagging table" : "at an unloading dock", &m.unused);
+  if (item.empty()) return m;
   if (open.empty()) {
-    m.unused = "no bag label read yet (parcel " + parcel + ")";
-    return m;
+    m.unused = "no " + label + " label read yet (" + (unbag ? "parcel " : "bag ") + item + ")";
+  } else if (unbag) {
+    v1::ParcelUnbagged* u = m.events.emplace_back().mutable_parcel_unbagged();
+    u->set_parcel_id(item);
+    u->set_bag_id(open);
+  } else {
+    v1::BagUnloaded* u = m.events.emplace_back().mutable_bag_unloaded();
+    u->set_bag_id(item);
+    u->set_vehicle_id(open);
+    if (!read.measurement.scale_error()) u->set_weight_g(read.measurement.weight_g());
   }
-  v1::ParcelUnbagged* u = m.events.emplace_back().mutable_parcel_unbagged();
-  u->set_parcel_id(parcel);
-  u->set_bag_id(open);
-  return m;
-}
-
-ReadMapper::Mapped ReadMapper::Impl::Unload(const DeviceRead& read) {
-  Mapped m;
-  if (Ends(read)) {
-    if (open.empty()) {
-      m.unused = "end code with no vehicle being unloaded";
-      return m;
-    }
-    m.events.emplace_back().mutable_vehicle_unloaded()->set_vehicle_id(open);
-    open.clear();
-    return m;
-  }
-  bool two = false;
-  if (const std::string vehicle = Context(read, &two); !vehicle.empty()) {
-    if (two) {
-      m.unused = "two different vehicle labels in one read";
-    } else {
-      open = vehicle;  // no event, and nothing unused either
-    }
-    return m;
-  }
-  const std::string bag = Item(read, "at an unloading dock", &m.unused);
-  if (bag.empty()) return m;
-  if (open.empty()) {
-    m.unused = "no vehicle label read yet (bag " + bag + ")";
-    return m;
-  }
-  v1::BagUnloaded* u = m.events.emplace_back().mutable_bag_unloaded();
-  u->set_bag_id(bag);
-  u->set_vehicle_id(open);
-  if (!read.measurement.scale_error()) u->set_weight_g(read.measurement.weight_g());
   return m;
 }
 

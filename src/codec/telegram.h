@@ -78,7 +78,8 @@ struct DeviceProfile {
 DeviceProfile LoadProfile(const std::string& path);
 DeviceProfile ParseProfile(std::string_view toml_text, const std::string& origin);
 
-// Cuts one connection's byte stream into telegram payloads. Not thread-safe.
+// Cuts one connection's byte stream into telegram payloads. `profile` must
+// outlive the framer. Not thread-safe.
 class TelegramFramer {
  public:
   explicit TelegramFramer(const DeviceProfile& profile);

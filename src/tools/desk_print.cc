@@ -114,6 +114,9 @@ void PrintCase(const v1::ExceptionCase& c, const AnswerTimes& times) {
   if (c.has_actual_count()) line("actual", std::to_string(c.actual_count()));
   line("missing", Join(c.missing_ids(), ""));
   line("unexpected", Join(c.unexpected_ids(), ""));
+  line("codes read", Join(c.read_codes(), ""));
+  if (c.has_known_weight_g()) line("known", std::to_string(c.known_weight_g()) + " g");
+  if (c.has_measured_weight_g()) line("measured", std::to_string(c.measured_weight_g()) + " g");
   line("detail", c.detail());
   if (c.has_acknowledged()) PrintTransition("acknowledged", c.acknowledged(), times);
   if (c.has_resolved()) PrintTransition("resolved", c.resolved(), times);

@@ -224,6 +224,13 @@ TEST_F(TelegramTest, DwsReadingsRaiseWeightMismatchOnlyOutsideTheTolerance) {
   EXPECT_EQ(mismatch[0].parcel_id(), "P2");
   EXPECT_EQ(mismatch[0].known_weight_g(), 1000u);
   EXPECT_EQ(mismatch[0].measured_weight_g(), 1600u);
+  // hubctl shows the supervisor both weights.
+  const auto shown = testutil::RunCommand(std::string(HUBCTL_PATH) + " --server 127.0.0.1:" +
+                                          std::to_string(hubd->http_port()) + " --token " + kViewer +
+                                          " exceptions get " + std::to_string(mismatch[0].id()));
+  EXPECT_EQ(shown.code, 0) << shown.out;
+  EXPECT_NE(shown.out.find("known        1000 g"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("measured     1600 g"), std::string::npos) << shown.out;
   // The reading travels with the event: the trace shows it.
   auto trace = HttpCall(hubd->http_port(), "GET", "/v1/parcels/P2", "", kViewer);
   EXPECT_NE(trace.body.find("\"length_mm\""), std::string::npos) << trace.body;
