@@ -130,6 +130,7 @@ v1::HubSettings HubState::DefaultSettings() {
   s.set_forget_after_days(30);
   s.set_weight_tolerance_g(50);
   s.set_weight_tolerance_percent(5);
+  s.set_overdue_grace_minutes(30);
   return s;
 }
 
@@ -251,7 +252,9 @@ void HubState::ApplyReference(const v1::ReferenceChange& change, ApplyResult* re
       auto& advice = vehicle_advices_[a.vehicle_id()];
       for (const auto& b : advice.bags) advised_vehicle_of_bag_.erase(b);
       advice = VehicleAdvice{a.route_code(), a.seal_id(),
-                             Sorted({a.bag_ids().begin(), a.bag_ids().end()}), hub_time_ms_};
+                             Sorted({a.bag_ids().begin(), a.bag_ids().end()}), hub_time_ms_,
+                             a.expected_arrival_ms(), false};
+      if (a.expected_arrival_ms() > 0) overdue_queue_.emplace(a.expected_arrival_ms(), a.vehicle_id());
       for (const auto& b : advice.bags) advised_vehicle_of_bag_[b] = a.vehicle_id();
       break;
     }
@@ -454,6 +457,7 @@ void HubState::AdvanceClock(int64_t event_time_ms) {
     hub_time_ms_ = event_time_ms;
   }
   if (settings_.dwell_hours() > 0) RaiseDwellExceeded();
+  RaiseVehicleOverdue();
   const int64_t hour = hub_time_ms_ / kHourMs;
   if (settings_.forget_after_days() > 0 && hour > last_sweep_hour_) {
     last_sweep_hour_ = hour;
@@ -489,6 +493,38 @@ void HubState::RaiseDwellExceeded() {
                  std::to_string(settings_.dwell_hours()) + " h; last scanned " +
                  util::UtcIso(p.last_seen_ms));
   }
+}
+
+void HubState::RaiseVehicleOverdue() {
+  const int64_t grace = int64_t{settings_.overdue_grace_minutes()} * 60'000;
+  while (!overdue_queue_.empty() && overdue_queue_.begin()->first + grace <= hub_time_ms_) {
+    const auto [expected, vid] = *overdue_queue_.begin();
+    overdue_queue_.erase(overdue_queue_.begin());
+    auto a = vehicle_advices_.find(vid);
+    if (a == vehicle_advices_.end() || a->second.expected_arrival_ms != expected || a->second.overdue_raised)
+      continue;  // unloaded, forgotten, advised anew, or raised already
+    // Here: its arrival was scanned, or a bag came off it (a missed dock scan).
+    auto v = vehicles_.find(vid);
+    if (v != vehicles_.end() && (v->second.arrived || !v->second.bags.empty())) continue;
+    a->second.overdue_raised = true;
+    auto& c = Raise(v1::VEHICLE_OVERDUE);
+    c.clear_scanner_id();
+    c.clear_station();
+    c.set_event_time_ms(hub_time_ms_);
+    c.set_vehicle_id(vid);
+    c.set_detail("advised to arrive by " + util::UtcIso(expected) + " (route " +
+                 (a->second.route_code.empty() ? "-" : a->second.route_code) + ", seal " +
+                 (a->second.seal_id.empty() ? "-" : a->second.seal_id) + ", " +
+                 std::to_string(a->second.bags.size()) + " bags), not arrived " +
+                 std::to_string(settings_.overdue_grace_minutes()) + " min later");
+  }
+}
+
+// After a restore: every advice still waiting for its vehicle.
+void HubState::RebuildOverdueQueue() {
+  overdue_queue_.clear();
+  for (const auto& [vid, a] : vehicle_advices_)
+    if (a.expected_arrival_ms > 0 && !a.overdue_raised) overdue_queue_.emplace(a.expected_arrival_ms, vid);
 }
 
 void HubState::ForgetIdle() {
@@ -1010,6 +1046,7 @@ std::optional<v1::VehicleAdvice> HubState::VehicleAdviceOf(const std::string& ve
   a.set_route_code(it->second.route_code);
   a.set_seal_id(it->second.seal_id);
   a.mutable_bag_ids()->Add(it->second.bags.begin(), it->second.bags.end());
+  a.set_expected_arrival_ms(it->second.expected_arrival_ms);
   return a;
 }
 
@@ -1113,6 +1150,7 @@ v1::HubSnapshot HubState::Snapshot() const {
     a->set_route_code(kv->second.route_code);
     a->set_seal_id(kv->second.seal_id);
     a->mutable_bag_ids()->Add(kv->second.bags.begin(), kv->second.bags.end());
+    a->set_expected_arrival_ms(kv->second.expected_arrival_ms);
   }
   for (auto* kv : SortedEntries(bag_advices_)) {
     auto* a = s.add_bag_advices();
@@ -1124,6 +1162,7 @@ v1::HubSnapshot HubState::Snapshot() const {
     auto* t = s.add_advice_times();
     t->set_id(kv->first);
     t->set_received_ms(kv->second.received_ms);
+    t->set_overdue_raised(kv->second.overdue_raised);
   }
   for (auto* kv : SortedEntries(bag_advices_)) {
     auto* t = s.add_advice_times();
@@ -1169,8 +1208,8 @@ void HubState::Restore(const v1::HubSnapshot& s) {
   vehicle_advices_.clear();
   advised_vehicle_of_bag_.clear();
   for (const auto& a : s.vehicle_advices()) {
-    vehicle_advices_[a.vehicle_id()] =
-        VehicleAdvice{a.route_code(), a.seal_id(), {a.bag_ids().begin(), a.bag_ids().end()}};
+    vehicle_advices_[a.vehicle_id()] = VehicleAdvice{
+        a.route_code(), a.seal_id(), {a.bag_ids().begin(), a.bag_ids().end()}, 0, a.expected_arrival_ms(), false};
     for (const auto& b : a.bag_ids()) advised_vehicle_of_bag_[b] = a.vehicle_id();
   }
   bag_advices_.clear();
@@ -1184,6 +1223,7 @@ void HubState::Restore(const v1::HubSnapshot& s) {
       if (auto it = bag_advices_.find(t.id()); it != bag_advices_.end()) it->second.received_ms = t.received_ms();
     } else if (auto it = vehicle_advices_.find(t.id()); it != vehicle_advices_.end()) {
       it->second.received_ms = t.received_ms();
+      it->second.overdue_raised = t.overdue_raised();
     }
   }
   holds_.clear();
@@ -1259,6 +1299,7 @@ void HubState::Restore(const v1::HubSnapshot& s) {
   last_sweep_hour_ = s.last_sweep_hour();
   aged_out_case_id_ = s.aged_out_case_id();
   RebuildDwellQueue();
+  RebuildOverdueQueue();
 }
 
 void HubState::RebuildDwellQueue() {

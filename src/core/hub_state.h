@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -202,6 +203,8 @@ class HubState {
     std::string route_code, seal_id;
     std::vector<std::string> bags;  // sorted
     int64_t received_ms = 0;        // hub time
+    int64_t expected_arrival_ms = 0;
+    bool overdue_raised = false;    // VEHICLE_OVERDUE raised for this advice
   };
   struct BagAdvice {
     std::vector<std::string> parcels;  // sorted
@@ -265,6 +268,8 @@ class HubState {
   // The time rules, run as hub time moves to `event_time_ms`.
   void AdvanceClock(int64_t event_time_ms);
   void RaiseDwellExceeded();
+  void RaiseVehicleOverdue();
+  void RebuildOverdueQueue();
   void ForgetIdle();
   void RebuildDwellQueue();
   void RetireOutboundBag(const std::string& bag_id);
@@ -308,6 +313,9 @@ class HubState {
   // Parcels by the hub time their stay began (oldest first); entries of
   // parcels that left or were flagged are skipped when they come up.
   std::deque<std::pair<int64_t, std::string>> dwell_queue_;
+  // Vehicle advices by expected arrival (earliest first); entries of advices
+  // replaced, removed, arrived or raised already are skipped when they come up.
+  std::set<std::pair<int64_t, std::string>> overdue_queue_;
 };
 
 }  // namespace hub::core

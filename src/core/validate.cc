@@ -212,6 +212,8 @@ v1::RejectCode ValidateReference(const v1::ReferenceChange& change, std::string*
       HUB_CHECK(c.OptionalId("vehicle_advice.seal_id", a.seal_id()));
       HUB_CHECK(c.OptionalId("vehicle_advice.route_code", a.route_code()));
       for (const auto& b : a.bag_ids()) HUB_CHECK(c.Id("vehicle_advice.bag_ids", b));
+      if (a.expected_arrival_ms() < 0)
+        return c.Fail(v1::REJECT_BAD_ENUM, "vehicle_advice.expected_arrival_ms", " is negative");
       return v1::REJECT_NONE;
     }
     case R::kBagAdvice: {
@@ -245,6 +247,8 @@ v1::RejectCode ValidateReference(const v1::ReferenceChange& change, std::string*
         return c.Fail(v1::REJECT_BAD_ENUM, "settings.weight_tolerance_g", " is over 1000 kg");
       if (change.settings().weight_tolerance_percent() > 100)
         return c.Fail(v1::REJECT_BAD_ENUM, "settings.weight_tolerance_percent", " is over 100");
+      if (change.settings().overdue_grace_minutes() > 7 * 24 * 60)
+        return c.Fail(v1::REJECT_BAD_ENUM, "settings.overdue_grace_minutes", " is over 7 days");
       return v1::REJECT_NONE;
     case R::BODY_NOT_SET:
       break;

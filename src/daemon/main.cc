@@ -134,14 +134,15 @@ int RefuseStore(const char* event, const std::string& data_dir, const hub::store
 
 namespace {
 
-// The time rules and the weight tolerance are part of the log's meaning: a changed configuration is
+// The time rules, the weight tolerance and the overdue grace are part of the log's meaning: a changed configuration is
 // logged as a settings change (before any scan is accepted), so a replay
 // applies the same rules at the same point.
 bool LogSettingsIfChanged(const hub::daemon::DaemonOptions& opt, const hub::v1::HubSettings& logged,
                           hub::sequencer::Sequencer* sequencer) {
   if (logged.dwell_hours() == opt.dwell_hours && logged.forget_after_days() == opt.forget_after_days &&
       logged.weight_tolerance_g() == opt.weight_tolerance_g &&
-      logged.weight_tolerance_percent() == opt.weight_tolerance_percent)
+      logged.weight_tolerance_percent() == opt.weight_tolerance_percent &&
+      logged.overdue_grace_minutes() == opt.overdue_grace_minutes)
     return true;
   hub::v1::LogRecord record;
   auto* settings = record.mutable_reference()->mutable_settings();
@@ -149,6 +150,7 @@ bool LogSettingsIfChanged(const hub::daemon::DaemonOptions& opt, const hub::v1::
   settings->set_forget_after_days(opt.forget_after_days);
   settings->set_weight_tolerance_g(opt.weight_tolerance_g);
   settings->set_weight_tolerance_percent(opt.weight_tolerance_percent);
+  settings->set_overdue_grace_minutes(opt.overdue_grace_minutes);
   std::promise<hub::sequencer::CommandResult> done;
   hub::sequencer::Submission submission;
   submission.command = std::move(record);
@@ -161,10 +163,12 @@ bool LogSettingsIfChanged(const hub::daemon::DaemonOptions& opt, const hub::v1::
   }
   spdlog::info("event=settings_changed dwell_hours={} forget_after_days={} was_dwell_hours={} "
                "was_forget_after_days={} weight_tolerance_g={} weight_tolerance_percent={} "
-               "was_weight_tolerance_g={} was_weight_tolerance_percent={} hub_seq={}",
+               "was_weight_tolerance_g={} was_weight_tolerance_percent={} overdue_grace_minutes={} "
+               "was_overdue_grace_minutes={} hub_seq={}",
                opt.dwell_hours, opt.forget_after_days, logged.dwell_hours(), logged.forget_after_days(),
                opt.weight_tolerance_g, opt.weight_tolerance_percent, logged.weight_tolerance_g(),
-               logged.weight_tolerance_percent(), result.hub_seq);
+               logged.weight_tolerance_percent(), opt.overdue_grace_minutes, logged.overdue_grace_minutes(),
+               result.hub_seq);
   return true;
 }
 

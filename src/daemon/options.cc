@@ -46,7 +46,7 @@ bool Fits(int64_t v) {
 using ms = std::chrono::milliseconds;
 
 // clang-format off
-const std::array<Number, 21> kNumbers = {{
+const std::array<Number, 22> kNumbers = {{
   {"", "drain_timeout_ms", "--drain-timeout-ms",
    "on SIGTERM, how long sessions get to take their last acks before they are closed anyway", 0, 3'600'000,
    [](const DaemonOptions& o) -> int64_t { return o.drain_timeout_ms; },
@@ -82,6 +82,12 @@ const std::array<Number, 21> kNumbers = {{
    "raises WEIGHT_MISMATCH", 0, 100,
    [](const DaemonOptions& o) -> int64_t { return o.weight_tolerance_percent; },
    [](DaemonOptions* o, int64_t v) { o->weight_tolerance_percent = static_cast<uint32_t>(v); },
+   Fits<uint32_t>},
+  {"hub", "overdue_grace_minutes", "--overdue-grace-minutes",
+   "an advised vehicle not arrived this many minutes after its expected arrival raises VEHICLE_OVERDUE "
+   "(hub time)", 0, 7 * 24 * 60,
+   [](const DaemonOptions& o) -> int64_t { return o.overdue_grace_minutes; },
+   [](DaemonOptions* o, int64_t v) { o->overdue_grace_minutes = static_cast<uint32_t>(v); },
    Fits<uint32_t>},
   {"hub", "retention_days", "--retention-days",
    "log records, cases and their indexes older than this (hub time) age out; below 366 only with "

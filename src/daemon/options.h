@@ -47,6 +47,9 @@ struct DaemonOptions {
   // K * weight_tolerance_percent / 100).
   uint32_t weight_tolerance_g = 50;
   uint32_t weight_tolerance_percent = 5;
+  // VEHICLE_OVERDUE: an advised vehicle not arrived this many minutes after
+  // its advice's expected arrival.
+  uint32_t overdue_grace_minutes = 30;
   // Accept hub.retention_days below 366 (flag only: for tests).
   bool allow_short_retention = false;
   // Where device profiles named without a path are looked up ([[device]]

@@ -191,5 +191,115 @@ TEST_F(TimeRulesTest, RestoredHubRaisesAndForgetsExactlyLikeTheOriginal) {
   EXPECT_NE(whole_out.find("D-SH"), std::string::npos);  // and forgotten parcels
 }
 
+// VEHICLE_OVERDUE (SPEC §4): an advised vehicle not arrived by its expected
+// time plus the grace, in hub time, once per advice.
+class OverdueTest : public TimeRulesTest {
+ protected:
+  // An advice for `vehicle` expected `in_ms` after the current hub time.
+  std::string Advise(const std::string& vehicle, int64_t in_ms) {
+    v1::ReferenceChange c = testutil::VehicleAdviceRef(vehicle, "SEAL-" + vehicle, {"B1", "B2"});
+    c.mutable_vehicle_advice()->set_expected_arrival_ms(hub.hub_time_ms() + in_ms);
+    return Ref(c);
+  }
+  void SetGrace(uint32_t minutes) {
+    v1::ReferenceChange c = testutil::SettingsRef(48, 30);
+    c.mutable_settings()->set_overdue_grace_minutes(minutes);
+    Ref(c);
+  }
+  static constexpr int64_t kMinute = 60'000;
+};
+
+TEST_F(OverdueTest, DefaultGraceIsThirtyMinutes) {
+  EXPECT_EQ(hub.settings().overdue_grace_minutes(), 30u);
+}
+
+TEST_F(OverdueTest, VehicleOverdueOnceWhenNotArrivedByItsExpectedTimePlusTheGrace) {
+  Tick();
+  Advise("V1", kHour);
+  desk.Wait(kHour + 29 * kMinute);
+  EXPECT_EQ(Tick(), "");
+  desk.Wait(1 * kMinute);
+  EXPECT_EQ(Tick(), "VEHICLE_OVERDUE vehicle=V1");
+  ASSERT_EQ(result.raised.size(), 1u);
+  EXPECT_EQ(result.raised[0].scanner_id(), "");
+  EXPECT_EQ(result.raised[0].station(), "");
+  EXPECT_EQ(result.raised[0].event_time_ms(), hub.hub_time_ms());
+  EXPECT_NE(result.raised[0].detail().find("seal SEAL-V1, 2 bags), not arrived 30 min later"),
+            std::string::npos)
+      << result.raised[0].detail();
+  desk.Wait(10 * kHour);
+  EXPECT_EQ(Tick(), "");  // once per advice
+}
+
+TEST_F(OverdueTest, AVehicleThatArrivedInTimeIsNeverOverdue) {
+  Tick();
+  Advise("V1", kHour);
+  EXPECT_EQ(Apply(dock.VehicleArrived("V1", "SEAL-V1")), "");
+  desk.Wait(5 * kHour);
+  EXPECT_EQ(Tick(), "");
+}
+
+TEST_F(OverdueTest, ABagOffTheVehicleCountsAsArrivalWhenItsArrivalScanWasMissed) {
+  Tick();
+  Advise("V1", kHour);
+  EXPECT_EQ(Apply(dock.BagUnloaded("B1", "V1", 3)), "");
+  desk.Wait(5 * kHour);
+  EXPECT_EQ(Tick(), "");
+}
+
+TEST_F(OverdueTest, ArrivingAfterTheCaseResolvesNothing) {
+  Tick();
+  Advise("V1", kHour);
+  desk.Wait(2 * kHour);
+  EXPECT_EQ(Tick(), "VEHICLE_OVERDUE vehicle=V1");
+  const size_t open = hub.open_cases();
+  EXPECT_EQ(Apply(dock.VehicleArrived("V1", "SEAL-V1")), "");
+  EXPECT_EQ(hub.open_cases(), open);
+}
+
+TEST_F(OverdueTest, ANewAdviceSetsANewExpectation) {
+  Tick();
+  Advise("V1", kHour);
+  desk.Wait(kHour);
+  Tick();
+  Advise("V1", 3 * kHour);  // the sending hub says it left late
+  desk.Wait(kHour);
+  EXPECT_EQ(Tick(), "");    // past the first expectation and its grace
+  desk.Wait(2 * kHour + 30 * kMinute);
+  EXPECT_EQ(Tick(), "VEHICLE_OVERDUE vehicle=V1");
+}
+
+TEST_F(OverdueTest, TheGraceComesFromTheSettingsInForce) {
+  SetGrace(0);
+  Tick();
+  Advise("V1", kHour);
+  desk.Wait(kHour);
+  EXPECT_EQ(Tick(), "VEHICLE_OVERDUE vehicle=V1");
+}
+
+TEST_F(OverdueTest, AnAdviceWithoutAnExpectedTimeIsNeverOverdue) {
+  Tick();
+  Ref(testutil::VehicleAdviceRef("V1", "SEAL-V1", {"B1"}));
+  desk.Wait(100 * kHour);
+  EXPECT_EQ(Tick(), "");
+}
+
+TEST_F(OverdueTest, ASnapshotKeepsWhatIsAwaitedAndWhatWasRaised) {
+  Tick();
+  Advise("V1", kHour);
+  Advise("V2", 5 * kHour);
+  desk.Wait(2 * kHour);
+  EXPECT_EQ(Tick(), "VEHICLE_OVERDUE vehicle=V1");
+  core::HubState restored;
+  restored.Restore(hub.Snapshot());
+  EXPECT_EQ(restored.Snapshot().SerializeAsString(), hub.Snapshot().SerializeAsString());
+  desk.Wait(4 * kHour);
+  const v1::ScanEvent tick = desk.VehicleArrived("V-TICK-X", "S");
+  hub.ApplyEvent(tick, &result);
+  EXPECT_EQ(testutil::Describe(result.raised), "VEHICLE_OVERDUE vehicle=V2");
+  restored.ApplyEvent(tick, &result);
+  EXPECT_EQ(testutil::Describe(result.raised), "VEHICLE_OVERDUE vehicle=V2");  // V1 not again
+}
+
 }  // namespace
 }  // namespace hub::testing

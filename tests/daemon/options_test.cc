@@ -179,6 +179,7 @@ const std::vector<NumberRule> kNumberRules = {
     {"hub", "forget_after_days", "--forget-after-days", 0, 3660},
     {"hub", "weight_tolerance_g", "--weight-tolerance-g", 0, 1'000'000},
     {"hub", "weight_tolerance_percent", "--weight-tolerance-percent", 0, 100},
+    {"hub", "overdue_grace_minutes", "--overdue-grace-minutes", 0, 7 * 24 * 60},
     {"hub", "retention_days", "--retention-days", 0, 36'600},
 };
 
@@ -203,6 +204,7 @@ std::string PrintNumbers(const daemon::DaemonOptions& o) {
       << " dwell_hours=" << o.dwell_hours << " forget_after_days=" << o.forget_after_days
       << " weight_tolerance_g=" << o.weight_tolerance_g
       << " weight_tolerance_percent=" << o.weight_tolerance_percent
+      << " overdue_grace_minutes=" << o.overdue_grace_minutes
       << " retention_days=" << o.sequencer.retention.count() / 24
       << " max_sessions_per_address=" << o.ingest.max_sessions_per_address << " ";
   return out.str();

@@ -26,6 +26,7 @@ export const TYPES = {
   DWELL_EXCEEDED: 'parcel in the hub longer than the dwell time',
   WEIGHT_MISMATCH: 'measured weight (DWS) differs from the known one by more than the tolerance',
   AMBIGUOUS_READ: 'one read gave several codes that disagree; diverted like a no-read',
+  VEHICLE_OVERDUE: 'an advised vehicle has not arrived by its expected time plus the grace',
 };
 
 export const STATUSES = ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'];
