@@ -223,5 +223,22 @@ TEST(ValidateTest, WeightToleranceSettingsHaveLimits) {
   EXPECT_EQ(core::ValidateReference(c, &reason), v1::REJECT_BAD_ENUM);
 }
 
+TEST(ValidateTest, OverdueGraceIsAtMostAWeekAndAnExpectedArrivalNotNegative) {
+  std::string reason;
+  v1::ReferenceChange c;
+  *c.mutable_settings() = core::HubState::DefaultSettings();
+  c.mutable_settings()->set_overdue_grace_minutes(7 * 24 * 60);
+  EXPECT_EQ(core::ValidateReference(c, &reason), v1::REJECT_NONE);
+  c.mutable_settings()->set_overdue_grace_minutes(7 * 24 * 60 + 1);
+  EXPECT_EQ(core::ValidateReference(c, &reason), v1::REJECT_BAD_ENUM);
+  EXPECT_EQ(reason, "settings.overdue_grace_minutes is over 7 days");
+  v1::ReferenceChange advice = testutil::VehicleAdviceRef("V1", "S1", {"B1"});
+  advice.mutable_vehicle_advice()->set_expected_arrival_ms(1'767'225'600'000);
+  EXPECT_EQ(core::ValidateReference(advice, &reason), v1::REJECT_NONE);
+  advice.mutable_vehicle_advice()->set_expected_arrival_ms(-1);
+  EXPECT_EQ(core::ValidateReference(advice, &reason), v1::REJECT_BAD_ENUM);
+  EXPECT_EQ(reason, "vehicle_advice.expected_arrival_ms is negative");
+}
+
 }  // namespace
 }  // namespace hub::testing

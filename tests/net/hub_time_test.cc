@@ -6,7 +6,8 @@
 
 #include <chrono>
 
-#include "net/daemon_fixture.h"
+#include "net/api_fixture.h"
+#include "testutil/http_client.h"
 #include "testutil/events.h"
 #include "testutil/scan_client.h"
 
@@ -99,6 +100,37 @@ TEST_F(HubTimeTest, AnEventFromAClockRunningAheadIsRejectedAndUsesItsSeq) {
   ScanClient c2(again.port());
   EXPECT_EQ(c2.Hello("SORTER-1"), 2);
   EXPECT_EQ(again.Terminate(), 0);
+}
+
+using OverdueDaemonTest = ApiTest;
+
+// A vehicle advised through the API with an expected arrival, that never
+// comes: once hub time (other scanners' events) passes the expected time
+// plus the grace, VEHICLE_OVERDUE is in the worklist; the advice read back
+// shows the expectation.
+TEST_F(OverdueDaemonTest, AnAdvisedVehicleThatNeverArrivesIsOverdue) {
+  auto hubd = Start();
+  ASSERT_NE(hubd->port(), 0);
+  const int64_t now = NowMs();
+  const std::string advice = "{\"changes\":[{\"vehicle_advice\":{\"vehicle_id\":\"V-LATE\","
+                             "\"seal_id\":\"S1\",\"bag_ids\":[\"B1\"],\"expected_arrival_ms\":\"" +
+                             std::to_string(now - 3'600'000) + "\"}}]}";
+  auto r = testutil::HttpCall(hubd->http_port(), "POST", "/v1/reference", advice, kAdmin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = testutil::HttpCall(hubd->http_port(), "GET", "/v1/advices/vehicles/V-LATE", "", kViewer);
+  EXPECT_NE(r.body.find("\"expected_arrival_ms\":\"" + std::to_string(now - 3'600'000) + "\""),
+            std::string::npos)
+      << r.body;
+  ScanClient c(hubd->port());
+  ASSERT_EQ(c.Hello("SORTER-1"), 0);
+  Scanner s("SORTER-1");
+  v1::ScanEvent e = s.ParcelSorted("P1", "D-SH");
+  e.set_event_time_ms(now);  // an hour past the expectation, 30 min past the grace
+  c.Send(e);
+  ASSERT_EQ(c.WaitForAck(1), 1u);
+  r = testutil::HttpCall(hubd->http_port(), "GET", "/v1/exceptions?type=VEHICLE_OVERDUE", "", kViewer);
+  EXPECT_NE(r.body.find("\"vehicle_id\":\"V-LATE\""), std::string::npos) << r.body;
+  EXPECT_EQ(hubd->Terminate(), 0);
 }
 
 }  // namespace
