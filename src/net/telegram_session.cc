@@ -142,7 +142,9 @@ void TelegramSession::TakeRead(codec::DeviceRead&& read) {
     Drop("unused", mapped.unused);
     return;
   }
-  Pending p{0, mapped.answer && !device_.profile.reply.empty(), std::move(read)};
+  // A read that is not answered needs nothing of it kept.
+  const bool answer = mapped.answer && !device_.profile.reply.empty();
+  Pending p{0, answer, answer ? std::move(read) : codec::DeviceRead{}};
   if (env_.draining->load(std::memory_order_relaxed)) {
     // hubd is stopping: nothing more goes to the sequencer. The device
     // cannot send it again, so its parcel is diverted rather than left
@@ -153,8 +155,9 @@ void TelegramSession::TakeRead(codec::DeviceRead&& read) {
   if (!arena_) arena_ = std::make_unique<google::protobuf::Arena>();
   const int64_t now = WallMs();
   for (v1::ScanEvent& body : mapped.events) {
-    auto* e = google::protobuf::Arena::CreateMessage<v1::ScanEvent>(arena_.get());
-    e->Swap(&body);  // different arenas: copies
+    // The mapper's event moves (no copy) into a heap message the arena owns.
+    auto* e = new v1::ScanEvent(std::move(body));
+    arena_->Own(e);
     e->set_scanner_id(device_.scanner_id);
     e->set_seq(++last_seq_);
     e->set_event_time_ms(now);
@@ -195,12 +198,12 @@ void TelegramSession::OnReply(sequencer::Reply& reply) {
                    peer_, LogValue(device_.scanner_id), r.seq(), v1::RejectCode_Name(r.code()),
                    LogValue(r.reason()), held);
   }
+  // Reads and decisions both come in seq order: one pass over each.
+  auto d = reply.decisions.begin();
   while (!pending_.empty() && pending_.front().last_seq <= reply.acked_seq) {
     const Pending& p = pending_.front();
-    const v1::SortDecision* decision = nullptr;
-    for (const auto& d : reply.decisions)
-      if (d.seq() == p.last_seq) decision = &d;
-    Answer(p, decision);
+    while (d != reply.decisions.end() && d->seq() < p.last_seq) ++d;
+    Answer(p, d != reply.decisions.end() && d->seq() == p.last_seq ? &*d : nullptr);
     pending_.pop_front();
   }
   if (reply.store_failed) {

@@ -98,7 +98,7 @@ class TelegramSession : public Connection,
   struct Pending {
     uint64_t last_seq = 0;
     bool answer = false;
-    codec::DeviceRead read;
+    codec::DeviceRead read;  // kept only when answered
   };
 
   void SubmitHello();

@@ -38,8 +38,11 @@ TEST(DeterminismTest, SameSequenceTwiceGivesByteIdenticalCasesAndState) {
   EXPECT_EQ(a.cases, b.cases);
   EXPECT_EQ(a.decisions, b.decisions);
   EXPECT_EQ(a.snapshot, b.snapshot);
-  // The day is not trivially quiet: most anomaly kinds occur in it.
+  // The day is not trivially quiet: most anomaly kinds occur in it, the
+  // rules on readings, read codes and advised arrivals among them.
   EXPECT_GE(a.by_type.size(), 12u);
+  for (v1::ExceptionType t : {v1::WEIGHT_MISMATCH, v1::AMBIGUOUS_READ, v1::VEHICLE_OVERDUE})
+    EXPECT_GT(a.by_type.count(t), 0u) << v1::ExceptionType_Name(t);
 }
 
 TEST(DeterminismTest, RestoredSnapshotContinuesExactlyLikeTheOriginal) {

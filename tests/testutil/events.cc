@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <random>
 
 namespace hub::testutil {
@@ -234,7 +235,8 @@ namespace {
 
 class DayGenerator {
  public:
-  DayGenerator(uint64_t seed, size_t events) : rng_(seed), budget_(events) {}
+  DayGenerator(uint64_t seed, size_t events)
+      : rng_(seed), extra_(seed ^ 0x9e3779b97f4a7c15ULL), budget_(events) {}
 
   std::vector<v1::LogRecord> Run() {
     for (int d = 0; d < kRoutes; ++d)
@@ -269,6 +271,14 @@ class DayGenerator {
     std::vector<std::string> bags;
     for (size_t b = 0; b < nbags; ++b) bags.push_back(vid + "-B" + std::to_string(b));
     Ref(VehicleAdviceRef(vid, "SEAL-" + vid, bags));
+    if (Extra(20)) {  // a vehicle advised by a sending hub that never comes
+      v1::ReferenceChange ghost = VehicleAdviceRef("GHOST-" + vid, "SEAL-G", {"GHOST-" + vid + "-B0"});
+      // Due (expected + the 30 min grace) from a minute ago to five minutes
+      // ahead of the docks' clock: most are raised soon, some later.
+      ghost.mutable_vehicle_advice()->set_expected_arrival_ms(docks_[0].time_ms() - 31 * 60'000 +
+                                                              static_cast<int64_t>(extra_() % 360'000));
+      Ref(ghost);
+    }
     const bool mismatch = Chance(20);
     Emit(Any(docks_).VehicleArrived(vid, mismatch ? "SEAL-X" : "SEAL-" + vid, !Chance(20)));
     std::vector<std::pair<std::string, std::vector<std::string>>> contents;
@@ -276,7 +286,13 @@ class DayGenerator {
       std::vector<std::string> parcels;
       const size_t n = 5 + Pick(20);
       for (size_t p = 0; p < n; ++p) parcels.push_back("P" + std::to_string(next_parcel_++));
-      Ref(BagAdviceRef(bid, parcels));
+      v1::ReferenceChange advice = BagAdviceRef(bid, parcels);
+      for (const auto& pid : parcels) {  // the sending hub's weights
+        auto* w = advice.mutable_bag_advice()->add_parcel_weights();
+        w->set_parcel_id(pid);
+        w->set_weight_g(weight_[pid] = 200 + extra_() % 5000);
+      }
+      Ref(advice);
       contents.emplace_back(bid, parcels);
     }
     for (const auto& [bid, parcels] : contents) {
@@ -314,7 +330,9 @@ class DayGenerator {
       if (Chance(5)) Ref(HoldRef(pid, v1::HOLD_REASON_CUSTOMER_INTERCEPT));
       if (Chance(5)) Emit(Any(tables_).ParcelDamaged(pid, 800));
       const int d = static_cast<int>(Pick(kRoutes));
-      Emit(sorter.ParcelSorted(pid, Chance(10) ? "D-UNKNOWN" : "D" + std::to_string(d)));
+      v1::ScanEvent sort = sorter.ParcelSorted(pid, Chance(10) ? "D-UNKNOWN" : "D" + std::to_string(d));
+      Read(pid, sort.mutable_parcel_sorted());
+      Emit(sort);
       if (!Chance(20)) pending_[Chance(10) ? (d + 1) % kRoutes : d].push_back(pid);
     }
     floor_.clear();
@@ -341,7 +359,42 @@ class DayGenerator {
     }
   }
 
+  // DWS readings (within tolerance, far off, scale errors) and reads with
+  // several codes (a routing label; now and then two parcel labels: an
+  // ambiguous read, the parcel then diverted).
+  void Read(const std::string& pid, v1::ParcelSorted* s) {
+    if (Extra(10)) {
+      s->set_parcel_id("");
+      s->set_read(v1::READ_AMBIGUOUS);
+      for (const std::string& code : {pid, "P" + std::to_string(next_parcel_ + 7), s->destination()})
+        s->add_read_codes(code);
+      return;
+    }
+    if (Extra(100)) {
+      s->set_read(v1::READ_SINGLE);
+      s->add_read_codes(pid);
+      s->add_read_codes(s->destination());
+    }
+    auto known = weight_.find(pid);
+    if (known == weight_.end() || !Extra(300)) return;
+    auto* m = s->mutable_measurement();
+    m->set_length_mm(300);
+    m->set_width_mm(200);
+    m->set_height_mm(100);
+    if (Extra(50)) {
+      m->set_scale_error(true);
+      m->set_weight_g(99'000);
+    } else {
+      m->set_weight_g(Extra(50) ? 2 * known->second + 1000 : known->second + extra_() % 21);
+    }
+  }
+  bool Extra(int per_mille) { return static_cast<int>(extra_() % 1000) < per_mille; }
+
   std::mt19937_64 rng_;
+  // A second stream for the readings, read codes and ghost vehicles, so the
+  // draws of the rest of the day stay as they were.
+  std::mt19937_64 extra_;
+  std::map<std::string, uint64_t> weight_;  // advised weights
   size_t budget_;
   std::vector<v1::LogRecord> out_;
   std::vector<Scanner> docks_{Scanner("DOCK-1"), Scanner("DOCK-2")};

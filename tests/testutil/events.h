@@ -48,6 +48,8 @@ class Scanner {
   void Rewind(uint64_t seq) { seq_ = seq; }
   // Moves this scanner's clock on by `ms` (its next event is that much later).
   void Wait(int64_t ms) { time_ms_ += ms; }
+  // The time of this scanner's last event (its clock).
+  int64_t time_ms() const { return time_ms_; }
 
  private:
   v1::ScanEvent Next();
