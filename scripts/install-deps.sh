@@ -13,6 +13,7 @@ packages=(
   clang libclang-rt-14-dev llvm
   python3 python3-protobuf util-linux
   nlohmann-json3-dev tzdata
+  nats-server libnats-dev
   chromium
 )
 # The browser test (tests/browser) runs on Node.js with npm; Debian's when

@@ -1,0 +1,59 @@
+#include "feed/nats_client.h"
+
+namespace hub::feed {
+
+std::string NatsError(natsStatus s, jsErrCode js_err) {
+  std::string out = natsStatus_GetText(s);
+  const char* last = nats_GetLastError(nullptr);
+  if (last != nullptr && *last != '\0' && out != last) out += std::string(": ") + last;
+  if (js_err != 0) out += " (JetStream error " + std::to_string(static_cast<int>(js_err)) + ")";
+  return out;
+}
+
+NatsClient::~NatsClient() {
+  if (js_ != nullptr) jsCtx_Destroy(js_);
+  if (nc_ != nullptr) {
+    natsConnection_Close(nc_);
+    natsConnection_Destroy(nc_);
+  }
+}
+
+bool NatsClient::connected() const {
+  return nc_ != nullptr && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
+}
+
+std::unique_ptr<NatsClient> NatsClient::Connect(const NatsOptions& o, std::string* error) {
+  natsOptions* opts = nullptr;
+  natsStatus s = natsOptions_Create(&opts);
+  std::vector<const char*> servers;
+  for (const auto& url : o.servers) servers.push_back(url.c_str());
+  if (s == NATS_OK) s = natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size()));
+  if (s == NATS_OK) s = natsOptions_SetName(opts, o.name.c_str());
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts, o.timeout_ms);
+  if (s == NATS_OK && o.reconnect_forever) s = natsOptions_SetMaxReconnect(opts, -1);
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
+  if (s == NATS_OK && !o.creds_file.empty())
+    s = natsOptions_SetUserCredentialsFromFiles(opts, o.creds_file.c_str(), nullptr);
+  if (s == NATS_OK && !o.ca_file.empty()) {
+    s = natsOptions_SetSecure(opts, true);
+    if (s == NATS_OK) s = natsOptions_LoadCATrustedCertificates(opts, o.ca_file.c_str());
+  }
+  if (s == NATS_OK && !o.cert_file.empty())
+    s = natsOptions_LoadCertificatesChain(opts, o.cert_file.c_str(), o.key_file.c_str());
+  std::unique_ptr<NatsClient> client(new NatsClient);
+  if (s == NATS_OK) s = natsConnection_Connect(&client->nc_, opts);
+  jsOptions jso;
+  if (s == NATS_OK) s = jsOptions_Init(&jso);
+  if (s == NATS_OK) {
+    jso.Wait = o.timeout_ms;
+    s = natsConnection_JetStream(&client->js_, client->nc_, &jso);
+  }
+  natsOptions_Destroy(opts);
+  if (s != NATS_OK) {
+    if (error != nullptr) *error = NatsError(s);
+    return nullptr;
+  }
+  return client;
+}
+
+}  // namespace hub::feed
