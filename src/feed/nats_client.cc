@@ -22,7 +22,8 @@ bool NatsClient::connected() const {
   return nc_ != nullptr && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
 }
 
-std::unique_ptr<NatsClient> NatsClient::Connect(const NatsOptions& o, std::string* error) {
+std::unique_ptr<NatsClient> NatsClient::Connect(const NatsOptions& o, std::string* error,
+                                                const jsOptions* js_options) {
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
   std::vector<const char*> servers;
@@ -44,6 +45,7 @@ std::unique_ptr<NatsClient> NatsClient::Connect(const NatsOptions& o, std::strin
   if (s == NATS_OK) s = natsConnection_Connect(&client->nc_, opts);
   jsOptions jso;
   if (s == NATS_OK) s = jsOptions_Init(&jso);
+  if (s == NATS_OK && js_options != nullptr) jso = *js_options;
   if (s == NATS_OK) {
     jso.Wait = o.timeout_ms;
     s = natsConnection_JetStream(&client->js_, client->nc_, &jso);

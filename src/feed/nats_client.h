@@ -10,19 +10,9 @@
 
 #include <nats/nats.h>
 
-namespace hub::feed {
+#include "feed/feed_options.h"
 
-struct NatsOptions {
-  std::vector<std::string> servers{"nats://127.0.0.1:4222"};
-  std::string name = "hubd";           // shown by the server's monitoring
-  std::string creds_file;              // NATS credentials (JWT + seed); empty: none
-  std::string ca_file;                 // TLS: trusted CAs; empty: no TLS unless tls://
-  std::string cert_file, key_file;     // TLS client certificate; empty: none
-  int64_t timeout_ms = 2000;           // connect and JetStream API timeout
-  // Reconnect for ever after a lost connection (the feed); else give up
-  // after the library's few attempts (a tool).
-  bool reconnect_forever = false;
-};
+namespace hub::feed {
 
 class NatsClient {
  public:
@@ -30,8 +20,10 @@ class NatsClient {
   NatsClient(const NatsClient&) = delete;
   NatsClient& operator=(const NatsClient&) = delete;
 
-  // Connects; nullptr with *error set when it cannot.
-  static std::unique_ptr<NatsClient> Connect(const NatsOptions& options, std::string* error);
+  // Connects; nullptr with *error set when it cannot. `js_options` (may be
+  // null) configures the JetStream context (async publish handlers).
+  static std::unique_ptr<NatsClient> Connect(const NatsOptions& options, std::string* error,
+                                             const jsOptions* js_options = nullptr);
 
   natsConnection* connection() const { return nc_; }
   jsCtx* js() const { return js_; }

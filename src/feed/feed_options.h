@@ -1,0 +1,65 @@
+#pragma once
+
+// The feed's configuration ([feed] in hubd's TOML, --feed-* flags) and the
+// status it reports (/metrics, /healthz/detail). Plain data: the daemon's
+// options and endpoints see these without seeing NATS.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hub::feed {
+
+struct NatsOptions {
+  std::vector<std::string> servers{"nats://127.0.0.1:4222"};
+  std::string name = "hubd";        // shown by the server's monitoring
+  std::string creds_file;           // NATS credentials (JWT + seed); empty: none
+  std::string ca_file;              // TLS: trusted CAs; set: TLS on
+  std::string cert_file, key_file;  // TLS client certificate; empty: none
+  int64_t timeout_ms = 2000;        // connect and JetStream API timeout
+  // Reconnect for ever after a lost connection (hubd's feed); else give up
+  // after the library's few attempts (a tool).
+  bool reconnect_forever = false;
+};
+
+struct FeedOptions {
+  bool enabled = false;  // off by default: the embedded default needs no server
+  // This hub's id on the network (subjects hub.<hub_id>.*, dispatch.<hub_id>):
+  // 1..64 of [A-Za-z0-9_-]; required when the feed is on.
+  std::string hub_id;
+  NatsOptions nats;
+  // The stream of this hub's subjects; empty: HUB_<hub_id>.
+  std::string stream;
+  // Create the hub's stream and DISPATCH when they are missing (file
+  // storage, `replicas` copies); off: an operator creates them.
+  bool create_streams = true;
+  int replicas = 1;
+  // Consume dispatch advices addressed to this hub (dispatch.<hub_id>) and
+  // apply them as vehicle and bag advice.
+  bool consume_dispatch = true;
+  // Publishes in flight at once (JetStream acks awaited per window).
+  int window = 1024;
+};
+
+// What the feed reports; every field is a snapshot of atomics.
+struct FeedStatus {
+  bool enabled = false;
+  // off, connecting, publishing, caught_up, stopped (an error an operator
+  // must mend, e.g. the stream is ahead of this hub's log)
+  std::string state = "off";
+  bool connected = false;
+  uint64_t cursor_hub_seq = 0;     // every record up to here is in the stream
+  uint64_t last_hub_seq = 0;       // the hub's newest committed record
+  double lag_seconds = 0;          // since the feed last had nothing to publish
+  uint64_t messages_published = 0;  // acknowledged by JetStream, since start
+  uint64_t records_published = 0;
+  uint64_t dispatch_published = 0;
+  uint64_t publish_errors = 0;     // failed publishes and resyncs
+  std::string last_error;
+  // The dispatch consumer.
+  bool consuming = false;
+  uint64_t advices_applied = 0, advices_duplicate = 0, advices_invalid = 0;
+  std::string consumer_error;
+};
+
+}  // namespace hub::feed
