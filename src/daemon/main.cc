@@ -32,6 +32,8 @@
 #include "daemon/ops_endpoints.h"
 #include "daemon/options.h"
 #include "daemon/watchdog.h"
+#include "feed/dispatch_consumer.h"
+#include "feed/feed_publisher.h"
 #include "hub/version.h"
 #include "net/scan_server.h"
 #include "sequencer/sequencer.h"
@@ -323,6 +325,13 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
   hub::core::HubState state;
+  // The feed (off by default): it reads the store on its own thread;
+  // retention never removes what it has not published.
+  std::unique_ptr<hub::feed::FeedPublisher> publisher;
+  if (opt.feed.enabled) {
+    publisher = std::make_unique<hub::feed::FeedPublisher>(opt.feed, store.get());
+    opt.sequencer.retention_limit = [p = publisher.get()] { return p->published_through(); };
+  }
   // The API's case stream hears of every durable case change.
   std::unique_ptr<hub::api::ApiRouter> api;
   opt.sequencer.on_cases = [&api](std::vector<hub::store::CaseChange>&& changes) {
@@ -342,6 +351,18 @@ int main(int argc, char** argv) {
     out->reason = std::move(check.reason);
     out->decision = std::move(check.decision);
   };
+  std::unique_ptr<hub::feed::DispatchConsumer> consumer;
+  std::function<hub::feed::FeedStatus()> feed_status;
+  if (publisher) {
+    if (opt.feed.consume_dispatch)
+      consumer = std::make_unique<hub::feed::DispatchConsumer>(opt.feed, &sequencer);
+    feed_status = [p = publisher.get(), c = consumer.get()] {
+      hub::feed::FeedStatus status;
+      p->Report(&status);
+      if (c != nullptr) c->Report(&status);
+      return status;
+    };
+  }
   std::atomic<bool> ready{false};
   std::unique_ptr<hub::net::ScanServer> server;
   std::unique_ptr<hub::net::HttpServer> http;
@@ -353,7 +374,7 @@ int main(int argc, char** argv) {
   try {
     server = std::make_unique<hub::net::ScanServer>(opt.ingest, &sequencer, check_resend);
     ops = std::make_unique<hub::daemon::OpsSources>(
-        hub::daemon::OpsSources{&sequencer, server.get(), &ready, wal_dropped, store.get()});
+        hub::daemon::OpsSources{&sequencer, server.get(), &ready, wal_dropped, store.get(), feed_status});
     http = std::make_unique<hub::net::HttpServer>(
         opt.http_host, opt.http_port,
         [&ops, &api](hub::net::HttpRequest r, hub::net::HttpReply reply) {
@@ -388,6 +409,8 @@ int main(int argc, char** argv) {
   sequencer.Start(replayed);
   if (!LogSettingsIfChanged(opt, logged, &sequencer)) return EXIT_FAILURE;
   server->Start();
+  if (publisher) publisher->Start();
+  if (consumer) consumer->Start();
   ready = true;
   const char* durability = opt.durability == hub::store::Durability::kFsync ? "fsync" : "wal";
   spdlog::info(
@@ -437,9 +460,11 @@ int main(int argc, char** argv) {
                server->sessions_open());
   ready = false;  // API writes are refused from here on
   server->StopAccepting();
+  if (consumer) consumer->Stop();  // an advice not yet applied is delivered again
   sequencer.Stop();  // applies, commits and answers everything read
   server->CloseSessions(opt.drain_timeout_ms);
   api->Stop();  // ends the streams, finishes queries and a backup in progress
+  if (publisher) publisher->Stop();  // what it has not published, it publishes after the restart
   http->Stop();
   if (!sequencer.healthy()) {
     spdlog::error("event=stopped_unhealthy hub_seq={}", state.last_hub_seq());

@@ -34,6 +34,75 @@ void HistogramLines(std::string* out, const char* name, const char* help, const 
                  name, h.count(), name, h.sum(), name, h.count());
 }
 
+// A JSON string literal (control characters escaped; the rest is UTF-8).
+std::string Quote(const std::string& v) {
+  std::string out = "\"";
+  for (unsigned char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+void FeedMetrics(std::string* out, const feed::FeedStatus& f) {
+  const auto lag = f.last_hub_seq > f.cursor_hub_seq ? f.last_hub_seq - f.cursor_hub_seq : 0;
+  Scalar(out, "hubd_feed_connected", "gauge", "1 while the feed's NATS connection is up.", f.connected ? 1 : 0);
+  Scalar(out, "hubd_feed_cursor_hub_sequence", "gauge",
+         "Every log record up to this hub sequence is in the feed's stream.", static_cast<double>(f.cursor_hub_seq));
+  Scalar(out, "hubd_feed_lag_records", "gauge", "Log records not yet in the feed's stream.",
+         static_cast<double>(lag));
+  Scalar(out, "hubd_feed_lag_seconds", "gauge",
+         "How long the feed has been behind the log (0: caught up).", f.lag_seconds);
+  Scalar(out, "hubd_feed_published_messages_total", "counter",
+         "Feed messages JetStream acknowledged (records and the cases they raised).",
+         static_cast<double>(f.messages_published));
+  Scalar(out, "hubd_feed_published_records_total", "counter", "Log records JetStream acknowledged.",
+         static_cast<double>(f.records_published));
+  Scalar(out, "hubd_feed_dispatch_published_total", "counter",
+         "Dispatch advices published to the next hubs.", static_cast<double>(f.dispatch_published));
+  Scalar(out, "hubd_feed_errors_total", "counter",
+         "Failed connects, publishes and stream reads of the feed (each followed by a retry).",
+         static_cast<double>(f.publish_errors));
+  Header(out, "hubd_dispatch_advices_total", "counter",
+         "Dispatch advices received from other hubs, by what became of them.");
+  fmt::format_to(std::back_inserter(*out),
+                 "hubd_dispatch_advices_total{{outcome=\"applied\"}} {}\n"
+                 "hubd_dispatch_advices_total{{outcome=\"duplicate\"}} {}\n"
+                 "hubd_dispatch_advices_total{{outcome=\"invalid\"}} {}\n",
+                 f.advices_applied, f.advices_duplicate, f.advices_invalid);
+}
+
+// GET /healthz/detail: the parts of hubd and how each is, as JSON. The
+// feed never makes hubd unhealthy (ingest does not depend on it).
+net::HttpResponse HealthDetail(const OpsSources& src) {
+  const bool healthy = src.sequencer->healthy();
+  std::string body = fmt::format("{{\"status\":{},\"ready\":{},\"store\":{}", Quote(healthy ? "ok" : "unhealthy"),
+                                 src.ready->load() ? "true" : "false",
+                                 Quote(healthy ? "ok" : "a store write failed"));
+  if (!src.feed) {
+    body += ",\"feed\":{\"state\":\"off\"}";
+  } else {
+    const feed::FeedStatus f = src.feed();
+    body += fmt::format(
+        ",\"feed\":{{\"state\":{},\"connected\":{},\"cursor_hub_seq\":{},\"last_hub_seq\":{},"
+        "\"lag_records\":{},\"lag_seconds\":{:.3f},\"messages_published\":{},\"errors\":{},"
+        "\"last_error\":{},\"dispatch\":{{\"consuming\":{},\"applied\":{},\"duplicate\":{},"
+        "\"invalid\":{},\"last_error\":{}}}}}",
+        Quote(f.state), f.connected ? "true" : "false", f.cursor_hub_seq, f.last_hub_seq,
+        f.last_hub_seq > f.cursor_hub_seq ? f.last_hub_seq - f.cursor_hub_seq : 0, f.lag_seconds,
+        f.messages_published, f.publish_errors, Quote(f.last_error), f.consuming ? "true" : "false",
+        f.advices_applied, f.advices_duplicate, f.advices_invalid, Quote(f.consumer_error));
+  }
+  body += "}\n";
+  return {healthy ? 200 : 503, "application/json", std::move(body), {}};
+}
+
 // The supervisor's page: "/" is web/index.html, "/ui/X" is web/X.
 std::optional<net::HttpResponse> ServeWeb(const net::HttpRequest& req, const std::string& path) {
   std::optional<web::Asset> asset;
@@ -202,13 +271,15 @@ std::string RenderMetrics(const OpsSources& src) {
            "Log records up to this hub sequence have aged out (retention); 0: none.",
            static_cast<double>(src.store->RetainedSoFar().through_hub_seq));
   }
+  if (src.feed) FeedMetrics(&out, src.feed());
   return out;
 }
 
 net::HttpResponse HandleOps(const net::HttpRequest& req, const OpsSources& src) {
   const std::string path = req.target.substr(0, req.target.find('?'));
   if (auto page = ServeWeb(req, path)) return *std::move(page);
-  const bool known = path == "/healthz" || path == "/readyz" || path == "/metrics";
+  const bool known =
+      path == "/healthz" || path == "/healthz/detail" || path == "/readyz" || path == "/metrics";
   if (!known) return {404, "text/plain; charset=utf-8", "no such endpoint: " + path + "\n", {}};
   if (req.method != "GET" && req.method != "HEAD")
     return {405, "text/plain; charset=utf-8", path + " answers GET only\n", {}};
@@ -216,6 +287,7 @@ net::HttpResponse HandleOps(const net::HttpRequest& req, const OpsSources& src) 
     if (src.sequencer->healthy()) return {200, "text/plain; charset=utf-8", "ok\n", {}};
     return {503, "text/plain; charset=utf-8", "unhealthy: a store write failed\n", {}};
   }
+  if (path == "/healthz/detail") return HealthDetail(src);
   if (path == "/readyz") {
     if (src.ready->load() && src.sequencer->healthy())
       return {200, "text/plain; charset=utf-8", "ready\n", {}};

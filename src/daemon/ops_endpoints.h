@@ -1,12 +1,14 @@
 #pragma once
 
-// The operations endpoints: /healthz, /readyz and /metrics (Prometheus text
+// The operations endpoints: /healthz, /healthz/detail, /readyz and /metrics (Prometheus text
 // format 0.0.4). Everything they read is atomics, so a scrape never touches
 // the sequencer.
 
 #include <atomic>
+#include <functional>
 #include <string>
 
+#include "feed/feed_options.h"
 #include "net/http_server.h"
 #include "net/scan_server.h"
 #include "sequencer/sequencer.h"
@@ -21,6 +23,8 @@ struct OpsSources {
   // corrupt tail: store::WalTailLoss).
   uint64_t wal_tail_dropped_batches = 0;
   store::RocksDbStore* store = nullptr;  // checkpoints, entity index, retention
+  // The feed's status (unset: the feed is off).
+  std::function<feed::FeedStatus()> feed;
 };
 
 std::string RenderMetrics(const OpsSources& sources);

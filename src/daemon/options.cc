@@ -14,6 +14,7 @@
 
 #include "codec/telegram.h"
 #include "core/validate.h"
+#include "feed/feed_names.h"
 #include "hub/version.h"
 #include "util/log_value.h"
 
@@ -391,6 +392,30 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
     }
     s.Done();
   }
+  if (const toml::table* feed = top.Table("feed")) {
+    Section s(*feed, "feed");
+    feed::FeedOptions& f = o->feed;
+    s.Get("enabled", &f.enabled);
+    s.Get("hub_id", &f.hub_id);
+    s.GetStrings("servers", &f.nats.servers);
+    s.Get("stream", &f.stream);
+    s.Get("create_streams", &f.create_streams);
+    int64_t n = 0;
+    if (s.Get("replicas", &n)) {
+      if (n < 1 || n > 5) throw ValidationError("feed.replicas", std::to_string(n) + " is outside 1..5");
+      f.replicas = static_cast<int>(n);
+    }
+    if (s.Get("timeout_ms", &n)) {
+      if (n < 100 || n > 600'000) throw ValidationError("feed.timeout_ms", std::to_string(n) + " is outside 100..600000");
+      f.nats.timeout_ms = n;
+    }
+    s.Get("consume_dispatch", &f.consume_dispatch);
+    s.Get("creds", &f.nats.creds_file);
+    s.Get("tls_ca", &f.nats.ca_file);
+    s.Get("tls_cert", &f.nats.cert_file);
+    s.Get("tls_key", &f.nats.key_file);
+    s.Done();
+  }
   top.Get("device_dir", &o->device_dir);
   for (const toml::table* entry : top.Tables("device")) o->ingest.devices.push_back(TakeDevice(*entry));
   if (const toml::table* api = top.Table("api")) {
@@ -486,6 +511,24 @@ void Validate(const DaemonOptions& o) {
         throw ValidationError(where, "allow_from holds " + util::LogValue(a) + ", not an IP address");
     }
   }
+  if (o.feed.enabled) {
+    const feed::FeedOptions& f = o.feed;
+    if (!feed::ValidHubId(f.hub_id))
+      throw ValidationError("feed.hub_id (--feed-hub-id)",
+                            "the feed needs this hub's id: 1..64 of A-Z a-z 0-9 _ -, got " + util::LogValue(f.hub_id));
+    if (f.nats.servers.empty()) throw ValidationError("feed.servers (--feed-nats)", "names no server");
+    for (const std::string& url : f.nats.servers)
+      if (!url.starts_with("nats://") && !url.starts_with("tls://"))
+        throw ValidationError("feed.servers (--feed-nats)",
+                              util::LogValue(url) + " is not a NATS URL (nats://HOST:PORT or tls://HOST:PORT)");
+    if (!f.stream.empty() && !feed::ValidHubId(f.stream))
+      throw ValidationError("feed.stream", "a stream name is 1..64 of A-Z a-z 0-9 _ -, got " + util::LogValue(f.stream));
+    if (f.nats.cert_file.empty() != f.nats.key_file.empty())
+      throw ValidationError("feed.tls_cert", "needs both tls_cert and tls_key");
+    for (const std::string* file : {&f.nats.creds_file, &f.nats.ca_file, &f.nats.cert_file, &f.nats.key_file})
+      if (!file->empty() && !std::filesystem::is_regular_file(*file))
+        throw ValidationError("feed", "no file " + util::LogValue(*file));
+  }
   std::set<std::string> names, secrets;
   for (const auto& t : o.api_tokens) {
     if (!GoodId(t.name))
@@ -548,6 +591,13 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
                                      std::string(n.help) + " [" + std::to_string(n.get(defaults)) + "; " +
                                          std::to_string(n.lo) + ".." + std::to_string(n.hi) + "]");
   }
+  bool feed_on = false;
+  std::string feed_hub, feed_nats;
+  app.add_flag("--feed", feed_on,
+               "publish the log to NATS JetStream and consume dispatch advices ([feed]; needs a hub id)");
+  auto* feed_hub_flag = app.add_option("--feed-hub-id", feed_hub, "this hub's id on the network (feed.hub_id)");
+  auto* feed_nats_flag = app.add_option(
+      "--feed-nats", feed_nats, "NATS server URLs, comma-separated (feed.servers) [nats://127.0.0.1:4222]");
   app.add_option("--export", o->export_dir,
                  "write the data directory's log as a replayable day into this directory and exit "
                  "(hubd must not be running on it)");
@@ -592,6 +642,14 @@ bool ParseOptions(int argc, char** argv, DaemonOptions* o, int* exit_code) {
     if (!http_tls.cert.empty()) o->http_tls.cert = http_tls.cert;
     if (!http_tls.key.empty()) o->http_tls.key = http_tls.key;
     if (*device_dir_flag) o->device_dir = device_dir;
+    if (feed_on) o->feed.enabled = true;
+    if (*feed_hub_flag) o->feed.hub_id = feed_hub;
+    if (*feed_nats_flag) {
+      o->feed.nats.servers.clear();
+      std::stringstream list(feed_nats);
+      for (std::string url; std::getline(list, url, ',');)
+        if (!url.empty()) o->feed.nats.servers.push_back(url);
+    }
     LoadDeviceProfiles(o);
     Validate(*o);
   } catch (const CLI::ParseError& e) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "api/auth.h"
+#include "feed/feed_options.h"
 #include "net/scan_server.h"
 #include "sequencer/sequencer.h"
 #include "store/rocksdb_store.h"
@@ -55,6 +56,9 @@ struct DaemonOptions {
   // Where device profiles named without a path are looked up ([[device]]
   // in the file; the devices themselves are ingest.devices).
   std::string device_dir;
+  // The feed to NATS JetStream and the dispatch consumer ([feed]; off by
+  // default).
+  feed::FeedOptions feed;
   // Supervisor API tokens ([[api.tokens]] in the configuration file only:
   // secrets do not belong on a command line). None: the API answers 401.
   std::vector<ApiToken> api_tokens;

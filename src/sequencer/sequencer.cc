@@ -323,8 +323,11 @@ void Sequencer::Impl::MaybeRetain() {
   const auto started = std::chrono::steady_clock::now();
   v1::LogRecord rec;
   bool due = false;
-  // Never past the last checkpoint: recovery replays the log after it.
-  store::Status s = store->RetentionPoint(cutoff, store->CheckpointedThrough(), rec.mutable_retention(), &due);
+  // Never past the last checkpoint (recovery replays the log after it), nor
+  // past what the feed has published.
+  uint64_t limit = store->CheckpointedThrough();
+  if (options.retention_limit) limit = std::min(limit, options.retention_limit());
+  store::Status s = store->RetentionPoint(cutoff, limit, rec.mutable_retention(), &due);
   if (!s.ok()) {
     spdlog::error("event=retention_failed error={}", util::LogValue(s.ToString()));
     return;

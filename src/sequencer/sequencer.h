@@ -143,6 +143,10 @@ struct SequencerOptions {
   // Records older than this in hub time age out (a Retention record, once
   // an hour of hub time; never past the last checkpoint). 0: kept for ever.
   std::chrono::hours retention{400 * 24};
+  // Set: retention never removes records past the hub_seq this returns
+  // (the feed's cursor: nothing unpublished may age out). Called on the
+  // sequencer thread; must be cheap.
+  std::function<uint64_t()> retention_limit;
   // After a failed commit: how often to try whether the store writes again.
   std::chrono::milliseconds resume_interval{1000};
   // Called on the sequencer thread after each durable commit that raised or

@@ -57,6 +57,10 @@
 //                   "retention" -> BE64(through_hub_seq) BE64(through_case_id)
 //       BE64(cutoff_ms): what has aged out (store/retention.h), written with
 //       the Retention record and its range deletes.
+//                   "feed_cursor" -> BE64(hub_seq) BE64(part)
+//       The feed's cursor (feed/feed_publisher.h): every message up to this
+//       one is in the feed's stream. Written by the publisher after
+//       JetStream acknowledged; retention never passes it.
 //   CF "checkpoint" "snapshot" -> HubSnapshot, "entity_index" -> EntityIndex
 //       The core's whole state at some hub_seq, so recovery replays only the
 //       log after it, and the entity index of the live entities at the same
@@ -113,5 +117,6 @@ inline constexpr std::string_view kFormatKey = "format_version";
 inline constexpr std::string_view kRetentionKey = "retention";
 inline constexpr std::string_view kHourPrefix = "hour";
 inline constexpr std::string_view kAuditPrefix = "audit";
+inline constexpr std::string_view kFeedCursorKey = "feed_cursor";
 
 }  // namespace hub::store::keys

@@ -775,6 +775,27 @@ Status RocksDbStore::ScannerMarks(std::vector<v1::ScannerMark>* marks) {
   return FromRocks(it->status());
 }
 
+Status RocksDbStore::ReadFeedCursor(uint64_t* hub_seq, uint32_t* part) {
+  *hub_seq = 0;
+  *part = 0;
+  std::string value;
+  rocksdb::Status s = rep_->db->Get(rocksdb::ReadOptions(), keys::kFeedCursorKey, &value);
+  if (s.IsNotFound()) return Status::Ok();
+  if (!s.ok()) return FromRocks(s);
+  if (value.size() != 16) return Status::Corruption("feed cursor has a bad size");
+  *hub_seq = keys::DecodeBigEndian64(value);
+  *part = static_cast<uint32_t>(keys::DecodeBigEndian64(std::string_view(value).substr(8)));
+  return Status::Ok();
+}
+
+Status RocksDbStore::WriteFeedCursor(uint64_t hub_seq, uint32_t part) {
+  if (Status s = CheckFreeSpace(); !s.ok()) return s;
+  std::string value;
+  keys::PutBigEndian64(&value, hub_seq);
+  keys::PutBigEndian64(&value, part);
+  return FromRocks(rep_->db->Put(rocksdb::WriteOptions(), keys::kFeedCursorKey, value));
+}
+
 Status RocksDbStore::ReadLog(uint64_t from_hub_seq, size_t limit, std::vector<v1::LogRecord>* out) {
   out->clear();
   std::unique_ptr<rocksdb::Iterator> it(rep_->db->NewIterator(rocksdb::ReadOptions(), rep_->h(kLog)));

@@ -251,6 +251,12 @@ class RocksDbStore {
   // included). Any thread; backups run one at a time.
   Status Backup(const std::string& dir, v1::BackupManifest* out);
 
+  // --- The feed's cursor (feed/feed_publisher.h) ------------------------------
+  // Every feed message up to (hub_seq, part) is in the feed's stream; 0, 0
+  // when nothing is (or the feed never ran). Any thread.
+  Status ReadFeedCursor(uint64_t* hub_seq, uint32_t* part);
+  Status WriteFeedCursor(uint64_t hub_seq, uint32_t part);
+
   // --- Reads ---------------------------------------------------------------
   // The case reads below take an optional view; without one each call reads
   // the latest committed data.

@@ -1,0 +1,508 @@
+#include "feed/feed_publisher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "feed/feed_names.h"
+#include "feed/nats_client.h"
+#include "util/log_value.h"
+
+namespace hub::feed {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using util::LogValue;
+
+constexpr size_t kRecordsPerRound = 512;
+constexpr size_t kCasesPerRead = 4096;
+constexpr auto kIdlePoll = std::chrono::milliseconds(20);
+constexpr int kMaxBackoffMs = 2000;
+
+enum class Round { kIdle, kProgress, kFailed };
+enum State : int { kConnecting, kPublishing, kCaughtUp, kStopped };
+
+const char* StateName(int s) {
+  switch (s) {
+    case kConnecting: return "connecting";
+    case kPublishing: return "publishing";
+    case kCaughtUp: return "caught_up";
+    case kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+// A case as it was raised: the supervisor's later steps are messages of
+// their own (case_action).
+v1::ExceptionCase AsRaised(v1::ExceptionCase c) {
+  c.set_status(v1::OPEN);
+  c.clear_acknowledged();
+  c.clear_resolved();
+  return c;
+}
+
+}  // namespace
+
+struct FeedPublisher::Impl {
+  FeedOptions opt;
+  store::RocksDbStore* store;
+  std::string stream;
+
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+
+  // Reported (any thread).
+  std::atomic<int> state{kConnecting};
+  std::atomic<bool> connected{false};
+  std::atomic<uint64_t> cursor{0};        // hub_seq of the stream's last message
+  std::atomic<uint64_t> last_hub_seq{0};  // of the log
+  std::atomic<int64_t> behind_since{0};   // Clock ticks; 0: caught up
+  std::atomic<uint64_t> messages{0}, records{0}, dispatches{0}, errors{0};
+  mutable std::mutex error_mu;
+  std::string last_error;
+  util::LogThrottle throttle{std::chrono::seconds(10)};
+
+  // Failed asynchronous publishes, from the library's thread.
+  std::atomic<uint64_t> async_failures{0};
+
+  // The publisher thread's own.
+  std::unique_ptr<NatsClient> client;
+  bool synced = false;
+  bool dispatch_stream_checked = false;
+  Position pos;              // the stream's last message; {0, 0}: none
+  uint64_t stream_seq = 0;   // its stream sequence
+  uint64_t next_case_id = 1;  // the first case of record pos.hub_seq (or later)
+
+  Impl(FeedOptions o, store::RocksDbStore* s) : opt(std::move(o)), store(s) {
+    stream = opt.stream.empty() ? HubStream(opt.hub_id) : opt.stream;
+  }
+
+  bool Stopping() {
+    std::lock_guard lock(mu);
+    return stopping;
+  }
+  void Wait(std::chrono::milliseconds d) {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, d, [this] { return stopping; });
+  }
+
+  void SetError(const std::string& what) {
+    ++errors;
+    {
+      std::lock_guard lock(error_mu);
+      last_error = what;
+    }
+    uint64_t held = 0;
+    if (throttle.Allow(&held))
+      spdlog::warn("event=feed_error stream={} error={} suppressed={}", LogValue(stream), LogValue(what),
+                   held);
+  }
+  Round Fail(const std::string& what) {
+    SetError(what);
+    synced = false;
+    return Round::kFailed;
+  }
+  // An error an operator must mend: the publisher waits and looks again.
+  Round Halt(const std::string& what) {
+    state = kStopped;
+    Fail(what);
+    return Round::kFailed;
+  }
+
+  static void OnAckError(jsCtx*, jsPubAckErr* pae, void* closure) {
+    auto* self = static_cast<Impl*>(closure);
+    ++self->async_failures;
+    std::lock_guard lock(self->error_mu);
+    self->last_error = std::string("publish failed: ") +
+                       (pae->ErrText != nullptr ? pae->ErrText : natsStatus_GetText(pae->Err)) +
+                       (pae->ErrCode != 0 ? " (JetStream error " + std::to_string(pae->ErrCode) + ")" : "");
+  }
+
+  void NoteLag() {
+    uint64_t last = 0;
+    if (store->LastHubSeq(&last).ok()) last_hub_seq = last;
+    const bool behind = last_hub_seq.load() > cursor.load();
+    if (!behind) {
+      behind_since = 0;
+    } else if (behind_since.load() == 0) {
+      behind_since = Clock::now().time_since_epoch().count();
+    }
+  }
+
+  void Run() {
+    int backoff_ms = 100;
+    while (!Stopping()) {
+      const Round r = Step();
+      NoteLag();
+      connected = client != nullptr && client->connected();
+      if (r == Round::kProgress) {
+        backoff_ms = 100;
+      } else if (r == Round::kIdle) {
+        backoff_ms = 100;
+        Wait(kIdlePoll);
+      } else {
+        Wait(std::chrono::milliseconds(backoff_ms));
+        backoff_ms = std::min(backoff_ms * 2, kMaxBackoffMs);
+      }
+    }
+    if (client) {
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MaxWait = opt.nats.timeout_ms;
+      (void)js_PublishAsyncComplete(client->js(), &po);
+    }
+    client.reset();
+    connected = false;
+  }
+
+  Round Step() {
+    if (!client) {
+      state = kConnecting;
+      jsOptions jso;
+      jsOptions_Init(&jso);
+      jso.PublishAsync.MaxPending = opt.window;
+      jso.PublishAsync.StallWait = opt.nats.timeout_ms;
+      jso.PublishAsync.ErrHandler = &Impl::OnAckError;
+      jso.PublishAsync.ErrHandlerClosure = this;
+      NatsOptions nats = opt.nats;
+      nats.reconnect_forever = true;
+      nats.name = "hubd feed " + opt.hub_id;
+      std::string error;
+      client = NatsClient::Connect(nats, &error, &jso);
+      if (!client) return Fail("cannot connect to NATS: " + error);
+      synced = false;
+    }
+    if (!synced) {
+      if (Round r = Sync(); r != Round::kProgress) return r;
+      synced = true;
+    }
+    return Publish();
+  }
+
+  // Creates `name` for `subject` when it does not exist (create_streams).
+  Round EnsureStream(const std::string& name, const std::string& subject) {
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    jsStreamInfo* si = nullptr;
+    natsStatus s = js_GetStreamInfo(&si, client->js(), name.c_str(), nullptr, &jerr);
+    if (s == NATS_OK) {
+      jsStreamInfo_Destroy(si);
+      return Round::kProgress;
+    }
+    if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr)
+      return Fail("cannot read stream " + name + ": " + NatsError(s, jerr));
+    if (!opt.create_streams)
+      return Halt("stream " + name + " does not exist: create it for subjects " + subject +
+                  ", or set [feed] create_streams = true");
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    const char* subjects[] = {subject.c_str()};
+    cfg.Name = name.c_str();
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    cfg.Replicas = opt.replicas;
+    s = js_AddStream(&si, client->js(), &cfg, nullptr, &jerr);
+    if (s != NATS_OK) return Fail("cannot create stream " + name + ": " + NatsError(s, jerr));
+    jsStreamInfo_Destroy(si);
+    spdlog::info("event=feed_stream_created stream={} subjects={} replicas={}", LogValue(name),
+                 LogValue(subject), opt.replicas);
+    return Round::kProgress;
+  }
+
+  // The first case id raised at or after `hub_seq` (ids grow with hub_seq):
+  // a binary search over point reads. A case removed by retention is older.
+  bool FirstCaseFrom(uint64_t hub_seq, uint64_t* out) {
+    std::vector<v1::ExceptionCase> newest;
+    uint64_t examined = 0;
+    auto all = [](const v1::ExceptionCase&) { return true; };
+    if (!store->CasesBefore(UINT64_MAX, 1, 1, all, &newest, &examined).ok()) return false;
+    uint64_t lo = 1, hi = newest.empty() ? 1 : newest[0].id() + 1;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      v1::ExceptionCase c;
+      store::Status s = store->GetCase(mid, &c);
+      if (!s.ok() && !s.IsNotFound()) return false;
+      if (!s.ok() || c.hub_seq() < hub_seq) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    *out = lo;
+    return true;
+  }
+
+  // Finds where the stream stands; the next message to publish follows it.
+  Round Sync() {
+    if (Round r = EnsureStream(stream, HubSubjects(opt.hub_id)); r != Round::kProgress) return r;
+    if (!dispatch_stream_checked) {
+      if (Round r = EnsureStream(std::string(kDispatchStream), "dispatch.>"); r != Round::kProgress) return r;
+      dispatch_stream_checked = true;
+    }
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    jsStreamInfo* si = nullptr;
+    natsStatus s = js_GetStreamInfo(&si, client->js(), stream.c_str(), nullptr, &jerr);
+    if (s != NATS_OK) return Fail("cannot read stream " + stream + ": " + NatsError(s, jerr));
+    const uint64_t last_seq = si->State.LastSeq;
+    jsStreamInfo_Destroy(si);
+    Position p;
+    if (last_seq > 0) {
+      natsMsg* m = nullptr;
+      s = js_GetMsg(&m, client->js(), stream.c_str(), last_seq, nullptr, &jerr);
+      if (s != NATS_OK) return Fail("cannot read the last message of " + stream + ": " + NatsError(s, jerr));
+      const char* id = nullptr;
+      if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) != NATS_OK) id = nullptr;
+      const std::string text = id != nullptr ? id : "";
+      natsMsg_Destroy(m);
+      auto parsed = ParseMessageId(opt.hub_id, text);
+      if (!parsed)
+        return Halt("stream " + stream + " ends with a message that is not hub " + opt.hub_id + "'s (seq " +
+                    std::to_string(last_seq) + ", id " + LogValue(text) +
+                    "): the stream must hold this hub's subjects only");
+      p = *parsed;
+    }
+    uint64_t log_last = 0;
+    if (!store->LastHubSeq(&log_last).ok()) return Fail("cannot read the log");
+    if (p.hub_seq > log_last)
+      return Halt("stream " + stream + " is ahead of this hub's log (it holds hub_seq " +
+                  std::to_string(p.hub_seq) + ", the log ends at " + std::to_string(log_last) +
+                  "): another hubd publishes as hub " + opt.hub_id +
+                  ", or this data directory was restored from an older backup");
+    uint64_t cursor_seq = 0;
+    uint32_t cursor_part = 0;
+    if (store->ReadFeedCursor(&cursor_seq, &cursor_part).ok() && Position{cursor_seq, cursor_part} > p)
+      spdlog::warn("event=feed_stream_behind stream={} stream_hub_seq={} stream_part={} cursor_hub_seq={} "
+                   "cursor_part={} note={}",
+                   LogValue(stream), p.hub_seq, p.part, cursor_seq, cursor_part,
+                   LogValue("the stream lacks messages this hub had published (purged or lost): "
+                            "publishing them again"));
+    uint64_t first_case = 1;
+    if (!FirstCaseFrom(p.hub_seq, &first_case)) return Fail("cannot read the cases");
+    pos = p;
+    stream_seq = last_seq;
+    next_case_id = first_case;  // of record p.hub_seq, read again next
+    cursor = p.hub_seq;
+    state = kPublishing;
+    spdlog::info("event=feed_synced stream={} stream_seq={} hub_seq={} part={} log_hub_seq={}",
+                 LogValue(stream), last_seq, p.hub_seq, p.part, log_last);
+    return Round::kProgress;
+  }
+
+  // Appends one message after stream sequence *seq.
+  bool Send(v1::FeedMessage& m, uint64_t hub_seq, uint32_t part, uint64_t* seq) {
+    m.set_schema_version(kSchemaVersion);
+    m.set_hub_id(opt.hub_id);
+    m.set_hub_seq(hub_seq);
+    m.set_part(part);
+    const std::string subject = SubjectOf(m);
+    const std::string data = m.SerializeAsString();
+    const std::string id = MessageId(opt.hub_id, hub_seq, part);
+    natsMsg* msg = nullptr;
+    natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
+    if (s == NATS_OK) {
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MsgId = id.c_str();
+      po.ExpectLastSeq = *seq;  // 0 (an empty stream): no expectation
+      s = js_PublishMsgAsync(client->js(), &msg, &po);
+    }
+    natsMsg_Destroy(msg);  // null when the library took it
+    if (s != NATS_OK) {
+      SetError("publish " + id + ": " + NatsError(s));
+      return false;
+    }
+    ++*seq;
+    return true;
+  }
+
+  // The dispatch advice of a departure, acknowledged before its record.
+  bool SendDispatch(const v1::LogRecord& rec) {
+    v1::DispatchAdvice a = rec.dispatch();
+    a.set_from_hub(opt.hub_id);
+    a.set_from_hub_seq(rec.hub_seq());
+    const std::string subject = DispatchSubject(a.to_hub());
+    const std::string data = a.SerializeAsString();
+    const std::string id = DispatchMessageId(opt.hub_id, rec.hub_seq());
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = id.c_str();
+    po.MaxWait = opt.nats.timeout_ms;
+    jsPubAck* ack = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = js_Publish(&ack, client->js(), subject.c_str(), data.data(), static_cast<int>(data.size()),
+                              &po, &jerr);
+    if (ack != nullptr) jsPubAck_Destroy(ack);
+    if (s != NATS_OK) {
+      SetError("publish dispatch advice " + id + " to " + subject + ": " + NatsError(s, jerr));
+      return false;
+    }
+    ++dispatches;
+    return true;
+  }
+
+  static void MoveRecord(v1::LogRecord& rec, v1::FeedMessage* m) {
+    using R = v1::LogRecord;
+    switch (rec.body_case()) {
+      case R::kEvent: m->mutable_event()->Swap(rec.mutable_event()); break;
+      case R::kReference: m->mutable_reference()->Swap(rec.mutable_reference()); break;
+      case R::kCaseAction: m->mutable_case_action()->Swap(rec.mutable_case_action()); break;
+      case R::kRetention: m->mutable_retention()->Swap(rec.mutable_retention()); break;
+      case R::BODY_NOT_SET: break;
+    }
+    if (rec.has_decision()) m->mutable_decision()->Swap(rec.mutable_decision());
+    if (rec.has_origin()) m->mutable_origin()->Swap(rec.mutable_origin());
+  }
+
+  Round Publish() {
+    // The log first, then the cases: a record's cases are committed with
+    // it, so every record read here has all its cases in the read below.
+    std::vector<v1::LogRecord> recs;
+    if (!store->ReadLog(std::max<uint64_t>(pos.hub_seq, 1), kRecordsPerRound, &recs).ok())
+      return Fail("cannot read the log");
+    if (recs.empty()) return Idle();
+    std::vector<v1::ExceptionCase> cases;
+    uint64_t complete_through = UINT64_MAX;  // records whose cases are all in `cases`
+    auto all = [](const v1::ExceptionCase&) { return true; };
+    for (size_t limit = kCasesPerRead;; limit *= 4) {
+      if (!store->CasesAfter(next_case_id - 1, limit, all, &cases).ok()) return Fail("cannot read the cases");
+      complete_through = UINT64_MAX;
+      if (cases.size() < limit) break;
+      complete_through = cases.back().hub_seq() - 1;
+      if (complete_through >= recs.front().hub_seq()) break;
+    }
+    // Parts are numbered from each record's first case, so the round keeps
+    // where the cases of its last record begin (the next round reads that
+    // record again).
+    uint64_t seq = stream_seq, first_case_of_last = next_case_id, sent = 0, sent_records = 0;
+    Position last = pos;
+    size_t ci = 0;
+    for (v1::LogRecord& rec : recs) {
+      const uint64_t h = rec.hub_seq();
+      if (h > complete_through) break;
+      while (ci < cases.size() && cases[ci].hub_seq() < h) ++ci;  // of records that aged out
+      const uint64_t first_case = ci < cases.size() ? cases[ci].id() : (cases.empty() ? next_case_id : cases.back().id() + 1);
+      if (Position{h, 0} > pos) {
+        if (rec.has_dispatch() && !SendDispatch(rec)) return Abandon();
+        v1::FeedMessage m;
+        if (rec.has_dispatch()) {
+          m.mutable_dispatch()->Swap(rec.mutable_dispatch());
+          m.mutable_dispatch()->set_from_hub(opt.hub_id);
+          m.mutable_dispatch()->set_from_hub_seq(h);
+        }
+        MoveRecord(rec, &m);
+        if (!Send(m, h, 0, &seq)) return Abandon();
+        ++sent, ++sent_records;
+        last = {h, 0};
+        first_case_of_last = first_case;
+      }
+      for (uint32_t part = 1; ci < cases.size() && cases[ci].hub_seq() == h; ++part, ++ci) {
+        if (Position{h, part} <= pos) continue;
+        v1::FeedMessage m;
+        *m.mutable_case_raised() = AsRaised(cases[ci]);
+        if (!Send(m, h, part, &seq)) return Abandon();
+        ++sent;
+        last = {h, part};
+        first_case_of_last = first_case;
+      }
+    }
+    if (sent == 0) return Idle();
+    state = kPublishing;
+    if (behind_since.load() == 0) behind_since = Clock::now().time_since_epoch().count();
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = opt.nats.timeout_ms;
+    natsStatus s = js_PublishAsyncComplete(client->js(), &po);
+    if (s != NATS_OK || async_failures.load() > 0) {
+      if (s != NATS_OK) SetError("waiting for JetStream's acks: " + NatsError(s));
+      return Abandon();
+    }
+    pos = last;
+    stream_seq = seq;
+    next_case_id = first_case_of_last;
+    cursor = pos.hub_seq;
+    messages += sent;
+    records += sent_records;
+    if (store::Status w = store->WriteFeedCursor(pos.hub_seq, pos.part); !w.ok())
+      SetError("cannot write the feed cursor: " + w.ToString());
+    return Round::kProgress;
+  }
+
+  Round Idle() {
+    state = kCaughtUp;
+    return Round::kIdle;
+  }
+
+  // A publish failed or was not acknowledged: forget what is in flight and
+  // read the stream again before going on.
+  Round Abandon() {
+    natsMsgList pending;
+    if (js_PublishAsyncGetPendingList(&pending, client->js()) == NATS_OK) natsMsgList_Destroy(&pending);
+    async_failures = 0;
+    ++errors;
+    {
+      std::lock_guard lock(error_mu);
+      if (last_error.empty()) last_error = "publish failed";
+    }
+    synced = false;
+    return Round::kFailed;
+  }
+};
+
+FeedPublisher::FeedPublisher(FeedOptions options, store::RocksDbStore* store)
+    : impl_(std::make_unique<Impl>(std::move(options), store)) {
+  uint64_t seq = 0;
+  uint32_t part = 0;
+  if (store->ReadFeedCursor(&seq, &part).ok()) impl_->cursor = seq;
+}
+
+FeedPublisher::~FeedPublisher() { Stop(); }
+
+void FeedPublisher::Start() {
+  if (impl_->thread.joinable()) return;
+  spdlog::info("event=feed_starting hub_id={} stream={} servers={} cursor_hub_seq={}",
+               LogValue(impl_->opt.hub_id), LogValue(impl_->stream), impl_->opt.nats.servers.size(),
+               impl_->cursor.load());
+  impl_->thread = std::thread([this] { impl_->Run(); });
+}
+
+void FeedPublisher::Stop() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+uint64_t FeedPublisher::published_through() const {
+  const uint64_t c = impl_->cursor.load();
+  return c == 0 ? 0 : c - 1;  // the last record's cases may still be on their way
+}
+
+void FeedPublisher::Report(FeedStatus* out) const {
+  const Impl& i = *impl_;
+  out->enabled = true;
+  out->state = StateName(i.state.load());
+  out->connected = i.connected.load();
+  out->cursor_hub_seq = i.cursor.load();
+  out->last_hub_seq = std::max(i.last_hub_seq.load(), out->cursor_hub_seq);
+  const int64_t since = i.behind_since.load();
+  out->lag_seconds =
+      since == 0 ? 0
+                 : std::chrono::duration<double>(Clock::now().time_since_epoch() - Clock::duration(since)).count();
+  out->messages_published = i.messages.load();
+  out->records_published = i.records.load();
+  out->dispatch_published = i.dispatches.load();
+  out->publish_errors = i.errors.load();
+  std::lock_guard lock(i.error_mu);
+  out->last_error = i.last_error;
+}
+
+}  // namespace hub::feed

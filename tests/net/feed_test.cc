@@ -1,0 +1,447 @@
+// The feed end to end (SPEC §7, docs/feed.md): real nats-server processes
+// (standalone and a 3-node JetStream cluster) and real hubds on loopback.
+// Every test ends by reading the hub's whole stream back and comparing it,
+// message by message, with what the hub's log implies: each record once as
+// part 0, then the cases it raised, in hub order, nothing else.
+
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "feed/feed_names.h"
+#include "hub/v1/feed.pb.h"
+#include "net/daemon_fixture.h"
+#include "testutil/events.h"
+#include "testutil/http_client.h"
+#include "testutil/nats_server.h"
+#include "testutil/scan_client.h"
+
+namespace hub::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testutil::DaemonProcess;
+using testutil::NatsCluster;
+using testutil::NatsServer;
+using testutil::ScanClient;
+using testutil::Scanner;
+
+json Detail(uint16_t http) {
+  const auto r = testutil::HttpCall(http, "GET", "/healthz/detail");
+  return r.status == 0 ? json() : json::parse(r.body, nullptr, false);
+}
+
+// Waits until the feed has published every record of the log.
+bool WaitCaughtUp(uint16_t http, int timeout_ms = 60000) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  json d;
+  while (std::chrono::steady_clock::now() < deadline) {
+    d = Detail(http);
+    if (d.is_object() && d["feed"]["state"] == "caught_up" && d["feed"]["lag_records"] == 0 &&
+        d["feed"]["last_hub_seq"].get<uint64_t>() > 0)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "the feed did not catch up: " << d.dump();
+  return false;
+}
+
+// Waits until hub `http` applied `n` dispatch advices.
+bool WaitApplied(uint16_t http, uint64_t n, int timeout_ms = 30000) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  json d;
+  while (std::chrono::steady_clock::now() < deadline) {
+    d = Detail(http);
+    if (d.is_object() && d["feed"]["dispatch"]["applied"].get<uint64_t>() >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "advices not applied: " << d.dump();
+  return false;
+}
+
+std::string Servers(const std::string& urls) {
+  std::string out = "[";
+  std::stringstream list(urls);
+  for (std::string url; std::getline(list, url, ',');) out += (out.size() > 1 ? ", \"" : "\"") + url + "\"";
+  return out + "]";
+}
+
+// The feed's messages the log in `db` implies, in order.
+struct Expected {
+  std::string id, subject;
+  v1::FeedMessage message;
+};
+std::vector<Expected> ExpectedFeed(store::RocksDbStore* db, const std::string& hub) {
+  std::vector<v1::LogRecord> log;
+  EXPECT_TRUE(db->ReadLog(1, 100'000'000, &log).ok());
+  std::vector<v1::ExceptionCase> cases;
+  EXPECT_TRUE(db->AllCases(&cases).ok());
+  std::vector<Expected> out;
+  size_t ci = 0;
+  auto add = [&](v1::FeedMessage m, uint64_t h, uint32_t part) {
+    m.set_schema_version(1);
+    m.set_hub_id(hub);
+    m.set_hub_seq(h);
+    m.set_part(part);
+    out.push_back({feed::MessageId(hub, h, part), feed::SubjectOf(m), std::move(m)});
+  };
+  for (const v1::LogRecord& rec : log) {
+    v1::FeedMessage m;
+    if (rec.has_event()) *m.mutable_event() = rec.event();
+    if (rec.has_reference()) *m.mutable_reference() = rec.reference();
+    if (rec.has_case_action()) *m.mutable_case_action() = rec.case_action();
+    if (rec.has_retention()) *m.mutable_retention() = rec.retention();
+    if (rec.has_decision()) *m.mutable_decision() = rec.decision();
+    if (rec.has_origin()) *m.mutable_origin() = rec.origin();
+    if (rec.has_dispatch()) {
+      *m.mutable_dispatch() = rec.dispatch();
+      m.mutable_dispatch()->set_from_hub(hub);
+      m.mutable_dispatch()->set_from_hub_seq(rec.hub_seq());
+    }
+    add(std::move(m), rec.hub_seq(), 0);
+    for (uint32_t part = 1; ci < cases.size() && cases[ci].hub_seq() == rec.hub_seq(); ++part, ++ci) {
+      v1::FeedMessage c;
+      v1::ExceptionCase* raised = c.mutable_case_raised();
+      *raised = cases[ci];
+      raised->set_status(v1::OPEN);
+      raised->clear_acknowledged();
+      raised->clear_resolved();
+      add(std::move(c), rec.hub_seq(), part);
+    }
+  }
+  EXPECT_EQ(ci, cases.size()) << "cases raised by no record";
+  return out;
+}
+
+class FeedTest : public DaemonTest {
+ protected:
+  // hubd's configuration with the feed on for `hub`.
+  std::string Config(const std::string& name, const std::string& hub, const std::string& urls,
+                     const std::string& extra = "") {
+    const std::string path = (dir_ / (name + ".toml")).string();
+    std::ofstream(path) << "[[api.tokens]]\nname = \"feed-test\"\ntoken = \"feed-test-secret\"\nrole = \"admin\"\n"
+                        << "[feed]\nenabled = true\nhub_id = \"" << hub << "\"\nservers = " << Servers(urls)
+                        << "\ntimeout_ms = 1000\n"
+                        << extra;
+    return path;
+  }
+
+  // With hubd stopped: the hub's stream holds exactly what its log implies.
+  void ExpectStreamIsTheLog(const std::string& urls, const std::string& hub, const std::string& db_path,
+                            size_t* messages = nullptr) {
+    std::vector<testutil::StreamMessage> got;
+    std::string error;
+    ASSERT_TRUE(testutil::ReadStream(urls, feed::HubStream(hub), &got, &error, 20000)) << error;
+    std::unique_ptr<store::RocksDbStore> db;
+    store::StoreOptions o;
+    o.path = db_path;
+    ASSERT_TRUE(store::RocksDbStore::Open(o, &db).ok());
+    const std::vector<Expected> want = ExpectedFeed(db.get(), hub);
+    if (messages != nullptr) *messages = got.size();
+    ASSERT_GT(want.size(), 0u);
+    // Report the first difference only: one message out of place shifts
+    // everything after it.
+    for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+      ASSERT_EQ(got[i].msg_id, want[i].id) << "message " << i << " of " << want.size();
+      ASSERT_EQ(got[i].subject, want[i].subject) << want[i].id;
+      v1::FeedMessage m;
+      ASSERT_TRUE(m.ParseFromString(got[i].data)) << want[i].id;
+      ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(m, want[i].message))
+          << want[i].id << "\n got: " << m.ShortDebugString() << "\nwant: " << want[i].message.ShortDebugString();
+      if (i > 0) ASSERT_EQ(got[i].seq, got[i - 1].seq + 1) << "stream sequence gap at " << want[i].id;
+    }
+    ASSERT_EQ(got.size(), want.size()) << "the stream has " << got.size() << " messages, the log implies "
+                                       << want.size();
+  }
+};
+
+// One scanner's stream: event seq n is a fixed function of n, so a re-send
+// after a crash is the same event. Every fourth is a damaged parcel (a case).
+v1::ScanEvent EventNumber(const std::string& scanner, uint64_t n) {
+  Scanner s(scanner);
+  s.Rewind(n - 1);
+  const std::string p = scanner + "-P" + std::to_string(n);
+  switch (n % 4) {
+    case 0: return s.ParcelSorted(p, "D" + std::to_string(n % 7));
+    case 1: return s.ParcelUnbagged(p, scanner + "-B" + std::to_string(n / 40));
+    case 2: return s.ParcelBagged(p, scanner + "-OB" + std::to_string(n / 40));
+    default: return s.ParcelDamaged(p, n);
+  }
+}
+
+// Scanners that send their numbered streams until stopped (or `until`
+// events each), resuming from their durable seq.
+class Traffic {
+ public:
+  Traffic(uint16_t port, std::vector<std::string> scanners, uint64_t until = 0) {
+    for (const auto& id : scanners)
+      threads_.emplace_back([this, port, id, until] {
+        ScanClient c(port);
+        const int64_t mark = c.Hello(id);
+        if (mark < 0) return;
+        uint64_t next = static_cast<uint64_t>(mark) + 1;
+        while (!stop_ && (until == 0 || next <= until)) {
+          std::vector<v1::ScanEvent> chunk;
+          for (int i = 0; i < 32 && (until == 0 || next <= until); ++i) chunk.push_back(EventNumber(id, next++));
+          c.SendAll(chunk);
+          v1::ServerFrame f;
+          while (c.Read(&f, 0)) {
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(3));
+        }
+        if (until != 0) c.WaitForAck(until);
+        std::lock_guard lock(mu_);
+        last_ack_[id] = c.last_ack();
+      });
+  }
+  ~Traffic() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+  uint64_t last_ack(const std::string& id) {
+    std::lock_guard lock(mu_);
+    return last_ack_[id];
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::map<std::string, uint64_t> last_ack_;
+  std::vector<std::thread> threads_;
+};
+
+TEST_F(FeedTest, EveryRecordAndCaseArrivesOnceInHubOrder) {
+  NatsServer nats;
+  ASSERT_TRUE(nats.running());
+  const std::string config = Config("hubd", "SHA", nats.url());
+  DaemonProcess hubd(db_, {"--config", config});
+  ASSERT_NE(hubd.port(), 0);
+  // A generated day with every kind of case, then supervisors' steps.
+  const fs::path day = dir_ / "day";
+  auto r = testutil::RunCommand(std::string(HUBGEN_PATH) +
+                                " --parcels 3000 --anomaly-percent 3 --out " + day.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = testutil::RunCommand(std::string(HUBREPLAY_PATH) + " --target 127.0.0.1:" + std::to_string(hubd.port()) +
+                           " --http 127.0.0.1:" + std::to_string(hubd.http_port()) + " --in " + day.string() +
+                           " --token feed-test-secret --verify");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto ack = testutil::HttpCall(hubd.http_port(), "POST", "/v1/exceptions/1:acknowledge", "{\"note\":\"seen\"}",
+                                "feed-test-secret");
+  ASSERT_EQ(ack.status, 200) << ack.body;
+  ack = testutil::HttpCall(hubd.http_port(), "POST", "/v1/exceptions/2:resolve", "{\"note\":\"found it\"}",
+                           "feed-test-secret");
+  ASSERT_EQ(ack.status, 200) << ack.body;
+  ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
+  const auto metrics = testutil::HttpCall(hubd.http_port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("hubd_feed_lag_records 0"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("hubd_feed_connected 1"), std::string::npos);
+  ASSERT_EQ(hubd.Terminate(), 0);
+  size_t messages = 0;
+  ExpectStreamIsTheLog(nats.url(), "SHA", db_, &messages);
+  std::printf("stream HUB_SHA: %zu messages\n", messages);
+}
+
+TEST_F(FeedTest, KillNineAndNatsRestartsLoseNothingAndRepeatNothing) {
+  NatsServer nats;
+  ASSERT_TRUE(nats.running());
+  const std::string config = Config("hubd", "SHA", nats.url());
+  const std::vector<std::string> scanners = {"SORTER-1", "TABLE-1"};
+  std::mt19937 rng(2026);
+  constexpr int kRounds = 8;
+  for (int round = 0; round <= kRounds; ++round) {
+    DaemonProcess hubd(db_, {"--config", config, "--durability", round % 2 ? "fsync" : "wal"});
+    ASSERT_NE(hubd.port(), 0) << "round " << round;
+    if (round == kRounds) {  // the last round ends cleanly
+      ASSERT_TRUE(nats.running() || nats.Start());
+      {
+        Traffic last(hubd.port(), scanners);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      }
+      ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
+      ASSERT_EQ(hubd.Terminate(), 0);
+      break;
+    }
+    Traffic traffic(hubd.port(), scanners);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng() % 250));
+    if (round == 2 || round == 5) {
+      // NATS goes away mid-day: hubd goes on acking scans.
+      nats.Stop();
+      const auto before = Detail(hubd.http_port());
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      const auto during = Detail(hubd.http_port());
+      EXPECT_GT(during["feed"]["last_hub_seq"].get<uint64_t>(), before["feed"]["last_hub_seq"].get<uint64_t>())
+          << "ingest stopped while NATS was down";
+      EXPECT_FALSE(during["feed"]["connected"].get<bool>());
+      EXPECT_EQ(during["status"], "ok");
+    } else if (round == 3 || round == 6) {
+      ASSERT_TRUE(nats.running() || nats.Start());
+      if (round == 6) nats.Kill();  // and NATS itself crashes
+    } else if (!nats.running()) {
+      ASSERT_TRUE(nats.Start());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 200));
+    hubd.Kill();
+    traffic.Stop();
+  }
+  ExpectStreamIsTheLog(nats.url(), "SHA", db_);
+}
+
+TEST_F(FeedTest, ClusterNodeKilledMidDayLosesNothingAndRepeatsNothing) {
+  NatsCluster cluster(3);
+  ASSERT_TRUE(cluster.WaitReady());
+  const std::string config = Config("hubd", "SHA", cluster.url_list(), "replicas = 3\n");
+  DaemonProcess hubd(db_, {"--config", config});
+  ASSERT_NE(hubd.port(), 0);
+  {
+    Traffic traffic(hubd.port(), {"SORTER-1", "TABLE-1"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    std::string leader, error;
+    ASSERT_TRUE(testutil::WaitStream(cluster.url_list(), feed::HubStream("SHA"), &leader, &error)) << error;
+    for (int i = 0; i < cluster.size(); ++i)
+      if (cluster.node(i).name() == leader) cluster.node(i).Kill();  // the stream's leader
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  }
+  ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
+  ASSERT_EQ(hubd.Terminate(), 0);
+  std::string urls;
+  for (int i = 0; i < cluster.size(); ++i)
+    if (cluster.node(i).running()) urls += (urls.empty() ? "" : ",") + cluster.node(i).url();
+  ExpectStreamIsTheLog(urls, "SHA", db_);
+}
+
+// Two hubs on one NATS: SHA dispatches loads to PEK.
+class TwoHubsTest : public FeedTest {
+ protected:
+  void SetUp() override {
+    FeedTest::SetUp();
+    db_b_ = (dir_ / "db-pek").string();
+    // SHA's route R-PEK goes on to hub PEK, 60 minutes away.
+    v1::ReferenceChange route = testutil::RouteRef("PEK", "R-PEK", "C1", "L1");
+    route.mutable_upsert_route()->set_next_hub("PEK");
+    route.mutable_upsert_route()->set_transit_minutes(60);
+    Seed({route});
+  }
+
+  // Bags OB1 (P1 P2 P3), OB2 (P4 P5), OB3 (P6) leave SHA on load `load`,
+  // vehicle `vehicle`, sealed SEAL-1.
+  static std::vector<v1::ScanEvent> Departure(Scanner& s, const std::string& load, const std::string& vehicle,
+                                              const std::string& tag) {
+    std::vector<v1::ScanEvent> e;
+    const std::vector<std::pair<std::string, std::vector<std::string>>> bags = {
+        {tag + "OB1", {tag + "P1", tag + "P2", tag + "P3"}}, {tag + "OB2", {tag + "P4", tag + "P5"}},
+        {tag + "OB3", {tag + "P6"}}};
+    for (const auto& [bag, parcels] : bags) {
+      e.push_back(s.BagCreated(bag, "PEK"));
+      for (const auto& p : parcels) e.push_back(s.ParcelBagged(p, bag));
+      e.push_back(s.BagClosed(bag, static_cast<uint32_t>(parcels.size())));
+    }
+    e.push_back(s.LoadOpened(load, vehicle, "R-PEK"));
+    for (const auto& [bag, parcels] : bags) e.push_back(s.BagLoaded(bag, load));
+    e.push_back(s.LoadDeparted(load, "SEAL-1"));
+    return e;
+  }
+
+  static void SendAll(uint16_t port, const std::string& scanner, const std::vector<v1::ScanEvent>& events) {
+    ScanClient c(port);
+    ASSERT_GE(c.Hello(scanner), 0);
+    c.SendAll(events);
+    ASSERT_EQ(c.WaitForAck(events.back().seq()), events.back().seq());
+  }
+
+  std::vector<std::string> CasesOf(const std::string& db_path) {
+    std::unique_ptr<store::RocksDbStore> db;
+    store::StoreOptions o;
+    o.path = db_path;
+    EXPECT_TRUE(store::RocksDbStore::Open(o, &db).ok());
+    std::vector<v1::ExceptionCase> cases;
+    EXPECT_TRUE(db->AllCases(&cases).ok());
+    std::vector<std::string> out;
+    for (const auto& c : cases) out.push_back(testutil::Describe(c));
+    return out;
+  }
+
+  std::string db_b_;
+};
+
+TEST_F(TwoHubsTest, DispatchedLoadBecomesTheNextHubsAdviceAndItsChecksRunOnIt) {
+  NatsServer nats;
+  ASSERT_TRUE(nats.running());
+  DaemonProcess sha(db_, {"--config", Config("sha", "SHA", nats.url())});
+  auto pek = std::make_unique<DaemonProcess>(db_b_, std::vector<std::string>{"--config", Config("pek", "PEK", nats.url())});
+  ASSERT_NE(sha.port(), 0);
+  ASSERT_NE(pek->port(), 0);
+  Scanner out("SHA-LOAD-1");
+  SendAll(sha.port(), "SHA-LOAD-1", Departure(out, "L1", "V1", ""));
+  ASSERT_TRUE(WaitApplied(pek->http_port(), 1));
+  // PEK restarts after a crash: the advice is not applied a second time.
+  pek->Kill();
+  pek = std::make_unique<DaemonProcess>(db_b_, std::vector<std::string>{"--config", Config("pek", "PEK", nats.url())});
+  ASSERT_NE(pek->port(), 0);
+  // At PEK: another seal, OB3 never unloaded, P3 fell out of OB1 on the
+  // way, and P9 (never bagged at SHA) comes out of OB2.
+  Scanner in("PEK-DOCK-1");
+  in.Wait(3'600'000);
+  std::vector<v1::ScanEvent> e = {in.VehicleArrived("V1", "SEAL-9"), in.BagUnloaded("OB1", "V1"),
+                                  in.BagUnloaded("OB2", "V1"),       in.VehicleUnloaded("V1"),
+                                  in.BagOpened("OB1"),               in.ParcelUnbagged("P1", "OB1"),
+                                  in.ParcelUnbagged("P2", "OB1"),    in.BagEmptied("OB1"),
+                                  in.BagOpened("OB2"),               in.ParcelUnbagged("P4", "OB2"),
+                                  in.ParcelUnbagged("P5", "OB2"),    in.ParcelUnbagged("P9", "OB2"),
+                                  in.BagEmptied("OB2")};
+  SendAll(pek->port(), "PEK-DOCK-1", e);
+  const json detail = Detail(pek->http_port());
+  EXPECT_EQ(detail["feed"]["dispatch"]["applied"], 0) << "applied again after the restart: " << detail.dump();
+  ASSERT_TRUE(WaitCaughtUp(pek->http_port()));
+  ASSERT_TRUE(WaitCaughtUp(sha.http_port()));
+  ASSERT_EQ(pek->Terminate(), 0);
+  ASSERT_EQ(sha.Terminate(), 0);
+  const std::vector<std::string> cases = CasesOf(db_b_);
+  std::string all;
+  for (const auto& c : cases) all += c + "\n";
+  EXPECT_EQ(cases.size(), 5u) << all;
+  for (const char* want : {"SEAL_MISMATCH vehicle=V1", "BAGS_MISSING vehicle=V1 expected=3 actual=2 missing=[OB3]",
+                           "BAG_SHORT bag=OB1 vehicle=V1 expected=3 actual=2 missing=[P3]",
+                           "MISBAGGED bag=OB2 parcel=P9", "BAG_OVER bag=OB2 vehicle=V1 expected=2 actual=3 unexpected=[P9]"})
+    EXPECT_NE(all.find(want), std::string::npos) << "no " << want << " in\n" << all;
+  // Both hubs' streams hold what their logs imply (PEK's advice record included).
+  ExpectStreamIsTheLog(nats.url(), "SHA", db_);
+  ExpectStreamIsTheLog(nats.url(), "PEK", db_b_);
+}
+
+TEST_F(TwoHubsTest, DispatchedVehicleThatNeverArrivesIsOverdueAtTheNextHub) {
+  NatsServer nats;
+  ASSERT_TRUE(nats.running());
+  DaemonProcess sha(db_, {"--config", Config("sha", "SHA", nats.url())});
+  DaemonProcess pek(db_b_, {"--config", Config("pek", "PEK", nats.url())});
+  ASSERT_NE(sha.port(), 0);
+  ASSERT_NE(pek.port(), 0);
+  Scanner out("SHA-LOAD-1");
+  SendAll(sha.port(), "SHA-LOAD-1", Departure(out, "L7", "V7", "X"));
+  ASSERT_TRUE(WaitApplied(pek.http_port(), 1));
+  // PEK's own day goes on past departure + 60 min transit + 30 min grace.
+  Scanner sorter("PEK-SORTER-1");
+  sorter.Wait(60 * 60'000);
+  std::vector<v1::ScanEvent> e = {sorter.ParcelSorted("Q1", "BJS")};
+  sorter.Wait(31 * 60'000);
+  e.push_back(sorter.ParcelSorted("Q2", "BJS"));
+  SendAll(pek.port(), "PEK-SORTER-1", e);
+  ASSERT_EQ(pek.Terminate(), 0);
+  ASSERT_EQ(sha.Terminate(), 0);
+  std::string all;
+  for (const auto& c : CasesOf(db_b_)) all += c + "\n";
+  EXPECT_NE(all.find("VEHICLE_OVERDUE vehicle=V7"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace hub::testing
