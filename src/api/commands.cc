@@ -44,7 +44,8 @@ Failure CommandFailure(const sequencer::CommandResult& r) {
   switch (r.refusal) {
     case core::Refusal::kNotFound:
     case core::Refusal::kAgedOut: return NotFound(r.reason);
-    case core::Refusal::kConflict: return Conflict(r.reason);
+    case core::Refusal::kConflict:
+    case core::Refusal::kDuplicate: return Conflict(r.reason);
     case core::Refusal::kInvalid:
     case core::Refusal::kNone: break;
   }

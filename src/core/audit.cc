@@ -30,6 +30,13 @@ std::optional<v1::AuditEntry> AuditEntryOf(const v1::LogRecord& rec) {
     case R::kUpsertRoute: e.set_subject(c.upsert_route().destination()); break;
     case R::kVehicleAdvice: e.set_subject(c.vehicle_advice().vehicle_id()); break;
     case R::kBagAdvice: e.set_subject(c.bag_advice().bag_id()); break;
+    case R::kDispatchAdvice: {
+      const auto& d = c.dispatch_advice();
+      e.set_subject(d.vehicle().vehicle_id());
+      e.set_note("from hub " + d.from_hub() + " (its hub_seq " + std::to_string(d.from_hub_seq()) +
+                 "), " + std::to_string(d.bags_size()) + " bags");
+      break;
+    }
     case R::kAddHold:
       e.set_subject(c.add_hold().parcel_id());
       e.set_note(c.add_hold().note());

@@ -23,6 +23,7 @@ namespace hub::core {
 //   replace_routes           replace_routes   "N routes"
 //   vehicle_advice           vehicle_advice   the vehicle id
 //   bag_advice               bag_advice       the bag id
+//   dispatch_advice          dispatch_advice  the vehicle id     "from hub H (its hub_seq N), B bags"
 //   add_hold                 add_hold         the parcel id      the hold note
 //   remove_hold              remove_hold      the parcel id
 //   settings                 settings         "dwell_hours=H forget_after_days=D"

@@ -116,6 +116,7 @@ void ApplyResult::Clear() {
   has_decision = false;
   decision.Clear();
   transition.reset();
+  dispatch.reset();
   retired.clear();
 }
 
@@ -142,6 +143,11 @@ uint64_t HubState::ScannerMark(const std::string& scanner_id) const {
 void HubState::AdvanceScannerMark(const std::string& scanner_id, uint64_t seq) {
   uint64_t& mark = scanners_[scanner_id];
   mark = std::max(mark, seq);
+}
+
+uint64_t HubState::DispatchMark(const std::string& from_hub) const {
+  auto it = dispatch_marks_.find(from_hub);
+  return it == dispatch_marks_.end() ? 0 : it->second;
 }
 
 // ---------------------------------------------------------------------------
@@ -234,12 +240,28 @@ void HubState::ApplyReference(const v1::ReferenceChange& change, ApplyResult* re
     result->refusal = Refusal::kInvalid;
     return;
   }
+  using R = v1::ReferenceChange;
+  if (change.body_case() == R::kDispatchAdvice) {
+    // Once per advice: a re-delivered (or older) one changes nothing.
+    const v1::DispatchAdvice& d = change.dispatch_advice();
+    const uint64_t mark = DispatchMark(d.from_hub());
+    if (d.from_hub_seq() <= mark) {
+      result->outcome = ApplyResult::Outcome::kRejected;
+      result->refusal = Refusal::kDuplicate;
+      const std::string advice = "dispatch advice " + std::to_string(d.from_hub_seq()) +
+                                 " from hub " + d.from_hub();
+      result->reject_reason =
+          d.from_hub_seq() == mark
+              ? advice + " was applied already"
+              : advice + " is older than advice " + std::to_string(mark) + ", applied already";
+      return;
+    }
+  }
   result->hub_seq = ++last_hub_seq_;
   auto put_route = [this](const v1::RouteEntry& r) {
-    routes_[r.destination()] = Route{r.route_code(), r.chute(), r.load_id()};
+    routes_[r.destination()] = RouteOf(r);
     routes_copy_.reset();
   };
-  using R = v1::ReferenceChange;
   switch (change.body_case()) {
     case R::kReplaceRoutes:
       routes_.clear();
@@ -247,28 +269,14 @@ void HubState::ApplyReference(const v1::ReferenceChange& change, ApplyResult* re
       for (const auto& r : change.replace_routes().entries()) put_route(r);
       break;
     case R::kUpsertRoute: put_route(change.upsert_route()); break;
-    case R::kVehicleAdvice: {
-      const auto& a = change.vehicle_advice();
-      auto& advice = vehicle_advices_[a.vehicle_id()];
-      for (const auto& b : advice.bags) advised_vehicle_of_bag_.erase(b);
-      advice = VehicleAdvice{a.route_code(), a.seal_id(),
-                             Sorted({a.bag_ids().begin(), a.bag_ids().end()}), hub_time_ms_,
-                             a.expected_arrival_ms(), false};
-      if (a.expected_arrival_ms() > 0) overdue_queue_.emplace(a.expected_arrival_ms(), a.vehicle_id());
-      for (const auto& b : advice.bags) advised_vehicle_of_bag_[b] = a.vehicle_id();
-      break;
-    }
-    case R::kBagAdvice: {
-      const auto& a = change.bag_advice();
-      BagAdvice& advice = bag_advices_[a.bag_id()] =
-          BagAdvice{Sorted({a.parcel_ids().begin(), a.parcel_ids().end()}),
-                    SortedWeights(a.parcel_weights()), hub_time_ms_};
-      // A parcel already in the hub learns its weight now (the first weight
-      // known in its stay wins); the others when they come out of the bag.
-      for (const auto& [pid, grams] : advice.weights) {
-        auto p = parcels_.find(pid);
-        if (p != parcels_.end()) LearnWeight(p->second, grams, v1::WEIGHT_FROM_ADVICE);
-      }
+    case R::kVehicleAdvice: PutVehicleAdvice(change.vehicle_advice()); break;
+    case R::kBagAdvice: PutBagAdvice(change.bag_advice()); break;
+    case R::kDispatchAdvice: {
+      // One record: the vehicle advice and every bag advice, and the mark.
+      const v1::DispatchAdvice& d = change.dispatch_advice();
+      PutVehicleAdvice(d.vehicle());
+      for (const auto& b : d.bags()) PutBagAdvice(b);
+      dispatch_marks_[d.from_hub()] = d.from_hub_seq();
       break;
     }
     case R::kSettings:
@@ -282,6 +290,30 @@ void HubState::ApplyReference(const v1::ReferenceChange& change, ApplyResult* re
     }
     case R::kRemoveHold: OnHoldReleased(change.remove_hold()); break;
     case R::BODY_NOT_SET: break;  // rejected by ValidateReference
+  }
+}
+
+void HubState::PutVehicleAdvice(const v1::VehicleAdvice& a) {
+  auto& advice = vehicle_advices_[a.vehicle_id()];
+  for (const auto& b : advice.bags) advised_vehicle_of_bag_.erase(b);
+  advice = VehicleAdvice{a.route_code(), a.seal_id(),
+                         Sorted({a.bag_ids().begin(), a.bag_ids().end()}), hub_time_ms_,
+                         a.expected_arrival_ms(), false};
+  if (a.expected_arrival_ms() > 0) overdue_queue_.emplace(a.expected_arrival_ms(), a.vehicle_id());
+  for (const auto& b : advice.bags) advised_vehicle_of_bag_[b] = a.vehicle_id();
+}
+
+void HubState::PutBagAdvice(const v1::BagAdvice& a) {
+  BagAdvice& advice = bag_advices_[a.bag_id()] =
+      BagAdvice{Sorted({a.parcel_ids().begin(), a.parcel_ids().end()}),
+                SortedWeights(a.parcel_weights()),
+                a.has_label_count() ? std::optional<uint32_t>(a.label_count()) : std::nullopt,
+                hub_time_ms_};
+  // A parcel already in the hub learns its weight now (the first weight
+  // known in its stay wins); the others when they come out of the bag.
+  for (const auto& [pid, grams] : advice.weights) {
+    auto p = parcels_.find(pid);
+    if (p != parcels_.end()) LearnWeight(p->second, grams, v1::WEIGHT_FROM_ADVICE);
   }
 }
 
@@ -706,9 +738,11 @@ void HubState::OnBagEmptied(const v1::BagEmptied& e) {
   const std::string& bid = e.bag_id();
   InboundBag& b = TouchInboundBag(bid);
   auto adv = bag_advices_.find(bid);
+  // The label read at unloading, else the one written at the sending hub,
+  // else the parcels advised.
   std::optional<uint32_t> expected = b.label_count;
   if (!expected && adv != bag_advices_.end())
-    expected = static_cast<uint32_t>(adv->second.parcels.size());
+    expected = adv->second.label_count.value_or(static_cast<uint32_t>(adv->second.parcels.size()));
   const auto actual = static_cast<uint32_t>(b.parcels.size());
   if (expected && actual != *expected) {
     auto& c = Raise(actual < *expected ? v1::BAG_SHORT : v1::BAG_OVER);
@@ -970,6 +1004,8 @@ void HubState::OnLoadDeparted(const v1::LoadDeparted& e) {
     }
   }
   l.routed.clear();
+  // The next hub's advice, while the bags and parcels are still here.
+  if (const Route* next = NextHubOf(l.route_code)) ctx_.result->dispatch = DispatchOf(lid, l, *next);
   // The load, its bags and their parcels have left the hub.
   std::vector<std::string> bags = l.bags;
   for (const auto& bid : bags) RetireOutboundBag(bid);
@@ -978,6 +1014,57 @@ void HubState::OnLoadDeparted(const v1::LoadDeparted& e) {
   ToState(lid, it->second, s);
   s->set_departed(true);
   loads_.erase(it);
+}
+
+const HubState::Route* HubState::NextHubOf(const std::string& route_code) const {
+  if (route_code.empty()) return nullptr;
+  // A scan of the whole table, once per departure (rare next to the sort
+  // scans, which find their route by destination).
+  const std::string* best_destination = nullptr;
+  const Route* best = nullptr;
+  for (const auto& [destination, r] : routes_) {
+    if (r.route_code != route_code || r.next_hub.empty()) continue;
+    if (best == nullptr || destination < *best_destination) {
+      best = &r;
+      best_destination = &destination;
+    }
+  }
+  return best;
+}
+
+v1::DispatchAdvice HubState::DispatchOf(const std::string& load_id, const Load& l, const Route& next) {
+  const int64_t departed_ms = ctx_.event->event_time_ms();
+  v1::DispatchAdvice d;
+  d.set_from_hub_seq(last_hub_seq_);
+  d.set_to_hub(next.next_hub);
+  d.set_load_id(load_id);
+  d.set_departed_ms(departed_ms);
+  v1::VehicleAdvice* v = d.mutable_vehicle();
+  v->set_vehicle_id(l.vehicle_id);
+  v->set_route_code(l.route_code);
+  v->set_seal_id(l.seal_id);
+  v->mutable_bag_ids()->Add(l.bags.begin(), l.bags.end());
+  if (next.transit_minutes > 0)
+    v->set_expected_arrival_ms(departed_ms + int64_t{next.transit_minutes} * 60'000);
+  for (const auto& bid : l.bags) {
+    auto b = outbound_bags_.find(bid);
+    // A bag forgotten while on the load: no manifest to give (an empty one
+    // would make every parcel in it foreign at the next hub).
+    if (b == outbound_bags_.end()) continue;
+    const OutboundBag& bag = b->second;
+    v1::BagAdvice* a = d.add_bags();
+    a->set_bag_id(bid);
+    a->mutable_parcel_ids()->Add(bag.parcels.begin(), bag.parcels.end());
+    for (const auto& pid : bag.parcels) {
+      auto p = parcels_.find(pid);
+      if (p == parcels_.end() || p->second.known_weight_g == 0) continue;
+      v1::ParcelWeight* w = a->add_parcel_weights();
+      w->set_parcel_id(pid);
+      w->set_weight_g(p->second.known_weight_g);
+    }
+    if (bag.closed) a->set_label_count(bag.written_count);
+  }
+  return d;
 }
 
 // ---------------------------------------------------------------------------
@@ -1013,13 +1100,7 @@ std::shared_ptr<const v1::RoutingTable> HubState::Routes() const {
   if (routes_copy_) return routes_copy_;
   auto t = std::make_shared<v1::RoutingTable>();
   t->mutable_entries()->Reserve(static_cast<int>(routes_.size()));
-  for (const auto& [destination, route] : routes_) {
-    auto* r = t->add_entries();
-    r->set_destination(destination);
-    r->set_route_code(route.route_code);
-    r->set_chute(route.chute);
-    r->set_load_id(route.load_id);
-  }
+  for (const auto& [destination, route] : routes_) ToEntry(destination, route, t->add_entries());
   return routes_copy_ = std::move(t);
 }
 
@@ -1054,14 +1135,32 @@ std::optional<v1::BagAdvice> HubState::BagAdviceOf(const std::string& bag_id) co
   auto it = bag_advices_.find(bag_id);
   if (it == bag_advices_.end()) return std::nullopt;
   v1::BagAdvice a;
-  a.set_bag_id(bag_id);
-  a.mutable_parcel_ids()->Add(it->second.parcels.begin(), it->second.parcels.end());
-  AddWeights(it->second.weights, &a);
+  ToAdvice(bag_id, it->second, &a);
   return a;
 }
 
 // ---------------------------------------------------------------------------
 // Snapshot
+
+HubState::Route HubState::RouteOf(const v1::RouteEntry& r) {
+  return Route{r.route_code(), r.chute(), r.load_id(), r.next_hub(), r.transit_minutes()};
+}
+
+void HubState::ToEntry(const std::string& destination, const Route& r, v1::RouteEntry* e) {
+  e->set_destination(destination);
+  e->set_route_code(r.route_code);
+  e->set_chute(r.chute);
+  e->set_load_id(r.load_id);
+  e->set_next_hub(r.next_hub);
+  e->set_transit_minutes(r.transit_minutes);
+}
+
+void HubState::ToAdvice(const std::string& bag_id, const BagAdvice& b, v1::BagAdvice* a) {
+  a->set_bag_id(bag_id);
+  a->mutable_parcel_ids()->Add(b.parcels.begin(), b.parcels.end());
+  AddWeights(b.weights, a);
+  if (b.label_count) a->set_label_count(*b.label_count);
+}
 
 void HubState::ToState(const std::string& id, const Parcel& p, v1::ParcelState* s) {
   s->set_parcel_id(id);
@@ -1137,13 +1236,7 @@ v1::HubSnapshot HubState::Snapshot() const {
     m->set_scanner_id(kv->first);
     m->set_seq(kv->second);
   }
-  for (auto* kv : SortedEntries(routes_)) {
-    auto* r = s.add_routes();
-    r->set_destination(kv->first);
-    r->set_route_code(kv->second.route_code);
-    r->set_chute(kv->second.chute);
-    r->set_load_id(kv->second.load_id);
-  }
+  for (auto* kv : SortedEntries(routes_)) ToEntry(kv->first, kv->second, s.add_routes());
   for (auto* kv : SortedEntries(vehicle_advices_)) {
     auto* a = s.add_vehicle_advices();
     a->set_vehicle_id(kv->first);
@@ -1152,12 +1245,7 @@ v1::HubSnapshot HubState::Snapshot() const {
     a->mutable_bag_ids()->Add(kv->second.bags.begin(), kv->second.bags.end());
     a->set_expected_arrival_ms(kv->second.expected_arrival_ms);
   }
-  for (auto* kv : SortedEntries(bag_advices_)) {
-    auto* a = s.add_bag_advices();
-    a->set_bag_id(kv->first);
-    a->mutable_parcel_ids()->Add(kv->second.parcels.begin(), kv->second.parcels.end());
-    AddWeights(kv->second.weights, a);
-  }
+  for (auto* kv : SortedEntries(bag_advices_)) ToAdvice(kv->first, kv->second, s.add_bag_advices());
   for (auto* kv : SortedEntries(vehicle_advices_)) {
     auto* t = s.add_advice_times();
     t->set_id(kv->first);
@@ -1177,6 +1265,11 @@ v1::HubSnapshot HubState::Snapshot() const {
     h->set_note(kv->second.note);
     h->set_placed_by(kv->second.placed_by);
     h->set_placed_at_ms(kv->second.placed_at_ms);
+  }
+  for (const auto& [from_hub, seq] : dispatch_marks_) {  // sorted by from_hub
+    auto* m = s.add_dispatch_marks();
+    m->set_from_hub(from_hub);
+    m->set_hub_seq(seq);
   }
   for (auto* kv : SortedEntries(vehicles_)) ToState(kv->first, kv->second, s.add_vehicles());
   // Bags: inbound ones first, then outbound, each sorted by id.
@@ -1203,8 +1296,7 @@ void HubState::Restore(const v1::HubSnapshot& s) {
   for (const auto& m : s.scanners()) scanners_[m.scanner_id()] = m.seq();
   routes_.clear();
   routes_copy_.reset();
-  for (const auto& r : s.routes())
-    routes_[r.destination()] = Route{r.route_code(), r.chute(), r.load_id()};
+  for (const auto& r : s.routes()) routes_[r.destination()] = RouteOf(r);
   vehicle_advices_.clear();
   advised_vehicle_of_bag_.clear();
   for (const auto& a : s.vehicle_advices()) {
@@ -1217,6 +1309,7 @@ void HubState::Restore(const v1::HubSnapshot& s) {
     BagAdvice& x = bag_advices_[a.bag_id()];
     x.parcels.assign(a.parcel_ids().begin(), a.parcel_ids().end());
     x.weights = SortedWeights(a.parcel_weights());
+    if (a.has_label_count()) x.label_count = a.label_count();
   }
   for (const auto& t : s.advice_times()) {
     if (t.bag()) {
@@ -1230,6 +1323,8 @@ void HubState::Restore(const v1::HubSnapshot& s) {
   holds_copy_.reset();
   for (const auto& h : s.holds())
     holds_[h.parcel_id()] = Hold{h.reason(), h.note(), h.placed_by(), h.placed_at_ms()};
+  dispatch_marks_.clear();
+  for (const auto& m : s.dispatch_marks()) dispatch_marks_[m.from_hub()] = m.hub_seq();
   vehicles_.clear();
   for (const auto& v : s.vehicles()) {
     Vehicle& x = vehicles_[v.vehicle_id()];

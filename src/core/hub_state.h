@@ -10,6 +10,8 @@
 //        |-- result.raised       exception cases raised (ids assigned in order)
 //        |-- result.decision     for a sort scan: route/chute/load or divert
 //        |-- result.transition   for a case action: the status change
+//        |-- result.dispatch     for a departure on a route with a next hub:
+//        |                       what the load carried, for that hub
 //        `-- result.retired      entities that left the hub (for the archive)
 //
 // No sockets, threads, clocks or disk: the same sequence of records always
@@ -51,6 +53,12 @@ enum class Refusal {
   kNotFound,  // no such case
   kAgedOut,   // the case was removed by retention
   kConflict,  // the case's life cycle forbids it (already acknowledged, resolved)
+  // A dispatch advice whose from_hub_seq is not above every one applied
+  // from its hub: a re-delivery (or an older advice), so nothing changes.
+  // Kept apart from kInvalid and kConflict so that the feed's consumer can
+  // take it as done (ack it) and report only invalid advices; the API
+  // answers it with 409 Conflict, like kConflict.
+  kDuplicate,
 };
 
 // What applying one record did. Reused across calls: Apply() clears it first,
@@ -76,6 +84,11 @@ struct ApplyResult {
     v1::CaseAction action;
   };
   std::optional<Transition> transition;
+  // For a LOAD_DEPARTED whose route (LoadOpened.route_code) names a next
+  // hub: the advice for that hub (from_hub left empty; the store logs it as
+  // LogRecord.dispatch). Of the routing table's entries for the route code
+  // that name a next hub, the one with the smallest destination counts.
+  std::optional<v1::DispatchAdvice> dispatch;
   std::vector<v1::ArchivedEntity> retired;
 
   void Clear();
@@ -128,6 +141,10 @@ class HubState {
   // bytes. Restore() replaces this state with a snapshot's.
   v1::HubSnapshot Snapshot() const;
   void Restore(const v1::HubSnapshot& snapshot);
+
+  // Highest from_hub_seq of the dispatch advices applied from `from_hub`; 0
+  // when none. An advice at or below it is refused (Refusal::kDuplicate).
+  uint64_t DispatchMark(const std::string& from_hub) const;
 
   // Reference data in force, read back for supervisors (GET /v1/routes,
   // /v1/holds, /v1/advices/...). The routing table and the holds come as
@@ -197,7 +214,8 @@ class HubState {
     int64_t last_seen_ms = 0;
   };
   struct Route {
-    std::string route_code, chute, load_id;
+    std::string route_code, chute, load_id, next_hub;
+    uint32_t transit_minutes = 0;
   };
   struct VehicleAdvice {
     std::string route_code, seal_id;
@@ -209,6 +227,7 @@ class HubState {
   struct BagAdvice {
     std::vector<std::string> parcels;  // sorted
     std::vector<std::pair<std::string, uint64_t>> weights;  // by parcel id, unique
+    std::optional<uint32_t> label_count;  // written at the sending hub
     int64_t received_ms = 0;           // hub time
   };
   struct Hold {
@@ -238,6 +257,10 @@ class HubState {
   void OnBagLoaded(const v1::BagLoaded& e);
   void OnLoadDeparted(const v1::LoadDeparted& e);
   void OnHoldPlaced(const std::string& parcel_id, Hold hold);
+  // Reference changes that replace one advice; a dispatch advice is its
+  // vehicle advice and each of its bag advices.
+  void PutVehicleAdvice(const v1::VehicleAdvice& a);
+  void PutBagAdvice(const v1::BagAdvice& a);
   void OnHoldReleased(const std::string& parcel_id);
   void OnParcelDamaged(const v1::ParcelDamaged& e);
   // Sort scans that did not yield one parcel id (no-read, invalid id,
@@ -259,6 +282,12 @@ class HubState {
   void CheckMisload(const std::string& bag_id, const OutboundBag& bag,
                     const std::string& load_id, const Load& load);
   void RetireParcel(const std::string& parcel_id, const std::string& load_id);
+  // The route entry that names the next hub of `route_code` (of those that
+  // name one, the smallest destination); nullptr when none does.
+  const Route* NextHubOf(const std::string& route_code) const;
+  // What departing load `load_id` carries, for the next hub (before its
+  // bags and parcels are retired).
+  v1::DispatchAdvice DispatchOf(const std::string& load_id, const Load& load, const Route& next);
   // DWS: the weight rules of one sort scan (known weight, WEIGHT_MISMATCH).
   void CheckWeight(const std::string& parcel_id, Parcel& p, const v1::ParcelSorted& e);
   // Sets a parcel's known weight unless it already has one (first wins).
@@ -276,6 +305,9 @@ class HubState {
   v1::ArchivedEntity& Retired();
 
   // Conversions to and from the snapshot/archive records.
+  static Route RouteOf(const v1::RouteEntry& r);
+  static void ToEntry(const std::string& destination, const Route& r, v1::RouteEntry* e);
+  static void ToAdvice(const std::string& bag_id, const BagAdvice& b, v1::BagAdvice* a);
   static void ToState(const std::string& id, const Parcel& p, v1::ParcelState* s);
   static void ToState(const std::string& id, const InboundBag& b, v1::BagState* s);
   static void ToState(const std::string& id, const OutboundBag& b, v1::BagState* s);
@@ -292,6 +324,8 @@ class HubState {
   std::unordered_map<std::string, std::string> advised_vehicle_of_bag_;
   std::unordered_map<std::string, BagAdvice> bag_advices_;
   std::unordered_map<std::string, Hold> holds_;
+  // Dispatch advices applied: the highest from_hub_seq per sending hub.
+  std::map<std::string, uint64_t> dispatch_marks_;
   // Read-back copies of routes_ and holds_ (Routes(), Holds()); reset by
   // every change of what they copy.
   mutable std::shared_ptr<const v1::RoutingTable> routes_copy_;

@@ -36,6 +36,16 @@ bool ValidScannerId(std::string_view id) {
   return !id.empty() && id.size() <= kMaxIdLength && !HasControlCharacter(id);
 }
 
+bool ValidHubId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 namespace {
 
 // Runs checks in order and stops at the first failure.
@@ -62,6 +72,14 @@ class Checker {
   }
   v1::RejectCode Note(std::string_view field, const std::string& value) {
     return Length(field, value, kMaxNoteLength);
+  }
+  v1::RejectCode HubId(std::string_view field, const std::string& value) {
+    if (value.empty()) return Fail(v1::REJECT_MISSING_ID, field, " is missing");
+    return OptionalHubId(field, value);
+  }
+  v1::RejectCode OptionalHubId(std::string_view field, const std::string& value) {
+    if (value.empty() || ValidHubId(value)) return v1::REJECT_NONE;
+    return Fail(v1::REJECT_BAD_ID, field, " must be 1..64 of A-Z a-z 0-9 _ -");
   }
   v1::RejectCode Fail(v1::RejectCode code, std::string_view field,
                       std::string_view what) {
@@ -181,6 +199,47 @@ v1::RejectCode ValidateBody(const v1::ScanEvent& e, Checker& c) {
                 " is not set or is a kind this daemon does not know");
 }
 
+// The advices, alone (`field` "vehicle_advice", "bag_advice") or in a
+// dispatch advice (`field` "dispatch_advice.vehicle", "dispatch_advice.bags").
+v1::RejectCode ValidateVehicleAdvice(const v1::VehicleAdvice& a, const std::string& field, Checker& c) {
+  HUB_CHECK(c.Id(field + ".vehicle_id", a.vehicle_id()));
+  HUB_CHECK(c.OptionalId(field + ".seal_id", a.seal_id()));
+  HUB_CHECK(c.OptionalId(field + ".route_code", a.route_code()));
+  const std::string bag_ids = field + ".bag_ids";
+  for (const auto& b : a.bag_ids()) HUB_CHECK(c.Id(bag_ids, b));
+  if (a.expected_arrival_ms() < 0)
+    return c.Fail(v1::REJECT_BAD_ENUM, field + ".expected_arrival_ms", " is negative");
+  return v1::REJECT_NONE;
+}
+
+v1::RejectCode ValidateBagAdvice(const v1::BagAdvice& a, const std::string& field, Checker& c) {
+  HUB_CHECK(c.Id(field + ".bag_id", a.bag_id()));
+  const std::string parcel_ids = field + ".parcel_ids";
+  for (const auto& p : a.parcel_ids()) HUB_CHECK(c.Id(parcel_ids, p));
+  if (a.parcel_weights().empty()) return v1::REJECT_NONE;
+  std::vector<std::string_view> listed(a.parcel_ids().begin(), a.parcel_ids().end());
+  std::sort(listed.begin(), listed.end());
+  const std::string weight_ids = field + ".parcel_weights.parcel_id";
+  for (const auto& w : a.parcel_weights()) {
+    HUB_CHECK(c.Id(weight_ids, w.parcel_id()));
+    if (!std::binary_search(listed.begin(), listed.end(), std::string_view(w.parcel_id())))
+      return c.Fail(v1::REJECT_MISSING_ID, field + ".parcel_weights",
+                    " names " + w.parcel_id() + ", which parcel_ids does not list");
+  }
+  return v1::REJECT_NONE;
+}
+
+v1::RejectCode ValidateDispatchAdvice(const v1::DispatchAdvice& a, Checker& c) {
+  HUB_CHECK(c.HubId("dispatch_advice.from_hub", a.from_hub()));
+  if (a.from_hub_seq() == 0)
+    return c.Fail(v1::REJECT_BAD_SEQ, "dispatch_advice.from_hub_seq", " must be at least 1");
+  HUB_CHECK(c.OptionalId("dispatch_advice.load_id", a.load_id()));
+  if (!a.has_vehicle()) return c.Fail(v1::REJECT_MISSING_ID, "dispatch_advice.vehicle", " is missing");
+  HUB_CHECK(ValidateVehicleAdvice(a.vehicle(), "dispatch_advice.vehicle", c));
+  for (const auto& b : a.bags()) HUB_CHECK(ValidateBagAdvice(b, "dispatch_advice.bags", c));
+  return v1::REJECT_NONE;
+}
+
 }  // namespace
 
 v1::RejectCode ValidateEvent(const v1::ScanEvent& event, std::string* reason) {
@@ -197,7 +256,11 @@ v1::RejectCode ValidateReference(const v1::ReferenceChange& change, std::string*
     HUB_CHECK(c.Id("route.destination", r.destination()));
     HUB_CHECK(c.Id("route.route_code", r.route_code()));
     HUB_CHECK(c.OptionalId("route.chute", r.chute()));
-    return c.OptionalId("route.load_id", r.load_id());
+    HUB_CHECK(c.OptionalId("route.load_id", r.load_id()));
+    HUB_CHECK(c.OptionalHubId("route.next_hub", r.next_hub()));
+    if (r.transit_minutes() > 7 * 24 * 60)
+      return c.Fail(v1::REJECT_BAD_ENUM, "route.transit_minutes", " is over 7 days");
+    return v1::REJECT_NONE;
   };
   using R = v1::ReferenceChange;
   switch (change.body_case()) {
@@ -206,31 +269,12 @@ v1::RejectCode ValidateReference(const v1::ReferenceChange& change, std::string*
       return v1::REJECT_NONE;
     case R::kUpsertRoute:
       return route(change.upsert_route());
-    case R::kVehicleAdvice: {
-      const auto& a = change.vehicle_advice();
-      HUB_CHECK(c.Id("vehicle_advice.vehicle_id", a.vehicle_id()));
-      HUB_CHECK(c.OptionalId("vehicle_advice.seal_id", a.seal_id()));
-      HUB_CHECK(c.OptionalId("vehicle_advice.route_code", a.route_code()));
-      for (const auto& b : a.bag_ids()) HUB_CHECK(c.Id("vehicle_advice.bag_ids", b));
-      if (a.expected_arrival_ms() < 0)
-        return c.Fail(v1::REJECT_BAD_ENUM, "vehicle_advice.expected_arrival_ms", " is negative");
-      return v1::REJECT_NONE;
-    }
-    case R::kBagAdvice: {
-      const auto& a = change.bag_advice();
-      HUB_CHECK(c.Id("bag_advice.bag_id", a.bag_id()));
-      for (const auto& p : a.parcel_ids()) HUB_CHECK(c.Id("bag_advice.parcel_ids", p));
-      if (a.parcel_weights().empty()) return v1::REJECT_NONE;
-      std::vector<std::string_view> listed(a.parcel_ids().begin(), a.parcel_ids().end());
-      std::sort(listed.begin(), listed.end());
-      for (const auto& w : a.parcel_weights()) {
-        HUB_CHECK(c.Id("bag_advice.parcel_weights.parcel_id", w.parcel_id()));
-        if (!std::binary_search(listed.begin(), listed.end(), std::string_view(w.parcel_id())))
-          return c.Fail(v1::REJECT_MISSING_ID, "bag_advice.parcel_weights",
-                        " names " + w.parcel_id() + ", which parcel_ids does not list");
-      }
-      return v1::REJECT_NONE;
-    }
+    case R::kVehicleAdvice:
+      return ValidateVehicleAdvice(change.vehicle_advice(), "vehicle_advice", c);
+    case R::kBagAdvice:
+      return ValidateBagAdvice(change.bag_advice(), "bag_advice", c);
+    case R::kDispatchAdvice:
+      return ValidateDispatchAdvice(change.dispatch_advice(), c);
     case R::kAddHold:
       if (!v1::HoldReason_IsValid(change.add_hold().reason()))
         return c.Fail(v1::REJECT_BAD_ENUM, "add_hold.reason", " is not a defined value");

@@ -46,7 +46,15 @@ bool ConsumesSeq(v1::RejectCode code);
 // bytes, no control characters.
 bool ValidScannerId(std::string_view id);
 
-// Same for a reference-data change.
+// A hub id ([feed] hub_id; RouteEntry.next_hub, DispatchAdvice.from_hub):
+// 1..64 of [A-Za-z0-9_-], a NATS subject token (the feed's ValidHubId says
+// the same).
+bool ValidHubId(std::string_view hub_id);
+
+// Same for a reference-data change. A dispatch advice is checked as its
+// from_hub, a from_hub_seq of at least 1, its vehicle as a vehicle advice
+// and each bag as a bag advice (not its to_hub: the consumer chose it);
+// whether it was applied already is HubState's to decide.
 v1::RejectCode ValidateReference(const v1::ReferenceChange& change, std::string* reason);
 
 // Same for a supervisor's case action (shape only; whether the life cycle

@@ -38,6 +38,23 @@ void Minus(const google::protobuf::RepeatedPtrField<std::string>& from,
     if (!exclude.count(id)) *out->Add() = id;
 }
 
+// The advice for bag `bag_id` in a reference change: a bag advice, or its
+// part of a dispatch advice; nullptr when the change holds none.
+const v1::BagAdvice* BagAdviceIn(const v1::ReferenceChange& c, const std::string& bag_id) {
+  if (c.has_bag_advice()) return &c.bag_advice();
+  if (!c.has_dispatch_advice()) return nullptr;
+  for (const auto& b : c.dispatch_advice().bags())
+    if (b.bag_id() == bag_id) return &b;
+  return nullptr;
+}
+
+// The vehicle advice in a reference change (alone or in a dispatch advice).
+const v1::VehicleAdvice* VehicleAdviceIn(const v1::ReferenceChange& c) {
+  if (c.has_vehicle_advice()) return &c.vehicle_advice();
+  if (c.has_dispatch_advice()) return &c.dispatch_advice().vehicle();
+  return nullptr;
+}
+
 v1::TraceEntry ToEntry(const v1::LogRecord& rec) {
   v1::TraceEntry e;
   e.set_hub_seq(rec.hub_seq());
@@ -114,6 +131,10 @@ void EntitiesOf(const v1::ReferenceChange& c, std::vector<EntityRef>* out) {
   switch (c.body_case()) {
     case R::kVehicleAdvice: Add(out, EntityKind::kVehicle, c.vehicle_advice().vehicle_id()); break;
     case R::kBagAdvice: Add(out, EntityKind::kBag, c.bag_advice().bag_id()); break;
+    case R::kDispatchAdvice:
+      Add(out, EntityKind::kVehicle, c.dispatch_advice().vehicle().vehicle_id());
+      for (const auto& b : c.dispatch_advice().bags()) Add(out, EntityKind::kBag, b.bag_id());
+      break;
     case R::kAddHold: Add(out, EntityKind::kParcel, c.add_hold().parcel_id()); break;
     case R::kRemoveHold: Add(out, EntityKind::kParcel, c.remove_hold()); break;
     case R::kReplaceRoutes:
@@ -178,9 +199,10 @@ v1::BagView BuildBagView(const std::string& bag_id, const std::vector<v1::LogRec
   UniqueList members(b.mutable_members());
   for (const auto& rec : records) {
     *b.add_history() = ToEntry(rec);
-    if (rec.has_reference() && rec.reference().has_bag_advice()) {
+    const v1::BagAdvice* advice = rec.has_reference() ? BagAdviceIn(rec.reference(), bag_id) : nullptr;
+    if (advice != nullptr) {
       advised = true;
-      *b.mutable_advised() = rec.reference().bag_advice().parcel_ids();
+      *b.mutable_advised() = advice->parcel_ids();
       if (b.direction() == v1::BAG_DIRECTION_UNSPECIFIED) b.set_direction(v1::INBOUND);
       continue;
     }
@@ -236,8 +258,8 @@ v1::VehicleView BuildVehicleView(const std::string& vehicle_id,
   UniqueList unloaded_once(&unloaded);
   for (const auto& rec : records) {
     *v.add_history() = ToEntry(rec);
-    if (rec.has_reference() && rec.reference().has_vehicle_advice()) {
-      const auto& a = rec.reference().vehicle_advice();
+    if (const v1::VehicleAdvice* advice = rec.has_reference() ? VehicleAdviceIn(rec.reference()) : nullptr) {
+      const auto& a = *advice;
       v.set_advised(true);
       v.set_advised_route_code(a.route_code());
       v.set_advised_seal_id(a.seal_id());

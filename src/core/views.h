@@ -28,7 +28,8 @@ struct EntityRef {
 
 // Appends to *out the entities `record` involves (each at most once). A sort
 // scan involves the load its decision routes to; reference changes involve
-// the vehicle, bag or parcel they name; case actions and routes none.
+// the vehicle, bag or parcel they name (a dispatch advice its vehicle and
+// every bag); case actions and routes none.
 void EntitiesOf(const v1::ScanEvent& event, const v1::SortDecision* decision,
                 std::vector<EntityRef>* out);
 void EntitiesOf(const v1::ReferenceChange& change, std::vector<EntityRef>* out);

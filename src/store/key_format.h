@@ -5,7 +5,8 @@
 //
 //   CF "log"        BE64(hub_seq) -> LogRecord
 //       The durable event log: every applied scan event, reference change
-//       and case action, in hub order, sort scans with their decision. Keys only ever grow, so memtable
+//       and case action, in hub order, sort scans with their decision,
+//       departures to a next hub with their dispatch advice. Keys only ever grow, so memtable
 //       inserts stay sequential (about 1 M entries/s here, against about
 //       0.19 M/s for random keys). It is the source of truth: all other
 //       families are derived from it, and it is the outbox a publisher tails.

@@ -202,8 +202,9 @@ void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body
   r.last_hub_seq = result.hub_seq;
   // A LogRecord serialised by hand: field 1 (hub_seq, varint), the body as
   // length-delimited field `field`, then the decision (field 5) of a sort
-  // scan and the origin (field 7) of an API write. Same bytes protobuf
-  // would produce.
+  // scan, the origin (field 7) of an API write and the dispatch advice
+  // (field 8) of a departure to a next hub. Same bytes protobuf would
+  // produce.
   std::string& v = r.scratch;
   v.clear();
   v.push_back(0x08);
@@ -211,6 +212,7 @@ void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body
   PutMessageField(&v, field, body);
   if (result.has_decision) PutMessageField(&v, v1::LogRecord::kDecisionFieldNumber, result.decision);
   if (origin != nullptr) PutMessageField(&v, v1::LogRecord::kOriginFieldNumber, *origin);
+  if (result.dispatch) PutMessageField(&v, v1::LogRecord::kDispatchFieldNumber, *result.dispatch);
   const RocksDbStore::Rep& s = *r.store->rep_;
   r.wb.Put(s.h(kLog), keys::LogKey(result.hub_seq), AsSlice(v));
   ++r.records;

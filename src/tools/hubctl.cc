@@ -367,7 +367,8 @@ int main(int argc, char** argv) {
   std::string file;
   bool replace = false;
   auto* routes_load = routes->add_subcommand("load", "load routes from a CSV file");
-  routes_load->add_option("FILE", file, "destination,route_code[,chute[,load_id]] per line (CSV)")
+  routes_load->add_option("FILE", file,
+                          "destination,route_code[,chute[,load_id[,next_hub[,transit_minutes]]]] per line (CSV)")
       ->required();
   routes_load->add_flag("--replace", replace, "replace the whole table instead of upserting");
   auto* routes_list = routes->add_subcommand("list", "the routing table in force");

@@ -26,6 +26,7 @@ namespace fs = std::filesystem;
 using testutil::HttpCall;
 
 constexpr const char* kSupervisor = "sup-token";
+constexpr const char* kAdmin = "admin-token";
 
 // A scanner session that ignores its answers.
 class NullLink : public sequencer::SessionLink {
@@ -92,7 +93,7 @@ class RouterTest : public ::testing::Test {
       if (router_) router_->PublishCases(std::move(c));
     };
     seq_ = std::make_unique<sequencer::Sequencer>(&state_, db_.get(), so);
-    api::ApiSources src{seq_.get(), db_.get(), &ready_, {{"sup-li", kSupervisor, api::Role::kSupervisor}}, 2,
+    api::ApiSources src{seq_.get(), db_.get(), &ready_, {{"sup-li", kSupervisor, api::Role::kSupervisor}, {"ops", kAdmin, api::Role::kAdmin}}, 2,
                         [this] {
                           ++held_;
                           gate_.wait();
@@ -222,6 +223,41 @@ TEST_F(RouterTest, StreamCarriesEachRaisedAndChangedCaseOnceInHubOrder) {
   Scan({testutil::Scanner("SORTER-1").ParcelSorted("P3", "D-NOWHERE")});
   ASSERT_TRUE(no_route.ReadUntil("\"type\":\"NO_ROUTE\"", &seen)) << seen;
   EXPECT_EQ(seen.find("DAMAGED"), std::string::npos) << seen;
+}
+
+// A dispatch advice through POST /v1/reference (as an upstream system may
+// send it): applied once as its vehicle and bag advices, a re-delivery is a
+// 409 and changes nothing; routes read back with their next hub.
+TEST_F(RouterTest, ADispatchAdviceIsAppliedOnceAndARedeliveryIsAConflict) {
+  const std::string advice = R"({"changes":[{"dispatch_advice":{"from_hub":"HUB-A","from_hub_seq":"17",
+      "to_hub":"HUB-HERE","load_id":"L-7","departed_ms":"1767225600000",
+      "vehicle":{"vehicle_id":"TRUCK-9","seal_id":"S-9","bag_ids":["B1"]},
+      "bags":[{"bag_id":"B1","parcel_ids":["P1","P2"],"label_count":2}]}}]})";
+  auto r = HttpCall(port(), "POST", "/v1/reference", advice, kAdmin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("\"applied\":1"), std::string::npos) << r.body;
+  r = HttpCall(port(), "POST", "/v1/reference", advice, kAdmin);
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(r.body.find("0 of 1 changes applied: dispatch advice 17 from hub HUB-A was applied already"),
+            std::string::npos)
+      << r.body;
+  r = HttpCall(port(), "GET", "/v1/advices/bags/B1", "", kSupervisor);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("parcel_ids":["P1","P2"],"label_count":2)"), std::string::npos) << r.body;
+  EXPECT_EQ(HttpCall(port(), "GET", "/v1/advices/vehicles/TRUCK-9", "", kSupervisor).status, 200);
+  // An invalid one is a 400, before anything is applied.
+  r = HttpCall(port(), "POST", "/v1/reference",
+               R"({"changes":[{"dispatch_advice":{"from_hub":"HUB A","from_hub_seq":"18","vehicle":{"vehicle_id":"V"}}}]})",
+               kAdmin);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("change 0: dispatch_advice.from_hub must be 1..64 of A-Z a-z 0-9 _ -"), std::string::npos)
+      << r.body;
+  r = HttpCall(port(), "POST", "/v1/reference",
+               R"({"changes":[{"upsert_route":{"destination":"D1","route_code":"R1","next_hub":"HUB-B","transit_minutes":90}}]})",
+               kAdmin);
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = HttpCall(port(), "GET", "/v1/routes", "", kSupervisor);
+  EXPECT_NE(r.body.find(R"("next_hub":"HUB-B","transit_minutes":90)"), std::string::npos) << r.body;
 }
 
 TEST_F(RouterTest, ServerRefusalsUnderV1AreJsonAndA401CarriesWwwAuthenticate) {

@@ -48,6 +48,12 @@ TEST(AuditEntryTest, EachApiWriteSaysWhoWhenWhatOnWhichSubjectWithItsNote) {
   v1::ReferenceChange replace;
   *replace.mutable_replace_routes()->add_entries() = testutil::RouteRef("D1", "R1", "C1", "L1").upsert_route();
   *replace.mutable_replace_routes()->add_entries() = testutil::RouteRef("D2", "R2", "C2", "L2").upsert_route();
+  v1::ReferenceChange dispatch;
+  dispatch.mutable_dispatch_advice()->set_from_hub("HUB-A");
+  dispatch.mutable_dispatch_advice()->set_from_hub_seq(17);
+  dispatch.mutable_dispatch_advice()->mutable_vehicle()->set_vehicle_id("TRUCK-9");
+  dispatch.mutable_dispatch_advice()->add_bags()->set_bag_id("B1");
+  dispatch.mutable_dispatch_advice()->add_bags()->set_bag_id("B2");
   std::vector<std::string> printed;
   for (const auto& rec : {
            CaseAction(3, v1::ACKNOWLEDGED, "on the scale"),
@@ -59,6 +65,7 @@ TEST(AuditEntryTest, EachApiWriteSaysWhoWhenWhatOnWhichSubjectWithItsNote) {
            Record(hold),
            Record(remove),
            Record(testutil::SettingsRef(24, 30)),
+           Record(dispatch),
        })
     printed.push_back(Print(core::AuditEntryOf(WithOrigin(rec, 10 + printed.size(), "sup-li", 1000))));
   EXPECT_EQ(printed, (std::vector<std::string>{
@@ -71,6 +78,7 @@ TEST(AuditEntryTest, EachApiWriteSaysWhoWhenWhatOnWhichSubjectWithItsNote) {
                          "16 sup-li@1000 add_hold P-HELD [customer asked]",
                          "17 sup-li@1000 remove_hold P-HELD []",
                          "18 sup-li@1000 settings dwell_hours=24 forget_after_days=30 []",
+                         "19 sup-li@1000 dispatch_advice TRUCK-9 [from hub HUB-A (its hub_seq 17), 2 bags]",
                      }));
 }
 

@@ -9,6 +9,8 @@ namespace {
 struct DayRun {
   std::string cases;     // every raised case, serialised, in order
   std::string decisions; // every sort decision, serialised, in order
+  std::string dispatches; // every departure's dispatch advice, serialised, in order
+  int dispatch_count = 0;
   std::string snapshot;  // final state
   std::map<v1::ExceptionType, int> by_type;
 };
@@ -25,6 +27,10 @@ DayRun ApplyAll(const std::vector<v1::LogRecord>& records) {
       ++run.by_type[c.type()];
     }
     if (r.has_decision) run.decisions += r.decision.SerializeAsString();
+    if (r.dispatch) {
+      run.dispatches += r.dispatch->SerializeAsString();
+      ++run.dispatch_count;
+    }
   }
   run.snapshot = hub.Snapshot().SerializeAsString();
   return run;
@@ -37,7 +43,13 @@ TEST(DeterminismTest, SameSequenceTwiceGivesByteIdenticalCasesAndState) {
   const DayRun b = ApplyAll(records);
   EXPECT_EQ(a.cases, b.cases);
   EXPECT_EQ(a.decisions, b.decisions);
+  EXPECT_EQ(a.dispatches, b.dispatches);
   EXPECT_EQ(a.snapshot, b.snapshot);
+  // Departures to next hubs, and advices received from previous ones.
+  EXPECT_GT(a.dispatch_count, 0);
+  v1::HubSnapshot snapshot;
+  ASSERT_TRUE(snapshot.ParseFromString(a.snapshot));
+  EXPECT_EQ(snapshot.dispatch_marks_size(), 3);
   // The day is not trivially quiet: most anomaly kinds occur in it, the
   // rules on readings, read codes and advised arrivals among them.
   EXPECT_GE(a.by_type.size(), 12u);

@@ -239,6 +239,44 @@ TEST_F(ViewsTest, VehicleViewComparesTheAdviceWithWhatArrived) {
   EXPECT_TRUE(v.unloaded());
 }
 
+TEST_F(ViewsTest, ADispatchAdviceIsTheAdviceOfItsVehicleAndOfEachOfItsBags) {
+  v1::ReferenceChange c;
+  v1::DispatchAdvice* a = c.mutable_dispatch_advice();
+  a->set_from_hub("HUB-A");
+  a->set_from_hub_seq(17);
+  a->mutable_vehicle()->set_vehicle_id("V1");
+  a->mutable_vehicle()->set_seal_id("SEAL-1");
+  for (const auto& [bag, parcels] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"B1", {"P1", "P2"}}, {"B2", {"P3"}}}) {
+    a->mutable_vehicle()->add_bag_ids(bag);
+    v1::BagAdvice* b = a->add_bags();
+    b->set_bag_id(bag);
+    for (const auto& p : parcels) b->add_parcel_ids(p);
+  }
+  std::vector<core::EntityRef> refs;
+  core::EntitiesOf(c, &refs);
+  std::vector<std::string> keys;
+  for (const auto& r : refs) keys.push_back(core::EntityKey(r.kind, *r.id));
+  EXPECT_EQ(keys, (std::vector<std::string>{"VV1", "BB1", "BB2"}));  // no parcels, as for a bag advice
+
+  Add(c);
+  Add(dock.VehicleArrived("V1", "SEAL-1"));
+  Add(dock.BagUnloaded("B1", "V1", 2));
+  Add(table.ParcelUnbagged("P1", "B1"));
+  Add(table.ParcelUnbagged("P9", "B1"));
+  const auto b1 = Bag("B1");
+  EXPECT_EQ(b1.direction(), v1::INBOUND);
+  EXPECT_EQ(Ids(b1.advised()), (std::vector<std::string>{"P1", "P2"}));
+  EXPECT_EQ(Ids(b1.missing()), std::vector<std::string>{"P2"});
+  EXPECT_EQ(Ids(b1.foreign()), std::vector<std::string>{"P9"});
+  EXPECT_EQ(Ids(Bag("B2").advised()), std::vector<std::string>{"P3"});
+  const auto v = core::BuildVehicleView("V1", Of(core::EntityKind::kVehicle, "V1"), {b1});
+  EXPECT_TRUE(v.advised());
+  EXPECT_EQ(v.advised_seal_id(), "SEAL-1");
+  EXPECT_EQ(Ids(v.advised_bags()), (std::vector<std::string>{"B1", "B2"}));
+  EXPECT_EQ(Ids(v.missing_bags()), std::vector<std::string>{"B2"});
+}
+
 TEST_F(ViewsTest, LoadViewListsTheManifestSealAndParcelsRoutedButNotLoaded) {
   Add(sorter.ParcelSorted("P1", "D-SH"));
   Add(sorter.ParcelSorted("P2", "D-SH"));

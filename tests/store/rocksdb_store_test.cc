@@ -161,7 +161,7 @@ TEST_F(StoreTest, ReplayingDurablePrefixAfterReopenChangesNothing) {
   EXPECT_EQ(StoredCases(), cases_before);
 }
 
-TEST_F(StoreTest, LogHoldsEveryAppliedRecordInHubOrderWithItsDecision) {
+TEST_F(StoreTest, LogHoldsEveryAppliedRecordInHubOrderWithItsDecisionAndDispatch) {
   const auto records = testutil::GenerateDay(9, 1'000);
   core::HubState hub, again;
   ApplyAndCommit(hub, records);
@@ -169,7 +169,7 @@ TEST_F(StoreTest, LogHoldsEveryAppliedRecordInHubOrderWithItsDecision) {
   ASSERT_TRUE(db_->ReadLog(1, records.size() + 10, &log).ok());
   ASSERT_EQ(log.size(), records.size());
   core::ApplyResult r;
-  size_t decisions = 0;
+  size_t decisions = 0, dispatches = 0;
   for (size_t i = 0; i < log.size(); ++i) {
     EXPECT_EQ(log[i].hub_seq(), i + 1);
     v1::LogRecord expected = records[i];
@@ -179,9 +179,14 @@ TEST_F(StoreTest, LogHoldsEveryAppliedRecordInHubOrderWithItsDecision) {
       *expected.mutable_decision() = r.decision;
       ++decisions;
     }
+    if (r.dispatch) {
+      *expected.mutable_dispatch() = *r.dispatch;
+      ++dispatches;
+    }
     ASSERT_EQ(log[i].SerializeAsString(), expected.SerializeAsString()) << "at " << i;
   }
   EXPECT_GT(decisions, 100u);
+  EXPECT_GT(dispatches, 0u);
 }
 
 TEST_F(StoreTest, CaseIndexesFindCasesByTypeStatusAndEntity) {
@@ -701,6 +706,71 @@ TEST_F(StoreTest, RetentionRemovesAuditEntriesWithTheRecordsTheyPointTo) {
   Reopen();
   ASSERT_TRUE(db_->AuditAfter(0, 100, {}, &out).ok());
   EXPECT_EQ(Trail(out), "5 ops@5000 upsert_route D5; 6 ops@6000 upsert_route D6");
+}
+
+TEST_F(StoreTest, DepartureToANextHubIsLoggedWithItsDispatchAdvice) {
+  testutil::Scanner sorter("SORTER-1"), bagger("BAGGER-1"), loader("LOADER-1");
+  v1::ReferenceChange route = testutil::RouteRef("D-SH", "R-SH", "C1", "L-SH");
+  route.mutable_upsert_route()->set_next_hub("HUB-SH");
+  route.mutable_upsert_route()->set_transit_minutes(90);
+  const std::vector<v1::LogRecord> records = {
+      testutil::Record(route),
+      testutil::Record(sorter.ParcelSorted("P1", "D-SH")),
+      testutil::Record(bagger.BagCreated("OB1", "R-SH")),
+      testutil::Record(bagger.ParcelBagged("P1", "OB1")),
+      testutil::Record(bagger.BagClosed("OB1", 1)),
+      testutil::Record(loader.LoadOpened("L-SH", "TRUCK-9", "R-SH")),
+      testutil::Record(loader.BagLoaded("OB1", "L-SH")),
+      testutil::Record(loader.LoadDeparted("L-SH", "S-9"))};
+  core::HubState hub;
+  ApplyAndCommit(hub, records);
+  core::HubState again;  // what the core made of the departure
+  core::ApplyResult r;
+  for (const auto& rec : records) again.Apply(rec, &r);
+  ASSERT_TRUE(r.dispatch.has_value());
+  EXPECT_EQ(r.dispatch->to_hub(), "HUB-SH");
+
+  std::vector<v1::LogRecord> log;
+  ASSERT_TRUE(db_->ReadLog(1, 100, &log).ok());
+  ASSERT_EQ(log.size(), records.size());
+  for (size_t i = 0; i + 1 < log.size(); ++i) EXPECT_FALSE(log[i].has_dispatch()) << "at " << i;
+  ASSERT_TRUE(log.back().has_dispatch());
+  EXPECT_EQ(log.back().dispatch().SerializeAsString(), r.dispatch->SerializeAsString());
+  EXPECT_EQ(log.back().dispatch().from_hub_seq(), log.back().hub_seq());
+  EXPECT_EQ(log.back().dispatch().bags(0).parcel_ids(0), "P1");
+  // Recovery ignores it (the core derives it again) and rebuilds the state.
+  const std::string state = Bytes(hub);
+  Reopen();
+  core::HubState recovered;
+  ASSERT_TRUE(db_->Recover(&recovered).ok());
+  EXPECT_EQ(Bytes(recovered), state);
+}
+
+TEST_F(StoreTest, AReceivedDispatchAdviceIsInTheHistoryOfItsVehicleAndEachBag) {
+  v1::ReferenceChange c;
+  v1::DispatchAdvice* a = c.mutable_dispatch_advice();
+  a->set_from_hub("HUB-A");
+  a->set_from_hub_seq(17);
+  a->mutable_vehicle()->set_vehicle_id("TRUCK-9");
+  for (const char* bag : {"OB1", "OB2"}) {
+    a->mutable_vehicle()->add_bag_ids(bag);
+    a->add_bags()->set_bag_id(bag);
+    a->mutable_bags()->rbegin()->add_parcel_ids(std::string("P-") + bag);
+  }
+  core::HubState hub;
+  ApplyAndCommit(hub, {testutil::Record(c)});
+  using store::keys::Kind;
+  for (auto [kind, id] : {std::pair{Kind::kVehicle, "TRUCK-9"}, std::pair{Kind::kBag, "OB1"},
+                          std::pair{Kind::kBag, "OB2"}}) {
+    RocksDbStore::EntityHistory history;
+    ASSERT_TRUE(db_->History(kind, id, 100, &history).ok());
+    ASSERT_EQ(history.records.size(), 1u) << id;
+    EXPECT_EQ(history.records[0].reference().dispatch_advice().from_hub_seq(), 17u);
+  }
+  // A parcel of a bag advice is not indexed by it, in a dispatch advice as alone.
+  RocksDbStore::EntityHistory none;
+  ASSERT_TRUE(db_->History(Kind::kParcel, "P-OB1", 100, &none).ok());
+  EXPECT_TRUE(none.records.empty());
 }
 
 TEST_F(StoreTest, RecordsWithoutOriginLeaveNoAuditRow) {

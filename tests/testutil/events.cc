@@ -239,9 +239,7 @@ class DayGenerator {
       : rng_(seed), extra_(seed ^ 0x9e3779b97f4a7c15ULL), budget_(events) {}
 
   std::vector<v1::LogRecord> Run() {
-    for (int d = 0; d < kRoutes; ++d)
-      Ref(RouteRef("D" + std::to_string(d), "R" + std::to_string(d), "C" + std::to_string(d),
-                   LoadId(d)));
+    for (int d = 0; d < kRoutes; ++d) Ref(Route(d));
     for (int d = 0; d < kRoutes; ++d) OpenLoad(d);
     size_t vehicle = 0;
     while (out_.size() < budget_) {
@@ -261,6 +259,18 @@ class DayGenerator {
   Scanner& Any(std::vector<Scanner>& pool) { return pool[Pick(pool.size())]; }
   std::string LoadId(int d) { return "L" + std::to_string(d) + "-" + std::to_string(load_gen_[d]); }
 
+  // Every third route goes on to a next hub (its departures carry a
+  // dispatch advice), most of them with a planned transit time.
+  v1::ReferenceChange Route(int d) {
+    const std::string n = std::to_string(d);
+    v1::ReferenceChange c = RouteRef("D" + n, "R" + n, "C" + n, LoadId(d));
+    if (d % 3 == 0) {
+      c.mutable_upsert_route()->set_next_hub("HUB-N" + n);
+      c.mutable_upsert_route()->set_transit_minutes(d == 0 ? 0 : 30 * d);
+    }
+    return c;
+  }
+
   void OpenLoad(int d) {
     Emit(Any(loaders_).LoadOpened(LoadId(d), "TRUCK-" + LoadId(d), "R" + std::to_string(d)));
   }
@@ -270,6 +280,12 @@ class DayGenerator {
     const size_t nbags = 2 + Pick(4);
     std::vector<std::string> bags;
     for (size_t b = 0; b < nbags; ++b) bags.push_back(vid + "-B" + std::to_string(b));
+    // Every fourth vehicle comes from a hub running hubd: one dispatch
+    // advice (vehicle and bags together, in the vehicle advice's place)
+    // from one of three previous hubs, numbered as their departures were.
+    const size_t advice_at = out_.size();
+    const bool dispatched = v % 4 == 1;
+    v1::ReferenceChange dispatch;
     Ref(VehicleAdviceRef(vid, "SEAL-" + vid, bags));
     if (Extra(20)) {  // a vehicle advised by a sending hub that never comes
       v1::ReferenceChange ghost = VehicleAdviceRef("GHOST-" + vid, "SEAL-G", {"GHOST-" + vid + "-B0"});
@@ -292,8 +308,22 @@ class DayGenerator {
         w->set_parcel_id(pid);
         w->set_weight_g(weight_[pid] = 200 + extra_() % 5000);
       }
-      Ref(advice);
+      if (dispatched) {
+        advice.mutable_bag_advice()->set_label_count(static_cast<uint32_t>(n));
+        *dispatch.mutable_dispatch_advice()->add_bags() = advice.bag_advice();
+      } else {
+        Ref(advice);
+      }
       contents.emplace_back(bid, parcels);
+    }
+    if (dispatched) {
+      v1::DispatchAdvice* d = dispatch.mutable_dispatch_advice();
+      d->set_from_hub("HUB-UP" + std::to_string(v % 3));
+      d->set_from_hub_seq(v + 1);
+      d->set_to_hub("HUB-HERE");
+      d->set_load_id("UL-" + vid);
+      *d->mutable_vehicle() = out_[advice_at].reference().vehicle_advice();
+      out_[advice_at] = Record(dispatch);
     }
     for (const auto& [bid, parcels] : contents) {
       if (Chance(30)) continue;  // unload scan missed
@@ -352,8 +382,7 @@ class DayGenerator {
       if (Chance(300)) {
         Emit(Any(loaders_).LoadDeparted(LoadId(d), "S-" + LoadId(d)));
         ++load_gen_[d];
-        Ref(RouteRef("D" + std::to_string(d), "R" + std::to_string(d), "C" + std::to_string(d),
-                     LoadId(d)));
+        Ref(Route(d));
         OpenLoad(d);
       }
     }
