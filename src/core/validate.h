@@ -47,8 +47,7 @@ bool ConsumesSeq(v1::RejectCode code);
 bool ValidScannerId(std::string_view id);
 
 // A hub id ([feed] hub_id; RouteEntry.next_hub, DispatchAdvice.from_hub):
-// 1..64 of [A-Za-z0-9_-], a NATS subject token (the feed's ValidHubId says
-// the same).
+// 1..64 of [A-Za-z0-9_-], a NATS subject token (feed/feed_names.h uses it).
 bool ValidHubId(std::string_view hub_id);
 
 // Same for a reference-data change. A dispatch advice is checked as its

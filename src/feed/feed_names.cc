@@ -4,16 +4,6 @@
 
 namespace hub::feed {
 
-bool ValidHubId(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 std::string HubStream(std::string_view hub_id) { return "HUB_" + std::string(hub_id); }
 std::string HubSubjects(std::string_view hub_id) { return "hub." + std::string(hub_id) + ".>"; }
 std::string DispatchSubject(std::string_view to_hub) { return "dispatch." + std::string(to_hub); }

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/validate.h"
 #include "hub/v1/feed.pb.h"
 
 namespace hub::feed {
@@ -17,8 +18,8 @@ inline constexpr uint32_t kSchemaVersion = 1;
 inline constexpr std::string_view kDispatchStream = "DISPATCH";
 
 // A hub id is a NATS subject token and part of a stream name: 1..64 of
-// [A-Za-z0-9_-].
-bool ValidHubId(std::string_view hub_id);
+// [A-Za-z0-9_-] (the core checks RouteEntry.next_hub the same way).
+using core::ValidHubId;
 
 // "HUB_<hub_id>": the stream of one hub's subjects, hub.<hub_id>.>.
 std::string HubStream(std::string_view hub_id);

@@ -360,3 +360,51 @@ TEST(OptionsTest, ScannerCredentialsAreCheckedWhereTheyAreRead) {
 
 }  // namespace
 }  // namespace hub::testing
+
+namespace hub::testing {
+namespace {
+
+TEST(OptionsTest, FeedIsOffByDefaultAndNeedsAHubIdWhenOn) {
+  daemon::DaemonOptions o;
+  int code = -1;
+  ASSERT_TRUE(Parse({}, &o, &code));
+  EXPECT_FALSE(o.feed.enabled) << "the embedded default needs no NATS server";
+  daemon::DaemonOptions on;
+  ASSERT_TRUE(Parse({"--config", WriteConfig("[feed]\nenabled = true\nhub_id = \"SHA\"\n"
+                                             "servers = [\"nats://10.0.0.5:4222\", \"tls://10.0.0.6:4222\"]\n"
+                                             "replicas = 3\nconsume_dispatch = false\n")},
+                    &on, &code));
+  EXPECT_TRUE(on.feed.enabled);
+  EXPECT_EQ(on.feed.hub_id, "SHA");
+  EXPECT_EQ(on.feed.nats.servers, (std::vector<std::string>{"nats://10.0.0.5:4222", "tls://10.0.0.6:4222"}));
+  EXPECT_EQ(on.feed.replicas, 3);
+  EXPECT_FALSE(on.feed.consume_dispatch);
+  daemon::DaemonOptions flags;
+  ASSERT_TRUE(Parse({"--feed", "--feed-hub-id", "PEK", "--feed-nats", "nats://127.0.0.1:1,nats://127.0.0.1:2"},
+                    &flags, &code));
+  EXPECT_TRUE(flags.feed.enabled);
+  EXPECT_EQ(flags.feed.hub_id, "PEK");
+  EXPECT_EQ(flags.feed.nats.servers.size(), 2u);
+}
+
+TEST(OptionsTest, BadFeedSettingsAreRefusedAtStart) {
+  for (const char* toml : {
+           "[feed]\nenabled = true\n",                                      // no hub id
+           "[feed]\nenabled = true\nhub_id = \"S.H.A\"\n",                 // not a subject token
+           "[feed]\nenabled = true\nhub_id = \"SHA\"\nservers = [\"http://x:1\"]\n",
+           "[feed]\nenabled = true\nhub_id = \"SHA\"\nservers = []\n",
+           "[feed]\nenabled = true\nhub_id = \"SHA\"\nreplicas = 7\n",
+           "[feed]\nenabled = true\nhub_id = \"SHA\"\ntls_cert = \"/etc/passwd\"\n",  // no key
+           "[feed]\nenabled = true\nhub_id = \"SHA\"\ncreds = \"/no/such/file\"\n",
+           "[feed]\nenabled = true\nhub_id = \"SHA\"\nstream = \"a.b\"\n",
+           "[feed]\nhub = \"SHA\"\n",                                      // unknown key
+       }) {
+    daemon::DaemonOptions o;
+    int code = -1;
+    EXPECT_FALSE(Parse({"--config", WriteConfig(toml)}, &o, &code)) << "accepted:\n" << toml;
+    EXPECT_EQ(code, 2) << toml;
+  }
+}
+
+}  // namespace
+}  // namespace hub::testing
