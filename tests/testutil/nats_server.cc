@@ -69,13 +69,14 @@ std::vector<std::string> SplitUrls(const std::string& urls) {
 }
 
 std::unique_ptr<feed::NatsClient> Connect(const std::string& urls, std::string* error,
-                                          int64_t timeout_ms = 5000) {
+                                          int64_t timeout_ms = 5000,
+                                          const jsOptions* js_options = nullptr) {
   feed::NatsOptions o;
   o.servers = SplitUrls(urls);
   o.name = "hub-tests";
   o.timeout_ms = timeout_ms;
   std::string why;
-  auto client = feed::NatsClient::Connect(o, &why);
+  auto client = feed::NatsClient::Connect(o, &why, js_options);
   if (!client) *error = "cannot connect to " + urls + ": " + why;
   return client;
 }
@@ -498,17 +499,16 @@ void OnPublishError(jsCtx*, jsPubAckErr* pae, void* closure) {
 bool PublishAll(const std::string& urls, const std::vector<OutMessage>& messages,
                 std::string* error, int timeout_ms) {
   PublishErrors errors;  // outlives the connection, whose thread reports to it
-  auto client = Connect(urls, error);
-  if (!client) return false;
   jsOptions jo;
   jsOptions_Init(&jo);
-  jo.Wait = 5000;
   jo.PublishAsync.MaxPending = 4096;
   jo.PublishAsync.StallWait = timeout_ms;
   jo.PublishAsync.ErrHandler = OnPublishError;
   jo.PublishAsync.ErrHandlerClosure = &errors;
-  jsCtx* js = nullptr;
-  natsStatus s = natsConnection_JetStream(&js, client->connection(), &jo);
+  auto client = Connect(urls, error, 5000, &jo);
+  if (!client) return false;
+  jsCtx* js = client->js();
+  natsStatus s = NATS_OK;
   for (size_t i = 0; s == NATS_OK && i < messages.size(); ++i) {
     const auto& om = messages[i];
     natsMsg* m = nullptr;
@@ -527,7 +527,6 @@ bool PublishAll(const std::string& urls, const std::vector<OutMessage>& messages
     s = js_PublishAsyncComplete(js, &po);
     if (s != NATS_OK) *error = "waiting for the acknowledgements: " + feed::NatsError(s);
   }
-  if (js != nullptr) jsCtx_Destroy(js);
   std::lock_guard<std::mutex> lock(errors.mu);
   if (s == NATS_OK && !errors.first.empty()) {
     *error = "refused: " + errors.first;
