@@ -8,12 +8,15 @@
 //   hubctl bag B7          (also: hubctl vehicle V1, hubctl load L-SH)
 //   hubctl routes load routes.csv
 //   hubctl holds add P123 --reason CUSTOMER_INTERCEPT
+//   hubctl feed tail --hub SH1 --kind events.parcel_sorted --nats nats://nats1:4222
 //
 // --server (or HUBCTL_SERVER) and --token (or HUBCTL_TOKEN) say where and
 // who; these and the other global flags go anywhere on the line. Tables
 // for people, --json for scripts (the daemon's answer as it sent it). Exit
 // codes: 0 done, 1 the daemon refused (its reason on stderr), 2 bad usage
-// or input, 3 the daemon could not be reached.
+// or input, 3 the daemon could not be reached. `feed tail` reads NATS
+// instead of hubd, with the same codes: 1 NATS refused (no such stream), 3
+// NATS could not be reached (or was lost).
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -21,16 +24,19 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "feed/feed_names.h"
 #include "hub/v1/admin.pb.h"
 #include "hub/version.h"
 #include "tools/api_client.h"
 #include "tools/desk_print.h"
+#include "tools/feed_tail.h"
 #include "tools/route_file.h"
 #include "tools/sse_parser.h"
 #include "tools/time_arg.h"
@@ -260,6 +266,31 @@ int Watch(Client& client, const std::string& query, bool json) {
   Fail(3, "hubd ended the stream (it stopped or restarted); watch anew");
 }
 
+// Set by SIGINT and SIGTERM during `feed tail`, which then ends with 0
+// (its consumer deleted on the way out).
+std::atomic<bool> feed_stop{false};
+void OnFeedStop(int) { feed_stop = true; }
+
+// hubctl feed tail: the hub's feed from NATS as JSON lines.
+int TailFeed(tools::FeedTailOptions o, const std::string& nats, const std::string& kind,
+             const std::string& stream) {
+  if (!feed::ValidHubId(o.hub))
+    Fail(2, "--hub '" + o.hub + "' is not a hub id (1-64 of A-Z a-z 0-9 _ -)");
+  std::string why;
+  const auto selection = tools::SelectFeed(o.hub, kind, stream, &why);
+  if (!selection) Fail(2, why);
+  o.selection = *selection;
+  o.servers = tools::SplitServers(nats);
+  if (o.servers.empty()) Fail(2, "--nats names no server");
+  struct sigaction sa {};
+  sa.sa_handler = OnFeedStop;
+  ::sigaction(SIGINT, &sa, nullptr);  // also when started in the background (SIG_IGN inherited)
+  ::sigaction(SIGTERM, &sa, nullptr);
+  const int code = tools::FeedTail(o, stdout, feed_stop, &why);
+  if (code != 0) Fail(code, why);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -402,6 +433,35 @@ int main(int argc, char** argv) {
       "restore it with hubd --restore-from DIR --data-dir NEW");
   backup->add_option("DIR", backup_dir, "absolute path of a new directory")->required();
 
+  auto* feed_cmd = app.add_subcommand("feed", "the hub's feed on NATS JetStream");
+  feed_cmd->require_subcommand(1);
+  tools::FeedTailOptions feed_options;
+  std::string nats =
+      std::getenv("HUBCTL_NATS") ? std::getenv("HUBCTL_NATS") : "nats://127.0.0.1:4222";
+  std::string kind, stream;
+  bool no_follow = false;
+  auto* feed_tail = feed_cmd->add_subcommand(
+      "tail",
+      "one hub's feed as JSON lines, a line per message, following new ones until "
+      "interrupted (--no-follow: up to the last one there at the start)");
+  feed_tail->add_option("--nats", nats,
+                        "NATS URL[,URL...] (env HUBCTL_NATS) [nats://127.0.0.1:4222]");
+  feed_tail->add_option("--hub", feed_options.hub, "the hub whose feed to read")->required();
+  feed_tail->add_option("--kind", kind,
+                        "events, events.<kind> (events.parcel_sorted, ...), cases, reference, "
+                        "retention, or dispatch (the advices to the hub) [all of the hub's]");
+  feed_tail->add_option("--from-seq", feed_options.from_seq,
+                        "messages from this hub_seq on (dispatch: advices with from_hub_seq >= N)");
+  feed_tail->add_flag("--no-follow", no_follow,
+                      "stop after the last message that was in the stream at the start");
+  feed_tail->add_option("--stream", stream, "the stream [HUB_<hub>; dispatch: DISPATCH]");
+  feed_tail->add_option("--creds", feed_options.creds_file, "NATS credentials file (JWT and seed)")
+      ->check(CLI::ExistingFile);
+  feed_tail
+      ->add_option("--tls-ca", feed_options.ca_file,
+                   "PEM CAs that sign the NATS servers' certificates (TLS)")
+      ->check(CLI::ExistingFile);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -417,7 +477,10 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (list->parsed()) {
+    if (feed_tail->parsed()) {
+      feed_options.follow = !no_follow;
+      return TailFeed(feed_options, nats, kind, stream);
+    } else if (list->parsed()) {
       if (before != 0 && !newest)
         Fail(2, "--before goes with --newest (--after pages oldest first)");
       if (after != 0 && newest) Fail(2, "with --newest, page with --before");
