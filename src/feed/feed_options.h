@@ -5,6 +5,7 @@
 // options and endpoints see these without seeing NATS.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct NatsOptions {
   // Reconnect for ever after a lost connection (hubd's feed); else give up
   // after the library's few attempts (a tool).
   bool reconnect_forever = false;
+  // Called on the library's thread when the connection is lost (false) and
+  // back (true, also after the first connect); must not block.
+  std::function<void(bool up)> on_state;
 };
 
 struct FeedOptions {

@@ -63,7 +63,7 @@ struct FeedPublisher::Impl {
   std::atomic<bool> connected{false};
   std::atomic<uint64_t> cursor{0};        // hub_seq of the stream's last message
   std::atomic<uint64_t> last_hub_seq{0};  // of the log
-  std::atomic<int64_t> behind_since{0};   // Clock ticks; 0: caught up
+  mutable std::atomic<int64_t> behind_since{0};  // Clock ticks; 0: caught up
   std::atomic<uint64_t> messages{0}, records{0}, dispatches{0}, errors{0};
   mutable std::mutex error_mu;
   std::string last_error;
@@ -141,7 +141,6 @@ struct FeedPublisher::Impl {
     while (!Stopping()) {
       const Round r = Step();
       NoteLag();
-      connected = client != nullptr && client->connected();
       if (r == Round::kProgress) {
         backoff_ms = 100;
       } else if (r == Round::kIdle) {
@@ -159,7 +158,6 @@ struct FeedPublisher::Impl {
       (void)js_PublishAsyncComplete(client->js(), &po);
     }
     client.reset();
-    connected = false;
   }
 
   Round Step() {
@@ -174,6 +172,7 @@ struct FeedPublisher::Impl {
       NatsOptions nats = opt.nats;
       nats.reconnect_forever = true;
       nats.name = "hubd feed " + opt.hub_id;
+      nats.on_state = [this](bool up) { connected = up; };
       std::string error;
       client = NatsClient::Connect(nats, &error, &jso);
       if (!client) return Fail("cannot connect to NATS: " + error);
@@ -492,10 +491,17 @@ void FeedPublisher::Report(FeedStatus* out) const {
   out->state = StateName(i.state.load());
   out->connected = i.connected.load();
   out->cursor_hub_seq = i.cursor.load();
-  out->last_hub_seq = std::max(i.last_hub_seq.load(), out->cursor_hub_seq);
-  const int64_t since = i.behind_since.load();
+  // From the store, not the publisher thread: it may be waiting on NATS.
+  uint64_t last = 0;
+  if (!i.store->LastHubSeq(&last).ok()) last = i.last_hub_seq.load();
+  out->last_hub_seq = std::max(last, out->cursor_hub_seq);
+  int64_t since = i.behind_since.load();
+  if (since == 0 && out->last_hub_seq > out->cursor_hub_seq) {
+    const int64_t now = Clock::now().time_since_epoch().count();
+    since = i.behind_since.compare_exchange_strong(since, now) ? now : i.behind_since.load();
+  }
   out->lag_seconds =
-      since == 0 ? 0
+      since == 0 || out->last_hub_seq == out->cursor_hub_seq ? 0
                  : std::chrono::duration<double>(Clock::now().time_since_epoch() - Clock::duration(since)).count();
   out->messages_published = i.messages.load();
   out->records_published = i.records.load();

@@ -42,7 +42,16 @@ std::unique_ptr<NatsClient> NatsClient::Connect(const NatsOptions& o, std::strin
   if (s == NATS_OK && !o.cert_file.empty())
     s = natsOptions_LoadCertificatesChain(opts, o.cert_file.c_str(), o.key_file.c_str());
   std::unique_ptr<NatsClient> client(new NatsClient);
+  client->on_state_ = o.on_state;
+  if (s == NATS_OK && client->on_state_) {
+    auto down = [](natsConnection*, void* self) { static_cast<NatsClient*>(self)->on_state_(false); };
+    auto up = [](natsConnection*, void* self) { static_cast<NatsClient*>(self)->on_state_(true); };
+    s = natsOptions_SetDisconnectedCB(opts, down, client.get());
+    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, up, client.get());
+    if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, down, client.get());
+  }
   if (s == NATS_OK) s = natsConnection_Connect(&client->nc_, opts);
+  if (s == NATS_OK && client->on_state_) client->on_state_(true);
   jsOptions jso;
   if (s == NATS_OK) s = jsOptions_Init(&jso);
   if (s == NATS_OK && js_options != nullptr) jso = *js_options;

@@ -33,6 +33,7 @@ class NatsClient {
   NatsClient() = default;
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
+  std::function<void(bool)> on_state_;
 };
 
 // "<status text>: <the library's last error>" for a failed call.
