@@ -155,7 +155,7 @@ class Driver {
     io_.run();
   }
 
-  void Report(const char* label) {
+  void Report(const char* label, const std::string& extra = "") {
     std::sort(latencies_us_.begin(), latencies_us_.end());
     auto pct = [&](double p) {
       if (latencies_us_.empty()) return 0.0;
@@ -165,11 +165,12 @@ class Driver {
     const double secs = std::chrono::duration<double>(end_ - start_).count();
     std::printf(
         "%s tls=%s connections=%d frames_per_write=%zu window=%zu rate=%s durability=%s events=%zu "
-        "acked=%zu seconds=%.2f acked_per_s=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+        "acked=%zu seconds=%.2f acked_per_s=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f%s\n",
         label, tls_ ? "on" : "off", cfg_.connections, cfg_.frames_per_write, cfg_.window,
         cfg_.rate > 0 ? std::to_string(static_cast<long>(cfg_.rate)).c_str() : "max",
         cfg_.durability.c_str(), total_, acked_total_, secs, acked_total_ / secs, pct(0.5),
-        pct(0.9), pct(0.99), latencies_us_.empty() ? 0.0 : latencies_us_.back() / 1000.0);
+        pct(0.9), pct(0.99), latencies_us_.empty() ? 0.0 : latencies_us_.back() / 1000.0,
+        extra.c_str());
     std::fflush(stdout);
   }
 
@@ -307,6 +308,37 @@ std::vector<uint32_t> QueryLoad(uint16_t http_port, const Config& cfg, const std
   return lat;
 }
 
+// hubd's group commits so far, from its /metrics (hubd_commit_batch_records):
+// " commits=N mean_group=R", or "" when the page cannot be read.
+std::string CommitStats(uint16_t http_port) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  try {
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), http_port));
+    http::request<http::empty_body> req(http::verb::get, "/metrics", 11);
+    req.set(http::field::host, "127.0.0.1");
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    const std::string& body = res.body();
+    auto value = [&](const std::string& name) {
+      const auto at = body.find("\n" + name + " ");
+      return at == std::string::npos ? -1.0 : std::stod(body.substr(at + name.size() + 2));
+    };
+    const double sum = value("hubd_commit_batch_records_sum");
+    const double count = value("hubd_commit_batch_records_count");
+    if (sum < 0 || count <= 0) return "";
+    char out[96];
+    std::snprintf(out, sizeof out, " commits=%.0f mean_group=%.1f", count, sum / count);
+    return out;
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
 void SeedRoutes(const std::string& dir) {
   std::unique_ptr<hub::store::RocksDbStore> db;
   hub::store::StoreOptions o;
@@ -410,7 +442,7 @@ int main(int argc, char** argv) {
     d.Run();
     stop = true;
     if (queries.joinable()) queries.join();
-    d.Report("ingest");
+    d.Report("ingest", http_port != 0 ? CommitStats(http_port) : "");
     if (!query_lat.empty()) {
       std::sort(query_lat.begin(), query_lat.end());
       auto pct = [&](double p) {
