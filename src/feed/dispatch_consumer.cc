@@ -4,13 +4,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <thread>
 
 #include "feed/feed_names.h"
 #include "feed/nats_client.h"
+#include "feed/stop_signal.h"
 #include "util/log_value.h"
 
 namespace hub::feed {
@@ -30,9 +30,7 @@ struct DispatchConsumer::Impl {
   std::string subject, durable;
 
   std::thread thread;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;
+  StopSignal stop;
 
   std::atomic<bool> consuming{false};
   std::atomic<uint64_t> applied{0}, duplicate{0}, invalid{0};
@@ -49,14 +47,6 @@ struct DispatchConsumer::Impl {
   }
   ~Impl() { Drop(); }
 
-  bool Stopping() {
-    std::lock_guard lock(mu);
-    return stopping;
-  }
-  void Wait(std::chrono::milliseconds d) {
-    std::unique_lock lock(mu);
-    cv.wait_for(lock, d, [this] { return stopping; });
-  }
   void SetError(const std::string& what) {
     {
       std::lock_guard lock(error_mu);
@@ -127,13 +117,11 @@ struct DispatchConsumer::Impl {
   // Applies one advice; false when hubd is stopping before it could.
   bool Handle(natsMsg* msg) {
     v1::DispatchAdvice advice;
-    if (!advice.ParseFromArray(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)) ||
-        advice.to_hub() != opt.hub_id) {
+    const bool parsed = advice.ParseFromArray(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+    if (!parsed || advice.to_hub() != opt.hub_id) {
       ++invalid;
       spdlog::error("event=dispatch_advice_invalid subject={} reason={}", LogValue(natsMsg_GetSubject(msg)),
-                    LogValue(advice.to_hub() != opt.hub_id && advice.IsInitialized()
-                                 ? "addressed to hub " + advice.to_hub()
-                                 : std::string("not a DispatchAdvice")));
+                    LogValue(parsed ? "addressed to hub " + advice.to_hub() : std::string("not a DispatchAdvice")));
       natsMsg_Term(msg, nullptr);
       return true;
     }
@@ -174,17 +162,17 @@ struct DispatchConsumer::Impl {
       }
       // The store cannot write now: this advice again before any later one.
       SetError("cannot apply dispatch advice now: " + r.reason);
-      if (Stopping()) return false;
-      Wait(std::chrono::milliseconds(1000));
-      if (Stopping()) return false;
+      if (stop.requested()) return false;
+      stop.WaitFor(std::chrono::milliseconds(1000));
+      if (stop.requested()) return false;
     }
   }
 
   void Run() {
     int backoff_ms = 100;
-    while (!Stopping()) {
+    while (!stop.requested()) {
       if (sub == nullptr && !Subscribe()) {
-        Wait(std::chrono::milliseconds(backoff_ms));
+        stop.WaitFor(std::chrono::milliseconds(backoff_ms));
         backoff_ms = std::min(backoff_ms * 2, 2000);
         continue;
       }
@@ -196,7 +184,7 @@ struct DispatchConsumer::Impl {
       if (s != NATS_OK) {
         SetError("fetch from " + subject + ": " + NatsError(s, jerr));
         if (s == NATS_INVALID_SUBSCRIPTION || s == NATS_CONNECTION_CLOSED) Drop();
-        Wait(std::chrono::milliseconds(500));
+        stop.WaitFor(std::chrono::milliseconds(500));
         continue;
       }
       for (int i = 0; i < list.Count; ++i)
@@ -217,11 +205,7 @@ void DispatchConsumer::Start() {
 }
 
 void DispatchConsumer::Stop() {
-  {
-    std::lock_guard lock(impl_->mu);
-    impl_->stopping = true;
-  }
-  impl_->cv.notify_all();
+  impl_->stop.Request();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

@@ -4,13 +4,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "feed/feed_names.h"
 #include "feed/nats_client.h"
+#include "feed/stop_signal.h"
 #include "util/log_value.h"
 
 namespace hub::feed {
@@ -54,9 +54,7 @@ struct FeedPublisher::Impl {
   std::string stream;
 
   std::thread thread;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;
+  StopSignal stop;
 
   // Reported (any thread).
   std::atomic<int> state{kConnecting};
@@ -82,15 +80,6 @@ struct FeedPublisher::Impl {
 
   Impl(FeedOptions o, store::RocksDbStore* s) : opt(std::move(o)), store(s) {
     stream = opt.stream.empty() ? HubStream(opt.hub_id) : opt.stream;
-  }
-
-  bool Stopping() {
-    std::lock_guard lock(mu);
-    return stopping;
-  }
-  void Wait(std::chrono::milliseconds d) {
-    std::unique_lock lock(mu);
-    cv.wait_for(lock, d, [this] { return stopping; });
   }
 
   void SetError(const std::string& what) {
@@ -138,16 +127,16 @@ struct FeedPublisher::Impl {
 
   void Run() {
     int backoff_ms = 100;
-    while (!Stopping()) {
+    while (!stop.requested()) {
       const Round r = Step();
       NoteLag();
       if (r == Round::kProgress) {
         backoff_ms = 100;
       } else if (r == Round::kIdle) {
         backoff_ms = 100;
-        Wait(kIdlePoll);
+        stop.WaitFor(kIdlePoll);
       } else {
-        Wait(std::chrono::milliseconds(backoff_ms));
+        stop.WaitFor(std::chrono::milliseconds(backoff_ms));
         backoff_ms = std::min(backoff_ms * 2, kMaxBackoffMs);
       }
     }
@@ -472,11 +461,7 @@ void FeedPublisher::Start() {
 }
 
 void FeedPublisher::Stop() {
-  {
-    std::lock_guard lock(impl_->mu);
-    impl_->stopping = true;
-  }
-  impl_->cv.notify_all();
+  impl_->stop.Request();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

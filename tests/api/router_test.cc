@@ -100,7 +100,7 @@ class RouterTest : public ::testing::Test {
                         }};
     if (!hold_queries_) src.before_query = nullptr;
     router_ = std::make_unique<api::ApiRouter>(std::move(src));
-    ops_ = daemon::OpsSources{seq_.get(), nullptr, &ready_, 0, db_.get()};
+    ops_ = daemon::OpsSources{seq_.get(), nullptr, &ready_, 0, db_.get(), {}};
     http_ = std::make_unique<net::HttpServer>(
         "127.0.0.1", 0,
         [this](net::HttpRequest r, net::HttpReply reply) {
@@ -182,7 +182,13 @@ TEST_F(HeldQueriesTest, HealthAndWritesAnswerWhileSlowQueriesAreInProgress) {
   EXPECT_EQ(prompt("GET", "/healthz").status, 200);
   EXPECT_EQ(prompt("GET", "/readyz").status, 200);
   EXPECT_EQ(prompt("GET", "/v1/hub").status, 200);
+  // The scan goes in from this thread, the acknowledgement from the API's:
+  // the sequencer's queue keeps order per thread only, so the case must be
+  // committed before it is acknowledged.
+  const uint64_t before = seq_->committed();
   Scan({testutil::Scanner("DESK-1").ParcelDamaged("P1", 100)});
+  for (int i = 0; i < 1000 && seq_->committed() == before; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const auto ack = prompt("POST", "/v1/exceptions/1:acknowledge", R"({"note":"seen"})");
   EXPECT_EQ(ack.status, 200) << ack.body;
   EXPECT_NE(ack.body.find("\"status\":\"ACKNOWLEDGED\""), std::string::npos) << ack.body;

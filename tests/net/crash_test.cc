@@ -20,23 +20,11 @@ namespace {
 
 using testutil::DaemonProcess;
 using testutil::ScanClient;
+using testutil::EventNumber;
 using testutil::Scanner;
 
 using CrashTest = DaemonTest;
 
-// One scanner's stream: event seq n is a fixed function of n, so a re-send
-// after a crash is the very same event.
-v1::ScanEvent EventNumber(const std::string& scanner, uint64_t n) {
-  Scanner s(scanner);
-  s.Rewind(n - 1);
-  const std::string p = scanner + "-P" + std::to_string(n);
-  switch (n % 4) {
-    case 0: return s.ParcelSorted(p, "D" + std::to_string(n % 7));
-    case 1: return s.ParcelUnbagged(p, scanner + "-B" + std::to_string(n / 40));
-    case 2: return s.ParcelBagged(p, scanner + "-OB" + std::to_string(n / 40));
-    default: return s.ParcelDamaged(p, n);
-  }
-}
 
 TEST_F(CrashTest, KillNineAtRandomPointsLosesNoAckedEventAndDuplicatesNone) {
   constexpr int kKills = 20;

@@ -134,61 +134,18 @@ OutMessage Advice(const std::string& from, uint64_t from_seq, const std::string&
 
 // hubctl feed tail started in the background, stdout and stderr in one
 // file, for following.
-class BackgroundTail {
+// hubctl feed tail in the background.
+class BackgroundTail : public testutil::BackgroundCommand {
  public:
-  BackgroundTail(const std::vector<std::string>& args, std::string out) : out_(std::move(out)) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<std::string> all = {HUBCTL_PATH, "feed", "tail"};
-      all.insert(all.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : all) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~BackgroundTail() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::unlink(out_.c_str());
-  }
-  std::string Output() const {
-    std::ifstream in(out_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-  // True once the output holds `text` (within 10 s).
-  bool WaitFor(const std::string& text) const {
-    for (int i = 0; i < 1000; ++i) {
-      if (Output().find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-  // Sends `sig`; the exit code (-1: no exit within 10 s, or died of a signal).
-  int Stop(int sig) {
-    ::kill(pid_, sig);
-    int status = 0;
-    for (int i = 0; i < 1000; ++i) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return -1;
-  }
+  BackgroundTail(const std::vector<std::string>& args, std::string out)
+      : BackgroundCommand(WithBinary(args), std::move(out)) {}
 
  private:
-  std::string out_;
-  pid_t pid_ = -1;
+  static std::vector<std::string> WithBinary(const std::vector<std::string>& args) {
+    std::vector<std::string> all = {HUBCTL_PATH, "feed", "tail"};
+    all.insert(all.end(), args.begin(), args.end());
+    return all;
+  }
 };
 
 class FeedTailTest : public ::testing::Test {

@@ -33,6 +33,7 @@ using testutil::DaemonProcess;
 using testutil::NatsCluster;
 using testutil::NatsServer;
 using testutil::ScanClient;
+using testutil::EventNumber;
 using testutil::Scanner;
 
 json Detail(uint16_t http) {
@@ -157,26 +158,15 @@ class FeedTest : public DaemonTest {
       ASSERT_TRUE(m.ParseFromString(got[i].data)) << want[i].id;
       ASSERT_TRUE(google::protobuf::util::MessageDifferencer::Equals(m, want[i].message))
           << want[i].id << "\n got: " << m.ShortDebugString() << "\nwant: " << want[i].message.ShortDebugString();
-      if (i > 0) ASSERT_EQ(got[i].seq, got[i - 1].seq + 1) << "stream sequence gap at " << want[i].id;
+      if (i > 0) {
+        ASSERT_EQ(got[i].seq, got[i - 1].seq + 1) << "stream sequence gap at " << want[i].id;
+      }
     }
     ASSERT_EQ(got.size(), want.size()) << "the stream has " << got.size() << " messages, the log implies "
                                        << want.size();
   }
 };
 
-// One scanner's stream: event seq n is a fixed function of n, so a re-send
-// after a crash is the same event. Every fourth is a damaged parcel (a case).
-v1::ScanEvent EventNumber(const std::string& scanner, uint64_t n) {
-  Scanner s(scanner);
-  s.Rewind(n - 1);
-  const std::string p = scanner + "-P" + std::to_string(n);
-  switch (n % 4) {
-    case 0: return s.ParcelSorted(p, "D" + std::to_string(n % 7));
-    case 1: return s.ParcelUnbagged(p, scanner + "-B" + std::to_string(n / 40));
-    case 2: return s.ParcelBagged(p, scanner + "-OB" + std::to_string(n / 40));
-    default: return s.ParcelDamaged(p, n);
-  }
-}
 
 // Scanners that send their numbered streams until stopped (or `until`
 // events each), resuming from their durable seq.

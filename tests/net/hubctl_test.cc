@@ -36,68 +36,18 @@ using CliRun = testutil::CommandResult;
 
 // hubctl started in the background, its stdout and stderr in one file, for
 // the commands that run until they are stopped (exceptions watch).
-class BackgroundHubctl {
+// hubctl in the background.
+class BackgroundHubctl : public testutil::BackgroundCommand {
  public:
   BackgroundHubctl(const std::vector<std::string>& args, std::string out)
-      : out_(std::move(out)) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<std::string> all = {HUBCTL_PATH};
-      all.insert(all.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : all) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~BackgroundHubctl() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::unlink(out_.c_str());
-  }
-
-  std::string Output() const {
-    std::ifstream in(out_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-  // True once the output holds `text` (within 10 s).
-  bool WaitFor(const std::string& text) const {
-    for (int i = 0; i < 1000; ++i) {
-      if (Output().find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-  void Signal(int sig) const { ::kill(pid_, sig); }
-  // Sends `sig` and returns the exit code (-1: it did not exit within 10 s, or
-  // died of a signal).
-  int Stop(int sig) {
-    Signal(sig);
-    return Wait();
-  }
-  int Wait() {
-    int status = 0;
-    for (int i = 0; i < 1000; ++i) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return -1;
-  }
+      : BackgroundCommand(WithBinary(args), std::move(out)) {}
 
  private:
-  std::string out_;
-  pid_t pid_ = -1;
+  static std::vector<std::string> WithBinary(const std::vector<std::string>& args) {
+    std::vector<std::string> all = {HUBCTL_PATH};
+    all.insert(all.end(), args.begin(), args.end());
+    return all;
+  }
 };
 
 class HubctlTest : public DaemonTest {

@@ -74,6 +74,17 @@ TEST_F(OpsTest, HealthAndReadinessAreOkOnceRecovered) {
   EXPECT_EQ(hubd.Terminate(), 0);
 }
 
+TEST_F(OpsTest, HealthDetailIsJsonAndSaysTheFeedIsOffByDefault) {
+  DaemonProcess hubd(db_);
+  auto h = HttpCall(hubd.http_port(), "GET", "/healthz/detail");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.body, "{\"status\":\"ok\",\"ready\":true,\"store\":\"ok\",\"feed\":{\"state\":\"off\"}}\n");
+  EXPECT_EQ(HttpCall(hubd.http_port(), "POST", "/healthz/detail").status, 405);
+  EXPECT_EQ(HttpCall(hubd.http_port(), "GET", "/metrics").body.find("hubd_feed_"), std::string::npos)
+      << "feed metrics without a feed";
+  EXPECT_EQ(hubd.Terminate(), 0);
+}
+
 TEST_F(OpsTest, MetricsParseAsPrometheusTextAndMoveWithTraffic) {
   Seed({testutil::RouteRef("D1", "R1", "C1", "L1")});
   DaemonProcess hubd(db_);

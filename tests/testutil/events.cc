@@ -185,6 +185,18 @@ v1::ReferenceChange HoldRef(const std::string& parcel, v1::HoldReason reason) {
   return c;
 }
 
+v1::ScanEvent EventNumber(const std::string& scanner, uint64_t n) {
+  Scanner s(scanner);
+  s.Rewind(n - 1);
+  const std::string p = scanner + "-P" + std::to_string(n);
+  switch (n % 4) {
+    case 0: return s.ParcelSorted(p, "D" + std::to_string(n % 7));
+    case 1: return s.ParcelUnbagged(p, scanner + "-B" + std::to_string(n / 40));
+    case 2: return s.ParcelBagged(p, scanner + "-OB" + std::to_string(n / 40));
+    default: return s.ParcelDamaged(p, n);
+  }
+}
+
 v1::LogRecord Record(const v1::ScanEvent& e) {
   v1::LogRecord r;
   *r.mutable_event() = e;

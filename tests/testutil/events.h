@@ -66,6 +66,11 @@ v1::ReferenceChange BagAdviceRef(const std::string& bag, const std::vector<std::
 v1::ReferenceChange HoldRef(const std::string& parcel, v1::HoldReason reason);
 v1::ReferenceChange SettingsRef(uint32_t dwell_hours, uint32_t forget_after_days);
 
+// Event seq n of one scanner's endless stream, a fixed function of n (so a
+// re-send after a crash is the same event): a sort, an unbagging, a bagging
+// or a damaged parcel (a case), in turn.
+v1::ScanEvent EventNumber(const std::string& scanner, uint64_t n);
+
 v1::LogRecord Record(const v1::ScanEvent& e);
 v1::LogRecord Record(const v1::ReferenceChange& c);
 

@@ -203,17 +203,9 @@ bool NatsServer::Start(int timeout_ms) {
 int NatsServer::Stop(int timeout_ms) {
   if (!running()) return -1;
   ::kill(pid_, SIGTERM);
-  int status = 0;
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (Clock::now() < deadline) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  Kill();
-  return -1;
+  const int code = WaitExit(&pid_, timeout_ms);
+  if (running()) Kill();
+  return code;
 }
 
 void NatsServer::Kill() {

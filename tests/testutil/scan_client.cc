@@ -235,19 +235,68 @@ DaemonProcess::~DaemonProcess() {
   ::unlink(log_path_.c_str());
 }
 
-int DaemonProcess::Terminate(int timeout_ms) {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
+int WaitExit(pid_t* pid, int timeout_ms) {
   int status = 0;
-  for (int waited = 0; waited < timeout_ms; waited += 10) {
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
+  for (int waited = 0; *pid > 0 && waited <= timeout_ms; waited += 10) {
+    if (::waitpid(*pid, &status, WNOHANG) == *pid) {
+      *pid = -1;
       return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  Kill();
   return -1;
+}
+
+BackgroundCommand::BackgroundCommand(std::vector<std::string> argv, std::string out) : out_(std::move(out)) {
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+}
+
+BackgroundCommand::~BackgroundCommand() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  ::unlink(out_.c_str());
+}
+
+std::string BackgroundCommand::Output() const {
+  std::ifstream in(out_);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool BackgroundCommand::WaitFor(const std::string& text) const {
+  for (int i = 0; i < 1000; ++i) {
+    if (Output().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+void BackgroundCommand::Signal(int sig) const { ::kill(pid_, sig); }
+
+int BackgroundCommand::Stop(int sig) {
+  Signal(sig);
+  return Wait();
+}
+
+int DaemonProcess::Terminate(int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  const int code = WaitExit(&pid_, timeout_ms);
+  if (pid_ > 0) Kill();
+  return code;
 }
 
 void DaemonProcess::Kill() {

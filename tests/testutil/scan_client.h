@@ -117,6 +117,32 @@ class DaemonProcess {
   std::string log_path_;
 };
 
+// Waits up to timeout_ms for child *pid to exit and reaps it (*pid = -1).
+// Its exit code; -1 when it died of a signal or is still running.
+int WaitExit(pid_t* pid, int timeout_ms);
+
+// A command running in the background (hubctl exceptions watch, feed tail),
+// its stdout and stderr going to the file `out` (removed at the end).
+class BackgroundCommand {
+ public:
+  BackgroundCommand(std::vector<std::string> argv, std::string out);
+  ~BackgroundCommand();  // SIGKILLs it if still running
+  BackgroundCommand(const BackgroundCommand&) = delete;
+  BackgroundCommand& operator=(const BackgroundCommand&) = delete;
+  std::string Output() const;
+  // True once the output holds `text` (within 10 s).
+  bool WaitFor(const std::string& text) const;
+  void Signal(int sig) const;
+  // Sends `sig` and returns the exit code (-1: it did not exit within 10 s,
+  // or died of a signal).
+  int Stop(int sig);
+  int Wait() { return WaitExit(&pid_, 10000); }
+
+ private:
+  std::string out_;
+  pid_t pid_ = -1;
+};
+
 // A loopback port nobody listens on right now.
 uint16_t FreePort();
 
