@@ -6,6 +6,8 @@
 # after an outage: the day replayed while NATS is down (ingest must not
 # care), NATS started, and the time until the feed has caught up.
 # Everything on loopback, in a temp directory; nats-server is Debian's.
+# NATS_NICE=19 runs nats-server at the lowest priority: on a small machine
+# that stands in for NATS on its own machines, as in production.
 #
 #   bash bench/run_feed.sh [build-dir] [parcels] [rounds]
 set -euo pipefail
@@ -20,7 +22,7 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; [ -n "$nats_pid" ] && kill "$nat
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 nats_port=$(free_port)
 start_nats() {
-  nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$work/nats" > "$work/nats.log" 2>&1 &
+  ${NATS_NICE:+nice -n "$NATS_NICE"} nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$work/nats" > "$work/nats.log" 2>&1 &
   nats_pid=$!
   for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$nats_port) 2>/dev/null && return; sleep 0.05; done
   echo "nats-server did not start" >&2; cat "$work/nats.log" >&2; exit 1
@@ -59,7 +61,7 @@ while True:
     time.sleep(0.01)
 PY
 }
-stop_hubd() { kill -TERM "$pid"; wait "$pid" || true; pid=; }
+stop_hubd() { kill -TERM "$pid"; wait "$pid" || true; pid=; rm -rf "$work"/db-*; }
 
 start_nats
 printf '%-10s %-5s %9s %8s %10s %8s %8s %11s %14s\n' run feed events seconds events/s p50_ms p99_ms after_s publish_msg/s
@@ -91,7 +93,7 @@ done
 stop_nats
 start_hubd outage on
 json=$(replay)
-acked=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(f"{d[\"acked_per_s\"]:.0f}")' "$json")
+acked=$(python3 -c 'import json,sys; print(round(json.loads(sys.argv[1])["acked_per_s"]))' "$json")
 start_nats
 read -r secs seqs msgs < <(wait_caught_up)
 stop_hubd

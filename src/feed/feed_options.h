@@ -41,8 +41,6 @@ struct FeedOptions {
   // Consume dispatch advices addressed to this hub (dispatch.<hub_id>) and
   // apply them as vehicle and bag advice.
   bool consume_dispatch = true;
-  // Publishes in flight at once (JetStream acks awaited per window).
-  int window = 1024;
 };
 
 // What the feed reports; every field is a snapshot of atomics.

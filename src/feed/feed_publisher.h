@@ -18,10 +18,14 @@
 //     publish ack, a NATS restart or a reconnect never re-sends what the
 //     stream has, and never skips what it lacks.
 //   - Each publish carries Nats-Expected-Last-Sequence: the stream sequence
-//     its predecessor got. If anything else was stored in between (a
-//     publish whose ack was lost but that landed after the stream was
-//     read), JetStream refuses it; the publisher reads the stream again.
-//     The message id also lets JetStream's duplicate window drop a re-send.
+//     its predecessor got, so JetStream stores it only right after that
+//     one. A round of up to 1,024 records goes out without replies, and its
+//     last message waits for JetStream's acknowledgement: by the chain of
+//     expectations, that proves every message of the round was stored, in
+//     order. If anything went wrong (a message lost, or one that landed
+//     unseen after the stream was read) that last publish is refused or
+//     times out, and the publisher reads the stream again. The message id
+//     also lets JetStream's duplicate window drop a re-send.
 //   - The durable cursor in RocksDB (RocksDbStore::WriteFeedCursor) is
 //     written after JetStream acknowledged; it is not needed for exactness
 //     but bounds retention (nothing unpublished ages out) and reports lag
