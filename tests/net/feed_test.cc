@@ -317,6 +317,47 @@ TEST_F(FeedTest, ClusterNodeKilledMidDayLosesNothingAndRepeatsNothing) {
   ExpectStreamIsTheLog(urls, "SHA", db_);
 }
 
+TEST_F(FeedTest, RetentionNeverRemovesWhatTheFeedHasNotPublished) {
+  constexpr int64_t kDay = 86'400'000;
+  NatsServer nats;
+  ASSERT_TRUE(nats.running());
+  nats.Stop();  // the feed cannot publish until it is back
+  DaemonProcess hubd(db_, {"--config", Config("hubd", "SHA", nats.url()), "--retention-days", "2",
+                           "--allow-short-retention", "--checkpoint-records", "1"});
+  ASSERT_NE(hubd.port(), 0);
+  ScanClient c(hubd.port());
+  ASSERT_EQ(c.Hello("SORTER-1"), 0);
+  Scanner s("SORTER-1");
+  c.SendAll({s.ParcelSorted("OLD-1", "D1"), s.ParcelSorted("OLD-2", "D1")});
+  ASSERT_EQ(c.WaitForAck(2), 2u);
+  // Three days later in hub time the old records are past the two days
+  // kept, and checkpoints cover them; unpublished, they stay.
+  s.Wait(3 * kDay);
+  uint64_t sent = 2;
+  auto scan = [&](const std::string& parcel) {
+    c.Send(s.ParcelSorted(parcel, "D1"));
+    ASSERT_EQ(c.WaitForAck(++sent), sent);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  };
+  for (int i = 0; i < 30; ++i) scan("NEW-" + std::to_string(i));
+  EXPECT_EQ(testutil::HttpCall(hubd.http_port(), "GET", "/v1/parcels/OLD-1", "", "feed-test-secret").status, 200);
+  EXPECT_EQ(hubd.Log().find("event=retention "), std::string::npos) << hubd.Log();
+  // NATS back: the feed publishes them, and then they may age out.
+  ASSERT_TRUE(nats.Start());
+  ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
+  for (int i = 0; i < 100 && hubd.Log().find("event=retention ") == std::string::npos; ++i)
+    scan("LATER-" + std::to_string(i));
+  EXPECT_NE(hubd.Log().find("event=retention "), std::string::npos);
+  EXPECT_EQ(testutil::HttpCall(hubd.http_port(), "GET", "/v1/parcels/OLD-1", "", "feed-test-secret").status, 404);
+  ASSERT_EQ(hubd.Terminate(), 0);
+  // The stream has everything, the aged-out records included.
+  std::vector<testutil::StreamMessage> got;
+  std::string error;
+  ASSERT_TRUE(testutil::ReadStream(nats.url(), feed::HubStream("SHA"), &got, &error)) << error;
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.front().msg_id, "SHA.1.0");
+}
+
 // Two hubs on one NATS: SHA dispatches loads to PEK.
 class TwoHubsTest : public FeedTest {
  protected:
