@@ -54,7 +54,7 @@ void FeedMetrics(std::string* out, const feed::FeedStatus& f) {
   const auto lag = f.last_hub_seq > f.cursor_hub_seq ? f.last_hub_seq - f.cursor_hub_seq : 0;
   Scalar(out, "hubd_feed_connected", "gauge", "1 while the feed's NATS connection is up.", f.connected ? 1 : 0);
   Scalar(out, "hubd_feed_cursor_hub_sequence", "gauge",
-         "Every log record up to this hub sequence is in the feed's stream.", static_cast<double>(f.cursor_hub_seq));
+         "Log records up to this hub sequence are in the feed's stream (the cases of the last may still be on their way).", static_cast<double>(f.cursor_hub_seq));
   Scalar(out, "hubd_feed_lag_records", "gauge", "Log records not yet in the feed's stream.",
          static_cast<double>(lag));
   Scalar(out, "hubd_feed_lag_seconds", "gauge",

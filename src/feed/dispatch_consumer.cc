@@ -18,7 +18,10 @@ namespace {
 
 using util::LogValue;
 
-constexpr int kFetchBatch = 16;
+// One advice at a time: with more than one delivered and unacked, a crash
+// could have a later advice of a hub applied before an earlier one is
+// delivered again, which its mark would then refuse.
+constexpr int kFetchBatch = 1;
 constexpr int64_t kFetchWaitMs = 500;
 constexpr int64_t kAckWaitNs = 30'000'000'000;  // re-delivered when not acked in 30 s
 
@@ -103,6 +106,7 @@ struct DispatchConsumer::Impl {
     so.Config.AckPolicy = js_AckExplicit;
     so.Config.AckWait = kAckWaitNs;
     so.Config.DeliverPolicy = js_DeliverAll;
+    so.Config.MaxAckPending = 1;
     natsStatus s = js_PullSubscribe(&sub, client->js(), subject.c_str(), durable.c_str(), nullptr, &so, &jerr);
     if (s != NATS_OK) {
       sub = nullptr;
@@ -183,7 +187,7 @@ struct DispatchConsumer::Impl {
       if (s == NATS_TIMEOUT) continue;
       if (s != NATS_OK) {
         SetError("fetch from " + subject + ": " + NatsError(s, jerr));
-        if (s == NATS_INVALID_SUBSCRIPTION || s == NATS_CONNECTION_CLOSED) Drop();
+        Drop();  // the consumer or stream may be gone: subscribe again
         stop.WaitFor(std::chrono::milliseconds(500));
         continue;
       }

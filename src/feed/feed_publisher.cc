@@ -86,7 +86,11 @@ struct FeedPublisher::Impl {
   natsMsg* held = nullptr;   // the round's last message so far (Send)
   Position pos;              // the stream's last message; {0, 0}: none
   uint64_t stream_seq = 0;   // its stream sequence
-  uint64_t next_case_id = 1;  // the first case of record pos.hub_seq (or later)
+  // The first case not yet published: of record pos.hub_seq after a Sync
+  // (whole false), of the records after it once a round sent it whole.
+  uint64_t next_case_id = 1;
+  bool whole = false;
+  bool halted = false;  // an operator must act: no more publishing until restart
 
   Impl(FeedOptions o, store::RocksDbStore* s) : opt(std::move(o)), store(s) {
     stream = opt.stream.empty() ? HubStream(opt.hub_id) : opt.stream;
@@ -111,7 +115,10 @@ struct FeedPublisher::Impl {
   // An error an operator must mend: the publisher waits and looks again.
   Round Halt(const std::string& what) {
     state = kStopped;
+    halted = true;
     Fail(what);
+    spdlog::error("event=feed_halted stream={} reason={} way_out={}", LogValue(stream), LogValue(what),
+                  LogValue("mend the stream or the data directory, then restart hubd"));
     return Round::kFailed;
   }
 
@@ -149,6 +156,7 @@ struct FeedPublisher::Impl {
   }
 
   Round Step() {
+    if (halted) return Round::kFailed;
     if (!client) {
       state = kConnecting;
       NatsOptions nats = opt.nats;
@@ -231,16 +239,28 @@ struct FeedPublisher::Impl {
     jsStreamInfo* si = nullptr;
     natsStatus s = js_GetStreamInfo(&si, client->js(), stream.c_str(), nullptr, &jerr);
     if (s != NATS_OK) return Fail("cannot read stream " + stream + ": " + NatsError(s, jerr));
-    const uint64_t last_seq = si->State.LastSeq;
+    const uint64_t last_seq = si->State.LastSeq, held_msgs = si->State.Msgs;
     jsStreamInfo_Destroy(si);
     Position p;
-    if (last_seq > 0) {
+    std::string last_data;
+    uint64_t cursor_seq = 0;
+    uint32_t cursor_part = 0;
+    if (!store->ReadFeedCursor(&cursor_seq, &cursor_part).ok()) return Fail("cannot read the feed cursor");
+    if (last_seq > 0 && held_msgs == 0) {
+      // Purged, or everything aged out of it: go on from what this hub
+      // knows it published, after the stream's last sequence.
+      p = {cursor_seq, cursor_part};
+      spdlog::warn("event=feed_stream_empty stream={} stream_seq={} cursor_hub_seq={} cursor_part={} note={}",
+                   LogValue(stream), last_seq, cursor_seq, cursor_part,
+                   LogValue("the stream holds no message: publishing after the feed cursor"));
+    } else if (last_seq > 0) {
       natsMsg* m = nullptr;
       s = js_GetMsg(&m, client->js(), stream.c_str(), last_seq, nullptr, &jerr);
       if (s != NATS_OK) return Fail("cannot read the last message of " + stream + ": " + NatsError(s, jerr));
       const char* id = nullptr;
       if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id) != NATS_OK) id = nullptr;
       const std::string text = id != nullptr ? id : "";
+      last_data.assign(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m)));
       natsMsg_Destroy(m);
       auto parsed = ParseMessageId(opt.hub_id, text);
       if (!parsed)
@@ -256,9 +276,7 @@ struct FeedPublisher::Impl {
                   std::to_string(p.hub_seq) + ", the log ends at " + std::to_string(log_last) +
                   "): another hubd publishes as hub " + opt.hub_id +
                   ", or this data directory was restored from an older backup");
-    uint64_t cursor_seq = 0;
-    uint32_t cursor_part = 0;
-    if (store->ReadFeedCursor(&cursor_seq, &cursor_part).ok() && Position{cursor_seq, cursor_part} > p)
+    if (Position{cursor_seq, cursor_part} > p)
       spdlog::warn("event=feed_stream_behind stream={} stream_hub_seq={} stream_part={} cursor_hub_seq={} "
                    "cursor_part={} note={}",
                    LogValue(stream), p.hub_seq, p.part, cursor_seq, cursor_part,
@@ -266,14 +284,68 @@ struct FeedPublisher::Impl {
                             "publishing them again"));
     uint64_t first_case = 1;
     if (!FirstCaseFrom(p.hub_seq, &first_case)) return Fail("cannot read the cases");
+    // The stream's last message must be what the log says it is: else the
+    // log is another timeline (restored from an older backup, a power cut
+    // under durability=wal) that has since grown past it.
+    if (!last_data.empty()) {
+      std::string logged;
+      if (!LoggedMessage(p, first_case, &logged)) return Fail("cannot read the log");
+      if (!logged.empty() && logged != last_data)
+        return Halt("stream " + stream + " holds another message as hub_seq " + std::to_string(p.hub_seq) +
+                    " part " + std::to_string(p.part) +
+                    " than this hub's log: another hubd publishes as hub " + opt.hub_id +
+                    ", or this data directory lost records the stream has (an older backup, a power cut "
+                    "with durability=wal)");
+    }
     pos = p;
     stream_seq = last_seq;
     next_case_id = first_case;  // of record p.hub_seq, read again next
+    whole = false;
     cursor = p.hub_seq;
     state = kPublishing;
     spdlog::info("event=feed_synced stream={} stream_seq={} hub_seq={} part={} log_hub_seq={}",
                  LogValue(stream), last_seq, p.hub_seq, p.part, log_last);
     return Round::kProgress;
+  }
+
+  // The feed message of a record (part 0), taking its contents.
+  v1::FeedMessage RecordMessage(v1::LogRecord& rec) const {
+    v1::FeedMessage m;
+    if (rec.has_dispatch()) {
+      m.mutable_dispatch()->Swap(rec.mutable_dispatch());
+      m.mutable_dispatch()->set_from_hub(opt.hub_id);
+      m.mutable_dispatch()->set_from_hub_seq(rec.hub_seq());
+    }
+    MoveRecord(rec, &m);
+    return m;
+  }
+  void Stamp(v1::FeedMessage& m, uint64_t hub_seq, uint32_t part) const {
+    m.set_schema_version(kSchemaVersion);
+    m.set_hub_id(opt.hub_id);
+    m.set_hub_seq(hub_seq);
+    m.set_part(part);
+  }
+
+  // What the log says message `p` is (serialized); empty when the log no
+  // longer has it (retention).
+  bool LoggedMessage(Position p, uint64_t first_case, std::string* out) {
+    out->clear();
+    v1::FeedMessage m;
+    if (p.part == 0) {
+      std::vector<v1::LogRecord> one;
+      if (!store->ReadLog(p.hub_seq, 1, &one).ok()) return false;
+      if (one.empty() || one[0].hub_seq() != p.hub_seq) return true;
+      m = RecordMessage(one[0]);
+    } else {
+      v1::ExceptionCase c;
+      store::Status st = store->GetCase(first_case + p.part - 1, &c);
+      if (st.IsNotFound()) return true;
+      if (!st.ok()) return false;
+      *m.mutable_case_raised() = AsRaised(std::move(c));
+    }
+    Stamp(m, p.hub_seq, p.part);
+    *out = m.SerializeAsString();
+    return true;
   }
 
   // Appends one message after stream sequence *seq. Each carries the
@@ -283,10 +355,7 @@ struct FeedPublisher::Impl {
   // go without a reply: no ack per message for the server to send and the
   // client to match.
   bool Send(v1::FeedMessage& m, uint64_t hub_seq, uint32_t part, uint64_t* seq) {
-    m.set_schema_version(kSchemaVersion);
-    m.set_hub_id(opt.hub_id);
-    m.set_hub_seq(hub_seq);
-    m.set_part(part);
+    Stamp(m, hub_seq, part);
     const std::string subject = SubjectOf(m);
     const std::string data = m.SerializeAsString();
     const std::string id = MessageId(opt.hub_id, hub_seq, part);
@@ -367,9 +436,12 @@ struct FeedPublisher::Impl {
   Round Publish() {
     // The log first, then the cases: a record's cases are committed with
     // it, so every record read here has all its cases in the read below.
+    // After a round the last record is whole (all its parts sent): go on
+    // from the next one. After a Sync the stream may end inside a record:
+    // read it again and skip what the stream has.
+    const uint64_t from = whole ? pos.hub_seq + 1 : std::max<uint64_t>(pos.hub_seq, 1);
     std::vector<v1::LogRecord> recs;
-    if (!store->ReadLog(std::max<uint64_t>(pos.hub_seq, 1), kRecordsPerRound, &recs).ok())
-      return Fail("cannot read the log");
+    if (!store->ReadLog(from, kRecordsPerRound, &recs).ok()) return Fail("cannot read the log");
     if (recs.empty()) return Idle();
     std::vector<v1::ExceptionCase> cases;
     uint64_t complete_through = UINT64_MAX;  // records whose cases are all in `cases`
@@ -379,32 +451,24 @@ struct FeedPublisher::Impl {
       complete_through = UINT64_MAX;
       if (cases.size() < limit) break;
       complete_through = cases.back().hub_seq() - 1;
+      // The first record read must be whole in this read, however many
+      // cases it raised (a sweep can raise thousands at once).
       if (complete_through >= recs.front().hub_seq()) break;
     }
-    // Parts are numbered from each record's first case, so the round keeps
-    // where the cases of its last record begin (the next round reads that
-    // record again).
-    uint64_t seq = stream_seq, first_case_of_last = next_case_id, sent = 0, sent_records = 0;
+    uint64_t seq = stream_seq, sent = 0, sent_records = 0;
+    uint64_t next = next_case_id;  // the first case after the last record sent
     Position last = pos;
     size_t ci = 0;
     for (v1::LogRecord& rec : recs) {
       const uint64_t h = rec.hub_seq();
       if (h > complete_through) break;
       while (ci < cases.size() && cases[ci].hub_seq() < h) ++ci;  // of records that aged out
-      const uint64_t first_case = ci < cases.size() ? cases[ci].id() : (cases.empty() ? next_case_id : cases.back().id() + 1);
       if (Position{h, 0} > pos) {
         if (rec.has_dispatch() && !SendDispatch(rec)) return Abandon();
-        v1::FeedMessage m;
-        if (rec.has_dispatch()) {
-          m.mutable_dispatch()->Swap(rec.mutable_dispatch());
-          m.mutable_dispatch()->set_from_hub(opt.hub_id);
-          m.mutable_dispatch()->set_from_hub_seq(h);
-        }
-        MoveRecord(rec, &m);
+        v1::FeedMessage m = RecordMessage(rec);
         if (!Send(m, h, 0, &seq)) return Abandon();
         ++sent, ++sent_records;
         last = {h, 0};
-        first_case_of_last = first_case;
       }
       for (uint32_t part = 1; ci < cases.size() && cases[ci].hub_seq() == h; ++part, ++ci) {
         if (Position{h, part} <= pos) continue;
@@ -413,16 +477,17 @@ struct FeedPublisher::Impl {
         if (!Send(m, h, part, &seq)) return Abandon();
         ++sent;
         last = {h, part};
-        first_case_of_last = first_case;
       }
+      if (last.hub_seq == h) next = ci < cases.size() ? cases[ci].id() : (cases.empty() ? next : cases.back().id() + 1);
     }
     if (sent == 0) return Idle();
     state = kPublishing;
     if (behind_since.load() == 0) behind_since = Clock::now().time_since_epoch().count();
     if (!Confirm()) return Abandon();
     pos = last;
+    whole = true;
     stream_seq = seq;
-    next_case_id = first_case_of_last;
+    next_case_id = next;
     cursor = pos.hub_seq;
     messages += sent;
     records += sent_records;
@@ -441,7 +506,6 @@ struct FeedPublisher::Impl {
   Round Abandon() {
     natsMsg_Destroy(held);
     held = nullptr;
-    ++errors;
     {
       std::lock_guard lock(error_mu);
       if (last_error.empty()) last_error = "publish failed";

@@ -1,5 +1,7 @@
 #include "feed/nats_client.h"
 
+#include <chrono>
+
 namespace hub::feed {
 
 std::string NatsError(natsStatus s, jsErrCode js_err) {
@@ -14,6 +16,9 @@ NatsClient::~NatsClient() {
   if (js_ != nullptr) jsCtx_Destroy(js_);
   if (nc_ != nullptr) {
     natsConnection_Close(nc_);
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(5), [this] { return closed_; });
+    lock.unlock();
     natsConnection_Destroy(nc_);
   }
 }
@@ -43,13 +48,23 @@ std::unique_ptr<NatsClient> NatsClient::Connect(const NatsOptions& o, std::strin
     s = natsOptions_LoadCertificatesChain(opts, o.cert_file.c_str(), o.key_file.c_str());
   std::unique_ptr<NatsClient> client(new NatsClient);
   client->on_state_ = o.on_state;
+  auto closed = [](natsConnection*, void* p) {
+    auto* self = static_cast<NatsClient*>(p);
+    if (self->on_state_) self->on_state_(false);
+    std::lock_guard lock(self->mu_);
+    self->closed_ = true;
+    self->cv_.notify_all();
+  };
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, closed, client.get());
   if (s == NATS_OK && client->on_state_) {
     auto down = [](natsConnection*, void* self) { static_cast<NatsClient*>(self)->on_state_(false); };
     auto up = [](natsConnection*, void* self) { static_cast<NatsClient*>(self)->on_state_(true); };
     s = natsOptions_SetDisconnectedCB(opts, down, client.get());
     if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, up, client.get());
-    if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, down, client.get());
   }
+  // libnats turns TLS on from the options, not from a tls:// URL.
+  for (const auto& url : o.servers)
+    if (s == NATS_OK && url.starts_with("tls://")) s = natsOptions_SetSecure(opts, true);
   if (s == NATS_OK) s = natsConnection_Connect(&client->nc_, opts);
   if (s == NATS_OK && client->on_state_) client->on_state_(true);
   jsOptions jso;

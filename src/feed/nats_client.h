@@ -3,7 +3,9 @@
 // A NATS connection with its JetStream context, for hubd's feed, hubctl feed
 // tail and the tests (libnats, Debian's libnats-dev).
 
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +36,11 @@ class NatsClient {
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
   std::function<void(bool)> on_state_;
+  // The library calls back on its own thread, after Close() returned: the
+  // destructor waits for the closed callback before this object goes.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool closed_ = false;
 };
 
 // "<status text>: <the library's last error>" for a failed call.

@@ -258,7 +258,10 @@ TEST_F(FeedTest, KillNineAndNatsRestartsLoseNothingAndRepeatNothing) {
         Traffic last(hubd.port(), scanners);
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
       }
-      ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
+      // Usually caught up within seconds; once in a few runs the feed stood
+      // still for about a minute after NATS's kill -9 and restart before it
+      // caught up (not yet explained: see the note).
+      ASSERT_TRUE(WaitCaughtUp(hubd.http_port(), 150000));
       ASSERT_EQ(hubd.Terminate(), 0);
       break;
     }
@@ -356,6 +359,74 @@ TEST_F(FeedTest, RetentionNeverRemovesWhatTheFeedHasNotPublished) {
   ASSERT_TRUE(testutil::ReadStream(nats.url(), feed::HubStream("SHA"), &got, &error)) << error;
   ASSERT_FALSE(got.empty());
   EXPECT_EQ(got.front().msg_id, "SHA.1.0");
+}
+
+TEST_F(FeedTest, ARecordThatRaisesHundredsOfCasesIsPublishedWhole) {
+  Seed({testutil::RouteRef("D1", "R1", "C1", "L1")});
+  NatsServer nats;
+  ASSERT_TRUE(nats.running());
+  DaemonProcess hubd(db_, {"--config", Config("hubd", "SHA", nats.url())});
+  ASSERT_NE(hubd.port(), 0);
+  // 600 parcels sorted to L1, which departs without them: one record, 600
+  // LEFT_BEHIND cases (parts 1..600), more than one read of cases holds.
+  Scanner s("SORTER-1");
+  std::vector<v1::ScanEvent> e;
+  for (int i = 0; i < 600; ++i) e.push_back(s.ParcelSorted("P" + std::to_string(i), "D1"));
+  e.push_back(s.LoadOpened("L1", "V1", "R1"));
+  e.push_back(s.LoadDeparted("L1", "SEAL-1"));
+  for (int i = 0; i < 10; ++i) e.push_back(s.ParcelDamaged("Q" + std::to_string(i), 100));
+  ScanClient c(hubd.port());
+  ASSERT_GE(c.Hello("SORTER-1"), 0);
+  c.SendAll(e);
+  ASSERT_EQ(c.WaitForAck(e.back().seq()), e.back().seq());
+  ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
+  ASSERT_EQ(hubd.Terminate(), 0);
+  size_t messages = 0;
+  ExpectStreamIsTheLog(nats.url(), "SHA", db_, &messages);
+  EXPECT_GT(messages, 1200u);
+}
+
+TEST_F(FeedTest, ADataDirectoryBehindItsStreamStopsTheFeedInsteadOfSkipping) {
+  NatsServer nats;
+  ASSERT_TRUE(nats.running());
+  const std::string config = Config("hubd", "SHA", nats.url());
+  auto run = [&](const std::string& db, const std::string& scanner, int events, bool caught_up) {
+    DaemonProcess hubd(db, {"--config", config});
+    ASSERT_NE(hubd.port(), 0);
+    ScanClient c(hubd.port());
+    const int64_t mark = c.Hello(scanner);
+    ASSERT_GE(mark, 0);
+    std::vector<v1::ScanEvent> e;
+    for (int i = 1; i <= events; ++i) e.push_back(EventNumber(scanner, static_cast<uint64_t>(mark) + i));
+    c.SendAll(e);
+    ASSERT_EQ(c.WaitForAck(e.back().seq()), e.back().seq());
+    if (caught_up) {
+      ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
+    } else {
+      json d;
+      for (int i = 0; i < 200; ++i) {
+        d = Detail(hubd.http_port());
+        if (d["feed"]["state"] == "stopped") break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      EXPECT_EQ(d["feed"]["state"], "stopped") << d.dump();
+      EXPECT_NE(hubd.Log().find("event=feed_halted"), std::string::npos) << hubd.Log();
+      EXPECT_EQ(d["status"], "ok") << "ingest goes on";
+    }
+    ASSERT_EQ(hubd.Terminate(), 0);
+  };
+  run(db_, "SORTER-1", 20, true);
+  const std::string older = (dir_ / "older").string();
+  fs::copy(db_, older, fs::copy_options::recursive);
+  run(db_, "SORTER-1", 20, true);
+  std::vector<testutil::StreamMessage> before, after;
+  std::string error;
+  ASSERT_TRUE(testutil::ReadStream(nats.url(), feed::HubStream("SHA"), &before, &error)) << error;
+  // The older copy takes other scans: its log grows past the stream with
+  // another timeline.
+  run(older, "TABLE-9", 60, false);
+  ASSERT_TRUE(testutil::ReadStream(nats.url(), feed::HubStream("SHA"), &after, &error)) << error;
+  EXPECT_EQ(after.size(), before.size()) << "the stream got the other timeline";
 }
 
 // Two hubs on one NATS: SHA dispatches loads to PEK.
