@@ -451,9 +451,9 @@ struct FeedPublisher::Impl {
       complete_through = UINT64_MAX;
       if (cases.size() < limit) break;
       complete_through = cases.back().hub_seq() - 1;
-      // The first record read must be whole in this read, however many
-      // cases it raised (a sweep can raise thousands at once).
-      if (complete_through >= recs.front().hub_seq()) break;
+      // The first record with anything to send must be whole in this read,
+      // however many cases it raised (a sweep can raise thousands at once).
+      if (complete_through >= std::max(pos.hub_seq + 1, recs.front().hub_seq())) break;
     }
     uint64_t seq = stream_seq, sent = 0, sent_records = 0;
     uint64_t next = next_case_id;  // the first case after the last record sent
