@@ -1,5 +1,6 @@
 #include "feed/nats_client.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace hub::feed {
@@ -38,6 +39,11 @@ std::unique_ptr<NatsClient> NatsClient::Connect(const NatsOptions& o, std::strin
   if (s == NATS_OK) s = natsOptions_SetTimeout(opts, o.timeout_ms);
   if (s == NATS_OK && o.reconnect_forever) s = natsOptions_SetMaxReconnect(opts, -1);
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
+  // A server that stops reading must not block a publish for ever (the
+  // library's default): the write fails, the connection is rebuilt and the
+  // feed resyncs. Pings find a dead connection in seconds, not minutes.
+  if (s == NATS_OK) s = natsOptions_SetWriteDeadline(opts, std::max<int64_t>(5 * o.timeout_ms, 5000));
+  if (s == NATS_OK) s = natsOptions_SetPingInterval(opts, 5000);
   if (s == NATS_OK && !o.creds_file.empty())
     s = natsOptions_SetUserCredentialsFromFiles(opts, o.creds_file.c_str(), nullptr);
   if (s == NATS_OK && !o.ca_file.empty()) {
