@@ -71,7 +71,6 @@ struct FeedPublisher::Impl {
   std::atomic<int> state{kConnecting};
   std::atomic<bool> connected{false};
   std::atomic<uint64_t> cursor{0};        // hub_seq of the stream's last message
-  std::atomic<uint64_t> last_hub_seq{0};  // of the log
   mutable std::atomic<int64_t> behind_since{0};  // Clock ticks; 0: caught up
   std::atomic<uint64_t> messages{0}, records{0}, dispatches{0}, errors{0};
   mutable std::mutex error_mu;
@@ -122,11 +121,12 @@ struct FeedPublisher::Impl {
     return Round::kFailed;
   }
 
+  // Lag in seconds counts from when the feed was last caught up (Report()
+  // starts the clock too, while this thread waits on NATS).
   void NoteLag() {
     uint64_t last = 0;
-    if (store->LastHubSeq(&last).ok()) last_hub_seq = last;
-    const bool behind = last_hub_seq.load() > cursor.load();
-    if (!behind) {
+    if (!store->LastHubSeq(&last).ok()) return;
+    if (last <= cursor.load()) {
       behind_since = 0;
     } else if (behind_since.load() == 0) {
       behind_since = Clock::now().time_since_epoch().count();
@@ -482,7 +482,6 @@ struct FeedPublisher::Impl {
     }
     if (sent == 0) return Idle();
     state = kPublishing;
-    if (behind_since.load() == 0) behind_since = Clock::now().time_since_epoch().count();
     if (!Confirm()) return Abandon();
     pos = last;
     whole = true;
@@ -550,7 +549,7 @@ void FeedPublisher::Report(FeedStatus* out) const {
   out->cursor_hub_seq = i.cursor.load();
   // From the store, not the publisher thread: it may be waiting on NATS.
   uint64_t last = 0;
-  if (!i.store->LastHubSeq(&last).ok()) last = i.last_hub_seq.load();
+  if (!i.store->LastHubSeq(&last).ok()) last = 0;
   out->last_hub_seq = std::max(last, out->cursor_hub_seq);
   int64_t since = i.behind_since.load();
   if (since == 0 && out->last_hub_seq > out->cursor_hub_seq) {

@@ -11,8 +11,6 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <random>
 #include <thread>
 
@@ -168,29 +166,26 @@ class FeedTest : public DaemonTest {
 };
 
 
-// Scanners that send their numbered streams until stopped (or `until`
-// events each), resuming from their durable seq.
+// Scanners that send their numbered streams until stopped, resuming from
+// their durable seq.
 class Traffic {
  public:
-  Traffic(uint16_t port, std::vector<std::string> scanners, uint64_t until = 0) {
+  Traffic(uint16_t port, std::vector<std::string> scanners) {
     for (const auto& id : scanners)
-      threads_.emplace_back([this, port, id, until] {
+      threads_.emplace_back([this, port, id] {
         ScanClient c(port);
         const int64_t mark = c.Hello(id);
         if (mark < 0) return;
         uint64_t next = static_cast<uint64_t>(mark) + 1;
-        while (!stop_ && (until == 0 || next <= until)) {
+        while (!stop_) {
           std::vector<v1::ScanEvent> chunk;
-          for (int i = 0; i < 32 && (until == 0 || next <= until); ++i) chunk.push_back(EventNumber(id, next++));
+          for (int i = 0; i < 32; ++i) chunk.push_back(EventNumber(id, next++));
           c.SendAll(chunk);
           v1::ServerFrame f;
           while (c.Read(&f, 0)) {
           }
           std::this_thread::sleep_for(std::chrono::milliseconds(3));
         }
-        if (until != 0) c.WaitForAck(until);
-        std::lock_guard lock(mu_);
-        last_ack_[id] = c.last_ack();
       });
   }
   ~Traffic() { Stop(); }
@@ -199,15 +194,9 @@ class Traffic {
     for (auto& t : threads_)
       if (t.joinable()) t.join();
   }
-  uint64_t last_ack(const std::string& id) {
-    std::lock_guard lock(mu_);
-    return last_ack_[id];
-  }
 
  private:
   std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::map<std::string, uint64_t> last_ack_;
   std::vector<std::thread> threads_;
 };
 
