@@ -58,7 +58,7 @@ void FeedMetrics(std::string* out, const feed::FeedStatus& f) {
   Scalar(out, "hubd_feed_lag_records", "gauge", "Log records not yet in the feed's stream.",
          static_cast<double>(lag));
   Scalar(out, "hubd_feed_lag_seconds", "gauge",
-         "How long the feed has been behind the log (0: caught up).", f.lag_seconds);
+         "Age of the oldest record the feed has not published (0: caught up).", f.lag_seconds);
   Scalar(out, "hubd_feed_published_messages_total", "counter",
          "Feed messages JetStream acknowledged (records and the cases they raised).",
          static_cast<double>(f.messages_published));
@@ -203,6 +203,9 @@ std::string RenderMetrics(const OpsSources& src) {
                  p.commit_seconds);
   Scalar(&out, "hubd_sequencer_queue_events", "gauge",
          "Events received and not yet answered.", static_cast<double>(src.sequencer->in_flight()));
+  Scalar(&out, "hubd_sequencer_idle_seconds_total", "counter",
+         "Time the sequencer (the single writer) waited for work; 1 - its rate is the writer's load.",
+         static_cast<double>(src.sequencer->idle_ns()) / 1e9);
   Scalar(&out, "hubd_scanner_sessions", "gauge", "Open scanner sessions.",
          src.scan_server ? static_cast<double>(src.scan_server->sessions_open()) : 0.0);
   if (src.scan_server != nullptr) {

@@ -41,6 +41,11 @@ struct FeedOptions {
   // Consume dispatch advices addressed to this hub (dispatch.<hub_id>) and
   // apply them as vehicle and bag advice.
   bool consume_dispatch = true;
+  // How the publisher (and its NATS client) get the CPU. "idle": only CPU
+  // time nothing else wants (SCHED_IDLE), so it never delays a scanner's
+  // ack, but it stands still while the machine is saturated. "low": nice
+  // 19, a small share even then.
+  std::string priority = "idle";
 };
 
 // What the feed reports; every field is a snapshot of atomics.
@@ -52,7 +57,7 @@ struct FeedStatus {
   bool connected = false;
   uint64_t cursor_hub_seq = 0;     // every record up to here is in the stream
   uint64_t last_hub_seq = 0;       // the hub's newest committed record
-  double lag_seconds = 0;          // since the feed last had nothing to publish
+  double lag_seconds = 0;          // the age of the oldest record not yet published
   uint64_t messages_published = 0;  // acknowledged by JetStream, since start
   uint64_t records_published = 0;
   uint64_t dispatch_published = 0;

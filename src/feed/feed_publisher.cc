@@ -3,12 +3,15 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -28,11 +31,14 @@ constexpr size_t kRecordsPerRound = 1024;
 // Cases read per round (more when one record raised more): a few per
 // hundred records on a real day, so most of a read is used.
 constexpr size_t kCasesPerRead = 256;
-// The publisher (and the NATS client threads it starts) run at this nice
-// value: when the machine is busy, scanners' acks come first and the feed
-// catches up afterwards.
-constexpr int kPublisherNice = 19;
 constexpr auto kIdlePoll = std::chrono::milliseconds(20);
+constexpr size_t kSeenMax = 4096;  // log ends remembered for the lag's age
+// The durable cursor is written at most this often (and when the feed goes
+// idle, and at stop). A write from this low-priority thread joins RocksDB's
+// write queue, and one preempted there holds up the sequencer's group
+// commit queued behind it (a priority inversion): it must be rare. The
+// cursor is not needed for exactness (the stream says where to go on).
+constexpr auto kCursorInterval = std::chrono::seconds(1);
 constexpr int kMaxBackoffMs = 2000;
 
 enum class Round { kIdle, kProgress, kFailed };
@@ -46,6 +52,21 @@ const char* StateName(int s) {
     case kStopped: return "stopped";
   }
   return "unknown";
+}
+
+// The calling thread, and the NATS client threads it starts later (they
+// inherit it), yield the CPU to ingest (FeedOptions::priority): "idle" runs
+// only on CPU time nothing else wants, and any ingest thread that wakes
+// takes the CPU at once; nice 19 alone still cost flat-out ingest 11-16 %
+// on two cores (bench/RESULTS.md). "low" is nice 19.
+void LowerPriority(const std::string& priority) {
+  if (priority == "idle") {
+    sched_param param{};
+    if (const int e = pthread_setschedparam(pthread_self(), SCHED_IDLE, &param); e != 0)
+      spdlog::warn("event=feed_priority_failed priority=idle error={}", LogValue(std::strerror(e)));
+  } else if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19) != 0) {
+    spdlog::warn("event=feed_priority_failed priority=low error={}", LogValue(std::strerror(errno)));
+  }
 }
 
 // A case as it was raised: the supervisor's later steps are messages of
@@ -83,6 +104,9 @@ struct FeedPublisher::Impl {
   bool synced = false;
   bool dispatch_stream_checked = false;
   natsMsg* held = nullptr;   // the round's last message so far (Send)
+  // (when, the log's last hub_seq then), oldest first: records after the
+  // cursor, for the lag's age (NoteLag).
+  std::deque<std::pair<Clock::time_point, uint64_t>> seen;
   Position pos;              // the stream's last message; {0, 0}: none
   uint64_t stream_seq = 0;   // its stream sequence
   // The first case not yet published: of record pos.hub_seq after a Sync
@@ -90,6 +114,9 @@ struct FeedPublisher::Impl {
   uint64_t next_case_id = 1;
   bool whole = false;
   bool halted = false;  // an operator must act: no more publishing until restart
+  bool pos_known = false;    // pos was read from the stream (a Sync)
+  Position saved;            // the durable cursor
+  Clock::time_point saved_at{};
 
   Impl(FeedOptions o, store::RocksDbStore* s) : opt(std::move(o)), store(s) {
     stream = opt.stream.empty() ? HubStream(opt.hub_id) : opt.stream;
@@ -121,21 +148,22 @@ struct FeedPublisher::Impl {
     return Round::kFailed;
   }
 
-  // Lag in seconds counts from when the feed was last caught up (Report()
-  // starts the clock too, while this thread waits on NATS).
+  // Lag in seconds is the age of the oldest record not yet published: when
+  // the log was first seen holding it. This thread notes the log's end
+  // after every round; Report() starts the clock too, while this thread
+  // waits on NATS.
   void NoteLag() {
     uint64_t last = 0;
     if (!store->LastHubSeq(&last).ok()) return;
-    if (last <= cursor.load()) {
-      behind_since = 0;
-    } else if (behind_since.load() == 0) {
-      behind_since = Clock::now().time_since_epoch().count();
-    }
+    const auto now = Clock::now();
+    if (seen.size() < kSeenMax && (seen.empty() || last > seen.back().second)) seen.emplace_back(now, last);
+    const uint64_t c = cursor.load();
+    while (!seen.empty() && seen.front().second <= c) seen.pop_front();
+    behind_since = seen.empty() ? 0 : seen.front().first.time_since_epoch().count();
   }
 
   void Run() {
-    if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kPublisherNice) != 0)
-      spdlog::warn("event=feed_nice_failed error={}", LogValue(std::strerror(errno)));
+    LowerPriority(opt.priority);
     int backoff_ms = 100;
     while (!stop.requested()) {
       const Round r = Step();
@@ -152,7 +180,19 @@ struct FeedPublisher::Impl {
     }
     natsMsg_Destroy(held);
     held = nullptr;
+    SaveCursor(true);
     client.reset();
+  }
+
+  void SaveCursor(bool now) {
+    if (!pos_known || pos == saved) return;
+    if (!now && Clock::now() - saved_at < kCursorInterval) return;
+    if (store::Status w = store->WriteFeedCursor(pos.hub_seq, pos.part); !w.ok()) {
+      SetError("cannot write the feed cursor: " + w.ToString());
+      return;
+    }
+    saved = pos;
+    saved_at = Clock::now();
   }
 
   Round Step() {
@@ -298,6 +338,7 @@ struct FeedPublisher::Impl {
                     "with durability=wal)");
     }
     pos = p;
+    pos_known = true;
     stream_seq = last_seq;
     next_case_id = first_case;  // of record p.hub_seq, read again next
     whole = false;
@@ -490,12 +531,12 @@ struct FeedPublisher::Impl {
     cursor = pos.hub_seq;
     messages += sent;
     records += sent_records;
-    if (store::Status w = store->WriteFeedCursor(pos.hub_seq, pos.part); !w.ok())
-      SetError("cannot write the feed cursor: " + w.ToString());
+    SaveCursor(false);
     return Round::kProgress;
   }
 
   Round Idle() {
+    SaveCursor(false);
     state = kCaughtUp;
     return Round::kIdle;
   }
@@ -518,7 +559,10 @@ FeedPublisher::FeedPublisher(FeedOptions options, store::RocksDbStore* store)
     : impl_(std::make_unique<Impl>(std::move(options), store)) {
   uint64_t seq = 0;
   uint32_t part = 0;
-  if (store->ReadFeedCursor(&seq, &part).ok()) impl_->cursor = seq;
+  if (store->ReadFeedCursor(&seq, &part).ok()) {
+    impl_->cursor = seq;
+    impl_->saved = {seq, part};
+  }
 }
 
 FeedPublisher::~FeedPublisher() { Stop(); }

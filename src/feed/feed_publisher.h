@@ -27,9 +27,10 @@
 //     times out, and the publisher reads the stream again. The message id
 //     also lets JetStream's duplicate window drop a re-send.
 //   - The durable cursor in RocksDB (RocksDbStore::WriteFeedCursor) is
-//     written after JetStream acknowledged; it is not needed for exactness
-//     but bounds retention (nothing unpublished ages out) and reports lag
-//     while NATS is unreachable.
+//     written after JetStream acknowledged (at most once a second: a write
+//     from this low-priority thread can hold up the sequencer's commit);
+//     it is not needed for exactness but bounds retention (nothing
+//     unpublished ages out) and reports lag while NATS is unreachable.
 //   - A dispatch advice (LogRecord.dispatch) is published to DISPATCH, and
 //     acknowledged, before its record's part 0: after a crash it is sent
 //     again (the receiving hub applies each from_hub_seq once), never lost.

@@ -389,9 +389,15 @@ void Sequencer::Impl::Run() {
                  std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - batch_start)
                      .count());
     }
-    size_t n = !Pending() || options.max_delay_us > 0
+    const bool idle = !Pending();
+    const Clock::time_point wait_start = idle ? Clock::now() : Clock::time_point{};
+    size_t n = idle || options.max_delay_us > 0
                    ? queue.wait_dequeue_bulk_timed(items.begin(), items.size(), wait_us)
                    : queue.try_dequeue_bulk(items.begin(), items.size());
+    if (idle)
+      owner->idle_ns_.fetch_add(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - wait_start).count(),
+          std::memory_order_relaxed);
     if (n > 0 && !Pending()) batch_start = Clock::now();
     if (n > 0 && options.max_clock_skew.count() > 0) {
       const auto now = std::chrono::system_clock::now() + options.max_clock_skew;

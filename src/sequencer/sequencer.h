@@ -183,6 +183,9 @@ class Sequencer {
   // loop is stuck (a commit that does not return) and after Stop(). The
   // systemd watchdog pings only while it moves.
   uint64_t heartbeat() const { return heartbeat_.load(std::memory_order_relaxed); }
+  // Nanoseconds the sequencer has waited for work, with nothing to commit,
+  // since Start(): 1 - its rate is the single writer's load (/metrics).
+  uint64_t idle_ns() const { return idle_ns_.load(std::memory_order_relaxed); }
   // Counters for /metrics; sessions count their own rejects here too.
   SequencerProbe& probe() { return probe_; }
 
@@ -193,6 +196,7 @@ class Sequencer {
   std::atomic<bool> healthy_{true};
   std::atomic<uint64_t> committed_{0};
   std::atomic<uint64_t> heartbeat_{0};
+  std::atomic<uint64_t> idle_ns_{0};
   SequencerProbe probe_;
 };
 

@@ -372,13 +372,15 @@ TEST(OptionsTest, FeedIsOffByDefaultAndNeedsAHubIdWhenOn) {
   daemon::DaemonOptions on;
   ASSERT_TRUE(Parse({"--config", WriteConfig("[feed]\nenabled = true\nhub_id = \"SHA\"\n"
                                              "servers = [\"nats://10.0.0.5:4222\", \"tls://10.0.0.6:4222\"]\n"
-                                             "replicas = 3\nconsume_dispatch = false\n")},
+                                             "replicas = 3\nconsume_dispatch = false\npriority = \"low\"\n")},
                     &on, &code));
   EXPECT_TRUE(on.feed.enabled);
   EXPECT_EQ(on.feed.hub_id, "SHA");
   EXPECT_EQ(on.feed.nats.servers, (std::vector<std::string>{"nats://10.0.0.5:4222", "tls://10.0.0.6:4222"}));
   EXPECT_EQ(on.feed.replicas, 3);
   EXPECT_FALSE(on.feed.consume_dispatch);
+  EXPECT_EQ(on.feed.priority, "low");
+  EXPECT_EQ(o.feed.priority, "idle");
   daemon::DaemonOptions flags;
   ASSERT_TRUE(Parse({"--feed", "--feed-hub-id", "PEK", "--feed-nats", "nats://127.0.0.1:1,nats://127.0.0.1:2"},
                     &flags, &code));
@@ -394,6 +396,7 @@ TEST(OptionsTest, BadFeedSettingsAreRefusedAtStart) {
            "[feed]\nenabled = true\nhub_id = \"SHA\"\nservers = [\"http://x:1\"]\n",
            "[feed]\nenabled = true\nhub_id = \"SHA\"\nservers = []\n",
            "[feed]\nenabled = true\nhub_id = \"SHA\"\nreplicas = 7\n",
+           "[feed]\nenabled = true\nhub_id = \"SHA\"\npriority = \"high\"\n",
            "[feed]\nenabled = true\nhub_id = \"SHA\"\ntls_cert = \"/etc/passwd\"\n",  // no key
            "[feed]\nenabled = true\nhub_id = \"SHA\"\ncreds = \"/no/such/file\"\n",
            "[feed]\nenabled = true\nhub_id = \"SHA\"\nstream = \"a.b\"\n",

@@ -11,6 +11,8 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <random>
 #include <thread>
 
@@ -20,6 +22,7 @@
 #include "testutil/events.h"
 #include "testutil/http_client.h"
 #include "testutil/nats_server.h"
+#include "testutil/pki.h"
 #include "testutil/scan_client.h"
 
 namespace hub::testing {
@@ -229,6 +232,105 @@ TEST_F(FeedTest, EveryRecordAndCaseArrivesOnceInHubOrder) {
   size_t messages = 0;
   ExpectStreamIsTheLog(nats.url(), "SHA", db_, &messages);
   std::printf("stream HUB_SHA: %zu messages\n", messages);
+}
+
+// The threads of `pid` by scheduling class: SCHED_IDLE ones, and the
+// others by nice value (/proc/<pid>/task/<tid>/stat: nice field 19, policy 41).
+struct ThreadClasses {
+  int idle = 0, nice19 = 0, normal = 0;
+};
+ThreadClasses ClassesOf(pid_t pid) {
+  ThreadClasses out;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::vector<std::string> f{std::istream_iterator<std::string>(fields), {}};
+    if (f.size() < 39) continue;
+    if (f[38] == "5") {  // fields from 3 on: policy is f[41 - 3]
+      ++out.idle;
+    } else if (f[16] == "19") {
+      ++out.nice19;
+    } else {
+      ++out.normal;
+    }
+  }
+  return out;
+}
+
+TEST_F(FeedTest, PublisherAndItsNatsClientOnlyUseCpuIngestLeaves) {
+  NatsServer nats;
+  ASSERT_TRUE(nats.running());
+  for (const std::string priority : {"", "low"}) {
+    const std::string extra = priority.empty() ? "" : "priority = \"" + priority + "\"\n";
+    DaemonProcess hubd(db_, {"--config", Config("hubd", "SHA", nats.url(), extra)});
+    ASSERT_NE(hubd.port(), 0);
+    ScanClient c(hubd.port());
+    ASSERT_GE(c.Hello("SORTER-1"), 0);
+    Scanner s("SORTER-1");
+    c.SendAll({s.ParcelSorted("P1", "D1")});
+    ASSERT_EQ(c.WaitForAck(1), 1u);
+    ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
+    const ThreadClasses t = ClassesOf(hubd.pid());
+    if (priority.empty()) {
+      // The publisher and the NATS client's threads it started (inherited).
+      EXPECT_GE(t.idle, 2) << "SCHED_IDLE threads";
+      EXPECT_EQ(t.nice19, 0);
+    } else {
+      EXPECT_EQ(t.idle, 0);
+      EXPECT_GE(t.nice19, 2);
+    }
+    EXPECT_GE(t.normal, 3) << "ingest keeps its priority";
+    ASSERT_EQ(hubd.Terminate(), 0);
+  }
+}
+
+TEST_F(FeedTest, PublishesOverTlsWithAClientCertificateAndSaysWhyWithoutOne) {
+  fs::create_directories(dir_ / "pki");
+  testutil::TestPki pki((dir_ / "pki").string());
+  const testutil::TestPki::Pair cert = pki.Issue("hubd-sha");
+  NatsServer nats("tls", {"--tlscert", pki.server_cert(), "--tlskey", pki.server_key(), "--tlscacert", pki.ca(),
+                          "--tlsverify"});
+  ASSERT_TRUE(nats.running());
+  const std::string url = "tls://127.0.0.1:" + std::to_string(nats.port());
+  auto scan = [](const DaemonProcess& hubd) {
+    ScanClient c(hubd.port());
+    ASSERT_GE(c.Hello("SORTER-1"), 0);
+    Scanner s("SORTER-1");
+    c.SendAll({s.ParcelSorted("P1", "D1"), s.ParcelSorted("P2", "D1")});
+    ASSERT_EQ(c.WaitForAck(2), 2u);
+  };
+  {
+    DaemonProcess hubd(db_, {"--config", Config("hubd", "SHA", url,
+                                                "tls_ca = \"" + pki.ca() + "\"\ntls_cert = \"" + cert.cert +
+                                                    "\"\ntls_key = \"" + cert.key + "\"\n")});
+    ASSERT_NE(hubd.port(), 0);
+    scan(hubd);
+    ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
+    const json d = Detail(hubd.http_port());
+    EXPECT_TRUE(d["feed"]["connected"].get<bool>()) << d.dump();
+    EXPECT_GE(d["feed"]["messages_published"].get<uint64_t>(), 2u) << d.dump();
+    ASSERT_EQ(hubd.Terminate(), 0);
+  }
+  // Trusting the server but showing no certificate: the server refuses
+  // it, the feed says why, and ingest goes on.
+  DaemonProcess hubd((dir_ / "db2").string(),
+                     {"--config", Config("hubd2", "PEK", url, "tls_ca = \"" + pki.ca() + "\"\n")});
+  ASSERT_NE(hubd.port(), 0);
+  scan(hubd);
+  json d;
+  for (int i = 0; i < 100; ++i) {
+    d = Detail(hubd.http_port());
+    if (d["feed"]["errors"].get<uint64_t>() > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_FALSE(d["feed"]["connected"].get<bool>()) << d.dump();
+  EXPECT_GT(d["feed"]["errors"].get<uint64_t>(), 0u) << d.dump();
+  EXPECT_NE(d["feed"]["last_error"].get<std::string>().find("cannot connect to NATS"), std::string::npos)
+      << d.dump();
+  EXPECT_EQ(d["status"], "ok");
+  EXPECT_EQ(d["feed"]["last_hub_seq"].get<uint64_t>(), 2u) << d.dump();
+  ASSERT_EQ(hubd.Terminate(), 0);
 }
 
 TEST_F(FeedTest, KillNineAndNatsRestartsLoseNothingAndRepeatNothing) {

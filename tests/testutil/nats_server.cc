@@ -85,7 +85,8 @@ std::unique_ptr<feed::NatsClient> Connect(const std::string& urls, std::string* 
 
 // --- NatsServer -------------------------------------------------------------
 
-NatsServer::NatsServer(std::string name) : name_(std::move(name)) {
+NatsServer::NatsServer(std::string name, std::vector<std::string> extra_args)
+    : name_(std::move(name)), extra_args_(std::move(extra_args)) {
   dir_ = MakeTempDir("hub-nats-" + name_);
   Start();
 }
@@ -124,6 +125,7 @@ bool NatsServer::Launch() {
     args.insert(args.end(),
                 {"-js", "-a", "127.0.0.1", "-p", std::to_string(port_), "-sd", dir_ + "/store",
                  "-m", std::to_string(monitor_port_), "--server_name", name_});
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   } else {
     args.insert(args.end(), {"-c", config_});
   }

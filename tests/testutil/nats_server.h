@@ -23,8 +23,9 @@ namespace hub::testutil {
 class NatsServer {
  public:
   // A standalone server with JetStream: nats-server -js -a 127.0.0.1 -p P
-  // -sd DIR/store -m M --server_name NAME, started (see Start()).
-  explicit NatsServer(std::string name = "hubtest");
+  // -sd DIR/store -m M --server_name NAME plus `extra_args` (e.g. --tls
+  // ...), started (see Start()).
+  explicit NatsServer(std::string name = "hubtest", std::vector<std::string> extra_args = {});
   ~NatsServer();  // stops the server (SIGTERM, then SIGKILL) and removes the directory
   NatsServer(const NatsServer&) = delete;
   NatsServer& operator=(const NatsServer&) = delete;
@@ -63,6 +64,7 @@ class NatsServer {
   std::string dir_;
   bool owns_dir_ = true;
   std::string config_;  // cluster node: its config file; empty: standalone flags
+  std::vector<std::string> extra_args_;
   uint16_t port_ = 0;
   uint16_t monitor_port_ = 0;
   bool started_once_ = false;
