@@ -410,8 +410,8 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
       f.nats.timeout_ms = n;
     }
     s.Get("consume_dispatch", &f.consume_dispatch);
-    if (s.Get("priority", &f.priority) && f.priority != "idle" && f.priority != "low")
-      throw ValidationError("feed.priority", "is idle or low, got " + util::LogValue(f.priority));
+    if (s.Get("priority", &f.priority) && f.priority != "idle" && f.priority != "low" && f.priority != "normal")
+      throw ValidationError("feed.priority", "is idle, low or normal, got " + util::LogValue(f.priority));
     s.Get("creds", &f.nats.creds_file);
     s.Get("tls_ca", &f.nats.ca_file);
     s.Get("tls_cert", &f.nats.cert_file);

@@ -44,7 +44,8 @@ struct FeedOptions {
   // How the publisher (and its NATS client) get the CPU. "idle": only CPU
   // time nothing else wants (SCHED_IDLE), so it never delays a scanner's
   // ack, but it stands still while the machine is saturated. "low": nice
-  // 19, a small share even then.
+  // 19, a small share even then. "normal": as ingest (a machine where the
+  // feed matters as much as the acks).
   std::string priority = "idle";
 };
 

@@ -58,13 +58,13 @@ const char* StateName(int s) {
 // inherit it), yield the CPU to ingest (FeedOptions::priority): "idle" runs
 // only on CPU time nothing else wants, and any ingest thread that wakes
 // takes the CPU at once; nice 19 alone still cost flat-out ingest 11-16 %
-// on two cores (bench/RESULTS.md). "low" is nice 19.
+// on two cores (bench/RESULTS.md). "low" is nice 19; "normal" changes nothing.
 void LowerPriority(const std::string& priority) {
   if (priority == "idle") {
     sched_param param{};
     if (const int e = pthread_setschedparam(pthread_self(), SCHED_IDLE, &param); e != 0)
       spdlog::warn("event=feed_priority_failed priority=idle error={}", LogValue(std::strerror(e)));
-  } else if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19) != 0) {
+  } else if (priority == "low" && ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19) != 0) {
     spdlog::warn("event=feed_priority_failed priority=low error={}", LogValue(std::strerror(errno)));
   }
 }

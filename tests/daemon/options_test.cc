@@ -396,7 +396,7 @@ TEST(OptionsTest, BadFeedSettingsAreRefusedAtStart) {
            "[feed]\nenabled = true\nhub_id = \"SHA\"\nservers = [\"http://x:1\"]\n",
            "[feed]\nenabled = true\nhub_id = \"SHA\"\nservers = []\n",
            "[feed]\nenabled = true\nhub_id = \"SHA\"\nreplicas = 7\n",
-           "[feed]\nenabled = true\nhub_id = \"SHA\"\npriority = \"high\"\n",
+           "[feed]\nenabled = true\nhub_id = \"SHA\"\npriority = \"high\"\n",  // idle, low or normal
            "[feed]\nenabled = true\nhub_id = \"SHA\"\ntls_cert = \"/etc/passwd\"\n",  // no key
            "[feed]\nenabled = true\nhub_id = \"SHA\"\ncreds = \"/no/such/file\"\n",
            "[feed]\nenabled = true\nhub_id = \"SHA\"\nstream = \"a.b\"\n",

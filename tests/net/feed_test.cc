@@ -133,6 +133,9 @@ class FeedTest : public DaemonTest {
     std::ofstream(path) << "[[api.tokens]]\nname = \"feed-test\"\ntoken = \"feed-test-secret\"\nrole = \"admin\"\n"
                         << "[feed]\nenabled = true\nhub_id = \"" << hub << "\"\nservers = " << Servers(urls)
                         << "\ntimeout_ms = 1000\n"
+                        // The suite runs tests side by side (ctest -j): a
+                        // feed at idle priority would wait for the others.
+                        << (extra.find("priority") == std::string::npos ? "priority = \"normal\"\n" : "")
                         << extra;
     return path;
   }
@@ -261,8 +264,8 @@ ThreadClasses ClassesOf(pid_t pid) {
 TEST_F(FeedTest, PublisherAndItsNatsClientOnlyUseCpuIngestLeaves) {
   NatsServer nats;
   ASSERT_TRUE(nats.running());
-  for (const std::string priority : {"", "low"}) {
-    const std::string extra = priority.empty() ? "" : "priority = \"" + priority + "\"\n";
+  for (const std::string priority : {"idle", "low"}) {
+    const std::string extra = "priority = \"" + priority + "\"\n";
     DaemonProcess hubd(db_, {"--config", Config("hubd", "SHA", nats.url(), extra)});
     ASSERT_NE(hubd.port(), 0);
     ScanClient c(hubd.port());
@@ -272,7 +275,7 @@ TEST_F(FeedTest, PublisherAndItsNatsClientOnlyUseCpuIngestLeaves) {
     ASSERT_EQ(c.WaitForAck(1), 1u);
     ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
     const ThreadClasses t = ClassesOf(hubd.pid());
-    if (priority.empty()) {
+    if (priority == "idle") {
       // The publisher and the NATS client's threads it started (inherited).
       EXPECT_GE(t.idle, 2) << "SCHED_IDLE threads";
       EXPECT_EQ(t.nice19, 0);
@@ -349,10 +352,11 @@ TEST_F(FeedTest, KillNineAndNatsRestartsLoseNothingAndRepeatNothing) {
         Traffic last(hubd.port(), scanners);
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
       }
-      // Usually caught up within seconds; once in a few runs the feed stood
-      // still for about a minute after NATS's kill -9 and restart before it
-      // caught up (not yet explained: see the note).
-      ASSERT_TRUE(WaitCaughtUp(hubd.http_port(), 150000));
+      // Caught up within seconds. (Once in a few full-suite runs the feed,
+      // then at nice 19, stood still for about a minute: tests running side
+      // by side took the CPU; two busy loops next to this test reproduce
+      // it. Config() now runs the feed at normal priority.)
+      ASSERT_TRUE(WaitCaughtUp(hubd.http_port(), 60000));
       ASSERT_EQ(hubd.Terminate(), 0);
       break;
     }
