@@ -410,6 +410,10 @@ void LoadToml(const std::string& path, DaemonOptions* o) {
       f.nats.timeout_ms = n;
     }
     s.Get("consume_dispatch", &f.consume_dispatch);
+    if (s.Get("max_age_days", &n)) {
+      if (n < 0 || n > 3650) throw ValidationError("feed.max_age_days", std::to_string(n) + " is outside 0..3650");
+      f.max_age_days = static_cast<int>(n);
+    }
     if (s.Get("priority", &f.priority) && f.priority != "idle" && f.priority != "low" && f.priority != "normal")
       throw ValidationError("feed.priority", "is idle, low or normal, got " + util::LogValue(f.priority));
     s.Get("creds", &f.nats.creds_file);

@@ -81,23 +81,9 @@ struct DispatchConsumer::Impl {
     }
     jsErrCode jerr = static_cast<jsErrCode>(0);
     if (opt.create_streams) {
-      jsStreamInfo* si = nullptr;
-      natsStatus s = js_GetStreamInfo(&si, client->js(), std::string(kDispatchStream).c_str(), nullptr, &jerr);
-      if (s == NATS_OK) {
-        jsStreamInfo_Destroy(si);
-      } else {
-        jsStreamConfig cfg;
-        jsStreamConfig_Init(&cfg);
-        const char* subjects[] = {"dispatch.>"};
-        const std::string name(kDispatchStream);
-        cfg.Name = name.c_str();
-        cfg.Subjects = subjects;
-        cfg.SubjectsLen = 1;
-        cfg.Replicas = opt.replicas;
-        s = js_AddStream(&si, client->js(), &cfg, nullptr, &jerr);
-        if (s == NATS_OK) jsStreamInfo_Destroy(si);
-        // Another hubd may have created it meanwhile: the subscribe says.
-      }
+      // Another hubd may create it meanwhile: the subscribe says.
+      bool created = false;
+      EnsureStream(client->js(), DispatchStreamSpec(opt.replicas), true, &created, &jerr);
     }
     jsSubOptions so;
     jsSubOptions_Init(&so);

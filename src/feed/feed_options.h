@@ -38,6 +38,9 @@ struct FeedOptions {
   // storage, `replicas` copies); off: an operator creates them.
   bool create_streams = true;
   int replicas = 1;
+  // Days the hub's stream keeps a message, when hubd creates it (0: for
+  // ever). DISPATCH, when hubd creates it, keeps advices for 72 hours.
+  int max_age_days = 30;
   // Consume dispatch advices addressed to this hub (dispatch.<hub_id>) and
   // apply them as vehicle and bag advice.
   bool consume_dispatch = true;

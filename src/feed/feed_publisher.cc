@@ -40,6 +40,12 @@ constexpr size_t kSeenMax = 4096;  // log ends remembered for the lag's age
 // cursor is not needed for exactness (the stream says where to go on).
 constexpr auto kCursorInterval = std::chrono::seconds(1);
 constexpr int kMaxBackoffMs = 2000;
+// The hub's stream (when hubd creates it) keeps JetStream's message ids
+// only as long as a re-send can come (a round's confirm times out within
+// seconds; Nats-Expected-Last-Sequence, not the ids, makes publishing
+// exact), not the default two minutes of ids (some 5 million at a
+// catch-up's rate).
+constexpr std::chrono::nanoseconds kHubStreamDuplicates = std::chrono::seconds(30);
 
 enum class Round { kIdle, kProgress, kFailed };
 enum State : int { kConnecting, kPublishing, kCaughtUp, kStopped };
@@ -215,33 +221,19 @@ struct FeedPublisher::Impl {
     return Publish();
   }
 
-  // Creates `name` for `subject` when it does not exist (create_streams).
-  Round EnsureStream(const std::string& name, const std::string& subject) {
+  // The stream exists, or is created now (create_streams).
+  Round EnsureStream(const StreamSpec& spec) {
+    bool created = false;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    jsStreamInfo* si = nullptr;
-    natsStatus s = js_GetStreamInfo(&si, client->js(), name.c_str(), nullptr, &jerr);
-    if (s == NATS_OK) {
-      jsStreamInfo_Destroy(si);
-      return Round::kProgress;
-    }
-    if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr)
-      return Fail("cannot read stream " + name + ": " + NatsError(s, jerr));
-    if (!opt.create_streams)
-      return Halt("stream " + name + " does not exist: create it for subjects " + subject +
+    const natsStatus s = feed::EnsureStream(client->js(), spec, opt.create_streams, &created, &jerr);
+    if (s == NATS_NOT_FOUND && !opt.create_streams)
+      return Halt("stream " + spec.name + " does not exist: create it for subjects " + spec.subject +
                   ", or set [feed] create_streams = true");
-    jsStreamConfig cfg;
-    jsStreamConfig_Init(&cfg);
-    const char* subjects[] = {subject.c_str()};
-    cfg.Name = name.c_str();
-    cfg.Subjects = subjects;
-    cfg.SubjectsLen = 1;
-    cfg.Storage = js_FileStorage;
-    cfg.Replicas = opt.replicas;
-    s = js_AddStream(&si, client->js(), &cfg, nullptr, &jerr);
-    if (s != NATS_OK) return Fail("cannot create stream " + name + ": " + NatsError(s, jerr));
-    jsStreamInfo_Destroy(si);
-    spdlog::info("event=feed_stream_created stream={} subjects={} replicas={}", LogValue(name),
-                 LogValue(subject), opt.replicas);
+    if (s != NATS_OK) return Fail("cannot read or create stream " + spec.name + ": " + NatsError(s, jerr));
+    if (created)
+      spdlog::info("event=feed_stream_created stream={} subjects={} replicas={} max_age_hours={}",
+                   LogValue(spec.name), LogValue(spec.subject), spec.replicas,
+                   std::chrono::duration_cast<std::chrono::hours>(spec.max_age).count());
     return Round::kProgress;
   }
 
@@ -270,9 +262,11 @@ struct FeedPublisher::Impl {
 
   // Finds where the stream stands; the next message to publish follows it.
   Round Sync() {
-    if (Round r = EnsureStream(stream, HubSubjects(opt.hub_id)); r != Round::kProgress) return r;
+    const StreamSpec hub_stream{stream, HubSubjects(opt.hub_id), opt.replicas,
+                                std::chrono::hours(24 * opt.max_age_days), kHubStreamDuplicates};
+    if (Round r = EnsureStream(hub_stream); r != Round::kProgress) return r;
     if (!dispatch_stream_checked) {
-      if (Round r = EnsureStream(std::string(kDispatchStream), "dispatch.>"); r != Round::kProgress) return r;
+      if (Round r = EnsureStream(DispatchStreamSpec(opt.replicas)); r != Round::kProgress) return r;
       dispatch_stream_checked = true;
     }
     jsErrCode jerr = static_cast<jsErrCode>(0);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "feed/feed_names.h"
+
 namespace hub::feed {
 
 std::string NatsError(natsStatus s, jsErrCode js_err) {
@@ -11,6 +13,39 @@ std::string NatsError(natsStatus s, jsErrCode js_err) {
   if (last != nullptr && *last != '\0' && out != last) out += std::string(": ") + last;
   if (js_err != 0) out += " (JetStream error " + std::to_string(static_cast<int>(js_err)) + ")";
   return out;
+}
+
+StreamSpec DispatchStreamSpec(int replicas) {
+  return {std::string(kDispatchStream), "dispatch.>", replicas, std::chrono::hours(72), {}};
+}
+
+natsStatus EnsureStream(jsCtx* js, const StreamSpec& spec, bool create, bool* created, jsErrCode* js_err) {
+  *created = false;
+  *js_err = static_cast<jsErrCode>(0);
+  jsStreamInfo* si = nullptr;
+  natsStatus s = js_GetStreamInfo(&si, js, spec.name.c_str(), nullptr, js_err);
+  if (s == NATS_OK) {
+    jsStreamInfo_Destroy(si);
+    return NATS_OK;
+  }
+  if (s != NATS_NOT_FOUND && *js_err != JSStreamNotFoundErr) return s;
+  if (!create) return NATS_NOT_FOUND;
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  const char* subjects[] = {spec.subject.c_str()};
+  cfg.Name = spec.name.c_str();
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = spec.replicas;
+  cfg.MaxAge = spec.max_age.count();
+  cfg.Duplicates = spec.duplicates.count();
+  *js_err = static_cast<jsErrCode>(0);
+  s = js_AddStream(&si, js, &cfg, nullptr, js_err);
+  if (s != NATS_OK) return s;
+  jsStreamInfo_Destroy(si);
+  *created = true;
+  return NATS_OK;
 }
 
 NatsClient::~NatsClient() {

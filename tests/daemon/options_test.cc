@@ -372,7 +372,7 @@ TEST(OptionsTest, FeedIsOffByDefaultAndNeedsAHubIdWhenOn) {
   daemon::DaemonOptions on;
   ASSERT_TRUE(Parse({"--config", WriteConfig("[feed]\nenabled = true\nhub_id = \"SHA\"\n"
                                              "servers = [\"nats://10.0.0.5:4222\", \"tls://10.0.0.6:4222\"]\n"
-                                             "replicas = 3\nconsume_dispatch = false\npriority = \"low\"\n")},
+                                             "replicas = 3\nconsume_dispatch = false\npriority = \"low\"\nmax_age_days = 0\n")},
                     &on, &code));
   EXPECT_TRUE(on.feed.enabled);
   EXPECT_EQ(on.feed.hub_id, "SHA");
@@ -381,6 +381,8 @@ TEST(OptionsTest, FeedIsOffByDefaultAndNeedsAHubIdWhenOn) {
   EXPECT_FALSE(on.feed.consume_dispatch);
   EXPECT_EQ(on.feed.priority, "low");
   EXPECT_EQ(o.feed.priority, "idle");
+  EXPECT_EQ(on.feed.max_age_days, 0);
+  EXPECT_EQ(o.feed.max_age_days, 30);
   daemon::DaemonOptions flags;
   ASSERT_TRUE(Parse({"--feed", "--feed-hub-id", "PEK", "--feed-nats", "nats://127.0.0.1:1,nats://127.0.0.1:2"},
                     &flags, &code));
@@ -397,6 +399,7 @@ TEST(OptionsTest, BadFeedSettingsAreRefusedAtStart) {
            "[feed]\nenabled = true\nhub_id = \"SHA\"\nservers = []\n",
            "[feed]\nenabled = true\nhub_id = \"SHA\"\nreplicas = 7\n",
            "[feed]\nenabled = true\nhub_id = \"SHA\"\npriority = \"high\"\n",  // idle, low or normal
+           "[feed]\nenabled = true\nhub_id = \"SHA\"\nmax_age_days = -1\n",
            "[feed]\nenabled = true\nhub_id = \"SHA\"\ntls_cert = \"/etc/passwd\"\n",  // no key
            "[feed]\nenabled = true\nhub_id = \"SHA\"\ncreds = \"/no/such/file\"\n",
            "[feed]\nenabled = true\nhub_id = \"SHA\"\nstream = \"a.b\"\n",

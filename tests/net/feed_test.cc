@@ -235,6 +235,14 @@ TEST_F(FeedTest, EveryRecordAndCaseArrivesOnceInHubOrder) {
   size_t messages = 0;
   ExpectStreamIsTheLog(nats.url(), "SHA", db_, &messages);
   std::printf("stream HUB_SHA: %zu messages\n", messages);
+  // The streams hubd created age out (docs/feed.md).
+  testutil::StreamLimits hub_limits, dispatch_limits;
+  std::string error;
+  ASSERT_TRUE(testutil::ReadStreamLimits(nats.url(), "HUB_SHA", &hub_limits, &error)) << error;
+  ASSERT_TRUE(testutil::ReadStreamLimits(nats.url(), "DISPATCH", &dispatch_limits, &error)) << error;
+  EXPECT_EQ(hub_limits.max_age_ns, 30LL * 86'400 * 1'000'000'000);
+  EXPECT_EQ(hub_limits.duplicates_ns, 30LL * 1'000'000'000);
+  EXPECT_EQ(dispatch_limits.max_age_ns, 72LL * 3'600 * 1'000'000'000);
 }
 
 // The threads of `pid` by scheduling class: SCHED_IDLE ones, and the

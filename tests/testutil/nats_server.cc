@@ -406,6 +406,24 @@ bool ReadStream(const std::string& urls, const std::string& stream, std::vector<
   return ok;
 }
 
+bool ReadStreamLimits(const std::string& urls, const std::string& stream, StreamLimits* out,
+                      std::string* error) {
+  auto client = Connect(urls, error);
+  if (!client) return false;
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  const natsStatus s = js_GetStreamInfo(&si, client->js(), stream.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) {
+    *error = "stream " + stream + ": " + feed::NatsError(s, jerr);
+    return false;
+  }
+  out->max_age_ns = si->Config->MaxAge;
+  out->duplicates_ns = si->Config->Duplicates;
+  out->replicas = static_cast<int>(si->Config->Replicas);
+  jsStreamInfo_Destroy(si);
+  return true;
+}
+
 bool CreateStream(const std::string& urls, const std::string& name,
                   const std::vector<std::string>& subjects, int replicas, std::string* error) {
   auto client = Connect(urls, error);

@@ -121,6 +121,15 @@ bool ReadStream(const std::string& urls, const std::string& stream, std::vector<
 bool CreateStream(const std::string& urls, const std::string& name,
                   const std::vector<std::string>& subjects, int replicas, std::string* error);
 
+// The limits of `stream` as its configuration says (nanoseconds).
+struct StreamLimits {
+  int64_t max_age_ns = 0;
+  int64_t duplicates_ns = 0;
+  int replicas = 0;
+};
+bool ReadStreamLimits(const std::string& urls, const std::string& stream, StreamLimits* out,
+                      std::string* error);
+
 // Waits until `stream` answers (in a cluster: has a leader, say after its
 // leader's node was killed) and JetStream takes requests (in a cluster: has
 // a meta leader, so consumers can be created). *leader (may be null) gets
