@@ -66,6 +66,9 @@ void FeedMetrics(std::string* out, const feed::FeedStatus& f) {
          static_cast<double>(f.records_published));
   Scalar(out, "hubd_feed_dispatch_published_total", "counter",
          "Dispatch advices published to the next hubs.", static_cast<double>(f.dispatch_published));
+  Scalar(out, "hubd_feed_oversize_messages_total", "counter",
+         "Messages over the NATS server's max_payload: published without their body, or (dispatch advices) not at all.",
+         static_cast<double>(f.oversize));
   Scalar(out, "hubd_feed_errors_total", "counter",
          "Failed connects, publishes and stream reads of the feed (each followed by a retry).",
          static_cast<double>(f.publish_errors));

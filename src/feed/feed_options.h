@@ -66,6 +66,9 @@ struct FeedStatus {
   uint64_t records_published = 0;
   uint64_t dispatch_published = 0;
   uint64_t publish_errors = 0;     // failed publishes and resyncs
+  // Messages over the server's max_payload: published without their body
+  // (FeedMessage.omitted_bytes), dispatch advices not published at all.
+  uint64_t oversize = 0;
   std::string last_error;
   // The dispatch consumer.
   bool consuming = false;

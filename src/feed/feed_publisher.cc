@@ -7,8 +7,10 @@
 #include <sched.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -75,6 +77,23 @@ void LowerPriority(const std::string& priority) {
   }
 }
 
+// Room left in a message for its headers (Nats-Msg-Id,
+// Nats-Expected-Last-Sequence): the server's max_payload counts them.
+constexpr size_t kHeaderRoom = 512;
+
+// What is published instead of a message over the server's max_payload
+// (`whole` its serialized size): the envelope, and how much was left out.
+std::string Omitted(const v1::FeedMessage& m, size_t whole) {
+  v1::FeedMessage out;
+  out.set_schema_version(m.schema_version());
+  out.set_hub_id(m.hub_id());
+  out.set_hub_seq(m.hub_seq());
+  out.set_part(m.part());
+  if (m.has_origin()) *out.mutable_origin() = m.origin();
+  out.set_omitted_bytes(whole);
+  return out.SerializeAsString();
+}
+
 // A case as it was raised: the supervisor's later steps are messages of
 // their own (case_action).
 v1::ExceptionCase AsRaised(v1::ExceptionCase c) {
@@ -99,7 +118,7 @@ struct FeedPublisher::Impl {
   std::atomic<bool> connected{false};
   std::atomic<uint64_t> cursor{0};        // hub_seq of the stream's last message
   mutable std::atomic<int64_t> behind_since{0};  // Clock ticks; 0: caught up
-  std::atomic<uint64_t> messages{0}, records{0}, dispatches{0}, errors{0};
+  std::atomic<uint64_t> messages{0}, records{0}, dispatches{0}, errors{0}, oversize{0};
   mutable std::mutex error_mu;
   std::string last_error;
   util::LogThrottle throttle{std::chrono::seconds(10)};
@@ -110,6 +129,7 @@ struct FeedPublisher::Impl {
   bool synced = false;
   bool dispatch_stream_checked = false;
   natsMsg* held = nullptr;   // the round's last message so far (Send)
+  size_t max_payload = SIZE_MAX;  // the server's, read at each Sync
   // (when, the log's last hub_seq then), oldest first: records after the
   // cursor, for the lag's age (NoteLag).
   std::deque<std::pair<Clock::time_point, uint64_t>> seen;
@@ -324,7 +344,11 @@ struct FeedPublisher::Impl {
     if (!last_data.empty()) {
       std::string logged;
       if (!LoggedMessage(p, first_case, &logged)) return Fail("cannot read the log");
-      if (!logged.empty() && logged != last_data)
+      // (Published without its body if it was over the server's max_payload.)
+      v1::FeedMessage whole;
+      const bool same = logged.empty() || logged == last_data ||
+                        (whole.ParseFromString(logged) && last_data == Omitted(whole, logged.size()));
+      if (!same)
         return Halt("stream " + stream + " holds another message as hub_seq " + std::to_string(p.hub_seq) +
                     " part " + std::to_string(p.part) +
                     " than this hub's log: another hubd publishes as hub " + opt.hub_id +
@@ -333,6 +357,8 @@ struct FeedPublisher::Impl {
     }
     pos = p;
     pos_known = true;
+    const int64_t server_max = natsConnection_GetMaxPayload(client->connection());
+    max_payload = server_max > 0 ? static_cast<size_t>(server_max) : SIZE_MAX;  // 0: not told
     stream_seq = last_seq;
     next_case_id = first_case;  // of record p.hub_seq, read again next
     whole = false;
@@ -392,8 +418,15 @@ struct FeedPublisher::Impl {
   bool Send(v1::FeedMessage& m, uint64_t hub_seq, uint32_t part, uint64_t* seq) {
     Stamp(m, hub_seq, part);
     const std::string subject = SubjectOf(m);
-    const std::string data = m.SerializeAsString();
+    std::string data = m.SerializeAsString();
     const std::string id = MessageId(opt.hub_id, hub_seq, part);
+    if (data.size() > max_payload - std::min(max_payload, kHeaderRoom)) {
+      ++oversize;
+      spdlog::warn("event=feed_message_oversize msg_id={} bytes={} max_payload={} note={}", LogValue(id),
+                   data.size(), max_payload,
+                   LogValue("published without its body (omitted_bytes); raise the server's max_payload"));
+      data = Omitted(m, data.size());
+    }
     natsMsg* msg = nullptr;
     natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
     if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Nats-Msg-Id", id.c_str());
@@ -438,6 +471,15 @@ struct FeedPublisher::Impl {
     const std::string subject = DispatchSubject(a.to_hub());
     const std::string data = a.SerializeAsString();
     const std::string id = DispatchMessageId(opt.hub_id, rec.hub_seq());
+    if (data.size() > max_payload - std::min(max_payload, kHeaderRoom)) {
+      // Not published: the next hub treats the vehicle as unadvised. The
+      // record's own message (part 0) says what was dispatched.
+      ++oversize;
+      spdlog::error("event=feed_dispatch_oversize msg_id={} to_hub={} bytes={} max_payload={} note={}", LogValue(id),
+                    LogValue(a.to_hub()), data.size(), max_payload,
+                    LogValue("not published: raise the NATS server's max_payload"));
+      return true;
+    }
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = id.c_str();
@@ -601,6 +643,7 @@ void FeedPublisher::Report(FeedStatus* out) const {
   out->records_published = i.records.load();
   out->dispatch_published = i.dispatches.load();
   out->publish_errors = i.errors.load();
+  out->oversize = i.oversize.load();
   std::lock_guard lock(i.error_mu);
   out->last_error = i.last_error;
 }

@@ -42,6 +42,21 @@ json Detail(uint16_t http) {
   return r.status == 0 ? json() : json::parse(r.body, nullptr, false);
 }
 
+// A SORTER-1 session that sorts `parcels` to D1 after whatever that
+// scanner sent before, and waits for the acks.
+void Sort(uint16_t port, const std::vector<std::string>& parcels) {
+  ScanClient c(port);
+  const int64_t mark = c.Hello("SORTER-1");
+  ASSERT_GE(mark, 0);
+  Scanner s("SORTER-1");
+  s.Rewind(static_cast<uint64_t>(mark));
+  s.Wait(1000 * mark);
+  std::vector<v1::ScanEvent> events;
+  for (const auto& p : parcels) events.push_back(s.ParcelSorted(p, "D1"));
+  c.SendAll(events);
+  ASSERT_EQ(c.WaitForAck(s.seq()), s.seq());
+}
+
 // Waits until the feed has published every record of the log.
 bool WaitCaughtUp(uint16_t http, int timeout_ms = 60000) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -276,11 +291,7 @@ TEST_F(FeedTest, PublisherAndItsNatsClientOnlyUseCpuIngestLeaves) {
     const std::string extra = "priority = \"" + priority + "\"\n";
     DaemonProcess hubd(db_, {"--config", Config("hubd", "SHA", nats.url(), extra)});
     ASSERT_NE(hubd.port(), 0);
-    ScanClient c(hubd.port());
-    ASSERT_GE(c.Hello("SORTER-1"), 0);
-    Scanner s("SORTER-1");
-    c.SendAll({s.ParcelSorted("P1", "D1")});
-    ASSERT_EQ(c.WaitForAck(1), 1u);
+    Sort(hubd.port(), {"P1"});
     ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
     const ThreadClasses t = ClassesOf(hubd.pid());
     if (priority == "idle") {
@@ -304,19 +315,12 @@ TEST_F(FeedTest, PublishesOverTlsWithAClientCertificateAndSaysWhyWithoutOne) {
                           "--tlsverify"});
   ASSERT_TRUE(nats.running());
   const std::string url = "tls://127.0.0.1:" + std::to_string(nats.port());
-  auto scan = [](const DaemonProcess& hubd) {
-    ScanClient c(hubd.port());
-    ASSERT_GE(c.Hello("SORTER-1"), 0);
-    Scanner s("SORTER-1");
-    c.SendAll({s.ParcelSorted("P1", "D1"), s.ParcelSorted("P2", "D1")});
-    ASSERT_EQ(c.WaitForAck(2), 2u);
-  };
   {
     DaemonProcess hubd(db_, {"--config", Config("hubd", "SHA", url,
                                                 "tls_ca = \"" + pki.ca() + "\"\ntls_cert = \"" + cert.cert +
                                                     "\"\ntls_key = \"" + cert.key + "\"\n")});
     ASSERT_NE(hubd.port(), 0);
-    scan(hubd);
+    Sort(hubd.port(), {"P1", "P2"});
     ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
     const json d = Detail(hubd.http_port());
     EXPECT_TRUE(d["feed"]["connected"].get<bool>()) << d.dump();
@@ -328,7 +332,7 @@ TEST_F(FeedTest, PublishesOverTlsWithAClientCertificateAndSaysWhyWithoutOne) {
   DaemonProcess hubd((dir_ / "db2").string(),
                      {"--config", Config("hubd2", "PEK", url, "tls_ca = \"" + pki.ca() + "\"\n")});
   ASSERT_NE(hubd.port(), 0);
-  scan(hubd);
+  Sort(hubd.port(), {"P1", "P2"});
   json d;
   for (int i = 0; i < 100; ++i) {
     d = Detail(hubd.http_port());
@@ -342,6 +346,53 @@ TEST_F(FeedTest, PublishesOverTlsWithAClientCertificateAndSaysWhyWithoutOne) {
   EXPECT_EQ(d["status"], "ok");
   EXPECT_EQ(d["feed"]["last_hub_seq"].get<uint64_t>(), 2u) << d.dump();
   ASSERT_EQ(hubd.Terminate(), 0);
+}
+
+TEST_F(FeedTest, AMessageOverTheServersMaxPayloadGoesOutWithoutItsBodyAndTheFeedGoesOn) {
+  const fs::path conf = dir_ / "small.conf";
+  std::ofstream(conf) << "max_payload: 4096\n";
+  NatsServer nats("small", {"-c", conf.string()});
+  ASSERT_TRUE(nats.running());
+  const std::string config = Config("hubd", "SHA", nats.url());
+  {
+    DaemonProcess hubd(db_, {"--config", config});
+    ASSERT_NE(hubd.port(), 0);
+    Sort(hubd.port(), {"P1"});
+    // A bag advice of 1,000 parcels: one record of some 12 KB, the last.
+    std::string ids;
+    for (int i = 0; i < 1000; ++i) ids += (i ? ",\"" : "\"") + ("PARCEL-" + std::to_string(i)) + "\"";
+    auto r = testutil::HttpCall(hubd.http_port(), "POST", "/v1/reference",
+                                R"({"changes":[{"bag_advice":{"bag_id":"B1","parcel_ids":[)" + ids + "]}}]}",
+                                "feed-test-secret");
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
+    const auto metrics = testutil::HttpCall(hubd.http_port(), "GET", "/metrics").body;
+    EXPECT_NE(metrics.find("hubd_feed_oversize_messages_total 1"), std::string::npos) << metrics;
+    ASSERT_EQ(hubd.Terminate(), 0);
+  }
+  // Restarted, the feed finds the omitted message last in the stream, knows
+  // it for what the log holds (no halt), and goes on.
+  DaemonProcess hubd(db_, {"--config", config});
+  ASSERT_NE(hubd.port(), 0);
+  Sort(hubd.port(), {"P2"});
+  ASSERT_TRUE(WaitCaughtUp(hubd.http_port()));
+  ASSERT_EQ(hubd.Terminate(), 0);
+  std::vector<testutil::StreamMessage> got;
+  std::string error;
+  ASSERT_TRUE(testutil::ReadStream(nats.url(), feed::HubStream("SHA"), &got, &error)) << error;
+  const auto big = std::find_if(got.begin(), got.end(), [](const auto& m) { return m.subject == "hub.SHA.reference"; });
+  ASSERT_NE(big, got.end());
+  v1::FeedMessage omitted;
+  ASSERT_TRUE(omitted.ParseFromString(big->data));
+  EXPECT_GT(omitted.omitted_bytes(), 10'000u);
+  EXPECT_EQ(omitted.body_case(), v1::FeedMessage::BODY_NOT_SET);
+  EXPECT_TRUE(omitted.has_origin());
+  const std::string after = "SHA." + std::to_string(omitted.hub_seq() + 1) + ".0";
+  const auto next = std::find_if(got.begin(), got.end(), [&](const auto& m) { return m.msg_id == after; });
+  ASSERT_NE(next, got.end());
+  v1::FeedMessage p2;
+  ASSERT_TRUE(p2.ParseFromString(next->data));
+  EXPECT_EQ(p2.event().parcel_sorted().parcel_id(), "P2");
 }
 
 TEST_F(FeedTest, KillNineAndNatsRestartsLoseNothingAndRepeatNothing) {
