@@ -624,8 +624,11 @@ uint64_t FeedPublisher::published_through() const {
 void FeedPublisher::Report(FeedStatus* out) const {
   const Impl& i = *impl_;
   out->enabled = true;
-  out->state = StateName(i.state.load());
   out->connected = i.connected.load();
+  // The connection's state comes from libnats' callbacks: while it is down
+  // the feed is connecting again, whatever its thread was doing.
+  const int state = i.state.load();
+  out->state = StateName(!out->connected && state != kStopped ? kConnecting : state);
   out->cursor_hub_seq = i.cursor.load();
   // From the store, not the publisher thread: it may be waiting on NATS.
   uint64_t last = 0;

@@ -258,10 +258,12 @@ void PrintAudit(const v1::AuditPage& page, const AnswerTimes& times) {
 }
 
 void PrintAnswer(const v1::RoutingTable& table, const AnswerTimes&) {
-  std::printf("%-20s %-16s %-12s %s\n", "DESTINATION", "ROUTE", "CHUTE", "LOAD");
+  std::printf("%-20s %-16s %-12s %-16s %-10s %s\n", "DESTINATION", "ROUTE", "CHUTE", "LOAD", "NEXT_HUB",
+              "TRANSIT_MIN");
   for (const auto& e : table.entries())
-    std::printf("%-20s %-16s %-12s %s\n", e.destination().c_str(), e.route_code().c_str(),
-                OrDash(e.chute()).c_str(), OrDash(e.load_id()).c_str());
+    std::printf("%-20s %-16s %-12s %-16s %-10s %s\n", e.destination().c_str(), e.route_code().c_str(),
+                OrDash(e.chute()).c_str(), OrDash(e.load_id()).c_str(), OrDash(e.next_hub()).c_str(),
+                e.transit_minutes() > 0 ? std::to_string(e.transit_minutes()).c_str() : "-");
 }
 
 void PrintAnswer(const v1::HoldList& holds, const AnswerTimes& times) {

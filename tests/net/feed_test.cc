@@ -340,6 +340,7 @@ TEST_F(FeedTest, PublishesOverTlsWithAClientCertificateAndSaysWhyWithoutOne) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_FALSE(d["feed"]["connected"].get<bool>()) << d.dump();
+  EXPECT_EQ(d["feed"]["state"], "connecting") << d.dump();
   EXPECT_GT(d["feed"]["errors"].get<uint64_t>(), 0u) << d.dump();
   EXPECT_NE(d["feed"]["last_error"].get<std::string>().find("cannot connect to NATS"), std::string::npos)
       << d.dump();
@@ -436,6 +437,7 @@ TEST_F(FeedTest, KillNineAndNatsRestartsLoseNothingAndRepeatNothing) {
                 during["feed"]["last_hub_seq"].get<uint64_t>() <= before + 100));
       EXPECT_GT(during["feed"]["last_hub_seq"].get<uint64_t>(), before + 100) << "ingest waits for NATS";
       EXPECT_FALSE(during["feed"]["connected"].get<bool>()) << during.dump();
+      EXPECT_EQ(during["feed"]["state"], "connecting") << during.dump();
       EXPECT_GT(during["feed"]["lag_records"].get<uint64_t>(), 0u) << during.dump();
       EXPECT_EQ(during["status"], "ok");
     } else if (round == 3 || round == 6) {

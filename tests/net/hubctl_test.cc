@@ -648,7 +648,7 @@ TEST_F(HubctlTest, AuditShowsWhoChangedWhatThroughTheApiWithFiltersAndPages) {
 
 TEST_F(HubctlTest, RoutesAndHoldsListShowWhatIsInForceAndWhoPlacedEachHold) {
   const std::string csv = (dir_ / "routes.csv").string();
-  std::ofstream(csv) << "D-SH,R-SH,C1,L-SH\nD-BJ,R-BJ\n";
+  std::ofstream(csv) << "D-SH,R-SH,C1,L-SH,PEK,240\nD-BJ,R-BJ\n";
   ASSERT_EQ(Hubctl("routes load " + csv).code, 0);
   ASSERT_EQ(Hubctl("holds add P-HELD --reason security --note x-ray").code, 0);
   ASSERT_EQ(Hubctl("holds add P-GONE --reason return").code, 0);
@@ -656,7 +656,7 @@ TEST_F(HubctlTest, RoutesAndHoldsListShowWhatIsInForceAndWhoPlacedEachHold) {
 
   CliRun r = Hubctl("routes list");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_EQ(LinesWith(r.out, "D-"), "D-BJ R-BJ - -\nD-SH R-SH C1 L-SH\n") << r.out;
+  EXPECT_EQ(LinesWith(r.out, "D-"), "D-BJ R-BJ - - - -\nD-SH R-SH C1 L-SH PEK 240\n") << r.out;
   r = Hubctl("holds list");
   ASSERT_EQ(r.code, 0) << r.out;
   const std::string held = LinesWith(r.out, "P-");
