@@ -94,6 +94,11 @@ std::optional<WalTailLoss> TailLoss(const WalScan& scan, const WalProbe& probe) 
   return loss;
 }
 
+// A test's fault (fault_fs.h): the archive writer drops its jobs.
+bool DropsArchiveJobs(const StoreOptions& options) {
+  return options.faults && options.faults->drop_archive_jobs();
+}
+
 }  // namespace
 
 struct RocksDbStore::Rep {
@@ -211,7 +216,7 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
     if (it->Valid() || !it->status().ok()) {
       rep->format_error = "the data directory was written by an older hubd (store format 1); "
                           "this hubd reads format " + std::to_string(kStoreFormat);
-    } else if (!options.testing_legacy_format) {
+    } else if (!(options.faults && options.faults->legacy_format())) {
       value.clear();
       keys::PutBigEndian64(&value, kStoreFormat);
       rocksdb::WriteOptions wo;
@@ -235,7 +240,7 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   RocksDbStore* self = nullptr;  // set below, before any job can arrive
   auto guard_of = std::make_shared<RocksDbStore*>(nullptr);
   rep->archive = std::make_unique<ArchiveWriter>(
-      db, rep->h(kArchive), &rep->index, options.testing_drop_archive_jobs, cursor,
+      db, rep->h(kArchive), &rep->index, DropsArchiveJobs(options), cursor,
       [guard_of] { return *guard_of ? (*guard_of)->CheckFreeSpace() : Status::Ok(); });
   rep->checkpoints = std::make_unique<CheckpointWriter>(db, rep->h(kCheckpoint), rep->archive.get(),
                                                         &rep->index);
@@ -492,7 +497,7 @@ Status RocksDbStore::Replay(core::HubState* state, bool rebuild_index, uint64_t*
     return FromRocks(s);
   }
   const uint64_t cursor = r.archive->cursor();
-  if (rebuild_index && cursor < state->last_hub_seq() && !r.options.testing_drop_archive_jobs)
+  if (rebuild_index && cursor < state->last_hub_seq() && !DropsArchiveJobs(r.options))
     return Status::Corruption("archive cursor " + std::to_string(cursor) +
                               " is behind the checkpoint at " +
                               std::to_string(state->last_hub_seq()));

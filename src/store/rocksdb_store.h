@@ -59,12 +59,10 @@ enum class Durability {
 struct StoreOptions {
   std::string path;
   Durability durability = Durability::kWal;
-  // Fault injection for tests: the archive writer drops its jobs, as if the
-  // process died before it wrote them. Never set in production.
-  bool testing_drop_archive_jobs = false;
   // The fault seam for tests (store/fault_fs.h): RocksDB's files go through
-  // it, so a test can make writes fail as on a full disk. nullptr in
-  // production.
+  // it, so a test can make writes fail as on a full disk, and the store
+  // asks it for its own faults (lost archive jobs, an older format).
+  // nullptr in production.
   std::shared_ptr<FaultInjection> faults;
   // Low-disk guard: a commit is refused (NoSpace, sticky like any failed
   // write) while the data directory's file system has less than this free,
@@ -72,9 +70,6 @@ struct StoreOptions {
   // itself: Debian's librocksdb aborts on an assertion when a write fails
   // that way (store/disk_space.h). 0 turns the guard off.
   uint64_t min_free_bytes = 0;
-  // For tests: open a new database the way a hubd from before store format
-  // 2 did (no format key). Never set in production.
-  bool testing_legacy_format = false;
 };
 
 // The layout version this code writes and reads (key_format.h). Format 1
