@@ -12,6 +12,7 @@
 #include "net/http_server.h"
 #include "net/scan_server.h"
 #include "sequencer/sequencer.h"
+#include "store/rocksdb_store.h"
 
 namespace hub::daemon {
 

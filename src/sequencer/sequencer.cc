@@ -8,6 +8,7 @@
 
 #include "core/validate.h"
 #include "sequencer/forked_snapshot.h"
+#include "store/rocksdb_store.h"
 #include "util/log_value.h"
 
 namespace hub::sequencer {

@@ -48,7 +48,13 @@
 #include "core/hub_state.h"
 #include "hub/v1/session.pb.h"
 #include "sequencer/sequencer_probe.h"
-#include "store/rocksdb_store.h"
+
+// The store, by name only: sessions (net/) see the sequencer through this
+// header and never the store's API.
+namespace hub::store {
+class RocksDbStore;
+struct CaseChange;  // store/commit_batch.h
+}  // namespace hub::store
 
 namespace hub::sequencer {
 

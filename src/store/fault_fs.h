@@ -2,9 +2,10 @@
 
 // The store's fault seam for tests (leveldb's ErrorEnv): a switch that makes
 // every file write RocksDB issues fail with "No space left on device", as a
-// full disk does, until it is turned off again. Hand one to the store in
-// StoreOptions::faults; production never sets it (nullptr: the plain
-// file system, no wrapper on any call).
+// full disk does, until it is turned off again, and switches for the
+// store's own faults (a lost archive job, a database of an older format).
+// Hand one to the store in StoreOptions::faults; production never sets it
+// (nullptr: the plain file system, no wrapper on any call, no fault).
 //
 // Thread safety: every method from any thread.
 
@@ -30,6 +31,16 @@ class FaultInjection {
   // Writes refused so far.
   uint64_t refused() const { return refused_.load(); }
 
+  // Set before the store opens. The archive writer drops its jobs, as if
+  // the process died before it wrote them: the archive cursor stays, and
+  // recovery does not refuse a checkpoint ahead of it.
+  void SetDropArchiveJobs(bool on) { drop_archive_jobs_.store(on); }
+  bool drop_archive_jobs() const { return drop_archive_jobs_.load(); }
+  // Set before the store opens. A new database gets no format key, as one
+  // made by a hubd from before store format 2.
+  void SetLegacyFormat(bool on) { legacy_format_.store(on); }
+  bool legacy_format() const { return legacy_format_.load(); }
+
   // For the store: the Env whose file system carries the switch. Lives as
   // long as this object.
   rocksdb::Env* env();
@@ -39,6 +50,8 @@ class FaultInjection {
   friend class NoSpaceFile;
   std::atomic<bool> no_space_{false};
   std::atomic<uint64_t> refused_{0};
+  std::atomic<bool> drop_archive_jobs_{false};
+  std::atomic<bool> legacy_format_{false};
   std::unique_ptr<rocksdb::Env> env_;
 };
 

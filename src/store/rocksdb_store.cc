@@ -9,20 +9,17 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
-#include <thread>
-#include <unordered_map>
 
 #include "core/audit.h"
 #include "core/validate.h"
 #include "store/archive_writer.h"
 #include "store/backup.h"
 #include "store/checkpoint_writer.h"
+#include "store/commit_batch_internal.h"
 #include "store/disk_space.h"
 #include "store/fault_fs.h"
 #include "store/wal_tail.h"
@@ -33,10 +30,6 @@
 
 namespace hub::store {
 namespace {
-
-enum Cf { kDefault, kLog, kScanners, kCases, kCaseIndex, kArchive, kCheckpoint, kSeqs, kNumCf };
-const char* const kCfNames[kNumCf] = {"default",    "log",     "scanners",   "cases",
-                                      "case_index", "archive", "checkpoint", "seqs"};
 
 // Learns, while RocksDB replays the WAL, which WAL files it reads (the
 // oldest log number any column family still needs) and the column family
@@ -101,6 +94,11 @@ std::optional<WalTailLoss> TailLoss(const WalScan& scan, const WalProbe& probe) 
   return loss;
 }
 
+// A test's fault (fault_fs.h): the archive writer drops its jobs.
+bool DropsArchiveJobs(const StoreOptions& options) {
+  return options.faults && options.faults->drop_archive_jobs();
+}
+
 }  // namespace
 
 struct RocksDbStore::Rep {
@@ -140,190 +138,12 @@ struct RocksDbStore::Rep {
   }
 };
 
-struct CommitBatch::Rep {
-  RocksDbStore* store;
-  rocksdb::WriteBatch wb;
-  size_t records = 0;
-  std::string scratch;
-  // Per scanner, in seq order: (seq, hub_seq it was logged as; 0 for a
-  // reject that consumed it). The last seq is the scanner's new mark.
-  std::unordered_map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> seqs;
-  struct PendingCase {
-    v1::ExceptionCase c;
-    bool stored = false;  // already in the store: its old index key goes
-    v1::ExceptionStatus stored_status = v1::EXCEPTION_STATUS_UNSPECIFIED;
-    uint64_t changed_at = 0;  // hub_seq of the record that raised or last changed it
-  };
-  std::map<uint64_t, PendingCase> cases;
-  std::vector<v1::ArchivedEntity> retired;  // for the archive writer
-  std::optional<v1::Retention> retention;   // logged in this batch
-  std::vector<LiveIndex::Touch> touches;    // [0, n_touches) in use; capacity kept
-  size_t n_touches = 0;
-  std::vector<core::EntityRef> refs;
-  uint64_t last_hub_seq = 0;
-
-  void AddTouches(uint64_t hub_seq) {
-    for (const auto& ref : refs) {
-      if (n_touches == touches.size()) touches.emplace_back();
-      LiveIndex::Touch& t = touches[n_touches++];
-      t.hub_seq = hub_seq;
-      t.key.assign(1, static_cast<char>(ref.kind));
-      t.key += *ref.id;
-    }
-    refs.clear();
-  }
-  Status error;  // a transition whose case could not be read
-};
-
-CommitBatch::CommitBatch(RocksDbStore* store) : rep_(std::make_unique<Rep>()) {
-  rep_->store = store;
-}
-CommitBatch::~CommitBatch() = default;
-
-size_t CommitBatch::records() const { return rep_->records; }
-bool CommitBatch::empty() const { return rep_->records == 0 && rep_->seqs.empty(); }
-
-void CommitBatch::Clear() {
-  rep_->wb.Clear();
-  rep_->records = 0;
-  rep_->seqs.clear();
-  rep_->cases.clear();
-  rep_->retired.clear();
-  rep_->retention.reset();
-  rep_->n_touches = 0;
-  rep_->error = Status::Ok();
-}
-
-void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body,
-                            core::ApplyResult* applied, const v1::Origin* origin) {
-  if (applied->outcome != core::ApplyResult::Outcome::kApplied) return;
-  const core::ApplyResult& result = *applied;
-  Rep& r = *rep_;
-  r.last_hub_seq = result.hub_seq;
-  // A LogRecord serialised by hand: field 1 (hub_seq, varint), the body as
-  // length-delimited field `field`, then the decision (field 5) of a sort
-  // scan, the origin (field 7) of an API write and the dispatch advice
-  // (field 8) of a departure to a next hub. Same bytes protobuf would
-  // produce.
-  std::string& v = r.scratch;
-  v.clear();
-  v.push_back(0x08);
-  PutVarint(&v, result.hub_seq);
-  PutMessageField(&v, field, body);
-  if (result.has_decision) PutMessageField(&v, v1::LogRecord::kDecisionFieldNumber, result.decision);
-  if (origin != nullptr) PutMessageField(&v, v1::LogRecord::kOriginFieldNumber, *origin);
-  if (result.dispatch) PutMessageField(&v, v1::LogRecord::kDispatchFieldNumber, *result.dispatch);
-  const RocksDbStore::Rep& s = *r.store->rep_;
-  r.wb.Put(s.h(kLog), keys::LogKey(result.hub_seq), AsSlice(v));
-  ++r.records;
-  if (origin != nullptr) {
-    v.clear();
-    keys::PutBigEndian64(&v, static_cast<uint64_t>(origin->at_ms()));
-    v += origin->who();
-    r.wb.Put(s.h(kDefault), keys::AuditKey(result.hub_seq), AsSlice(v));
-  }
-
-  for (const auto& c : result.raised) {
-    auto& pending = r.cases[c.id()];
-    pending.c = c;
-    pending.changed_at = result.hub_seq;
-  }
-  for (auto& a : applied->retired) r.retired.push_back(std::move(a));
-  applied->retired.clear();
-  if (result.transition) {
-    const auto& t = *result.transition;
-    auto it = r.cases.find(t.case_id);
-    if (it == r.cases.end()) {
-      Rep::PendingCase pending;
-      Status s = r.store->GetCase(t.case_id, &pending.c);
-      if (!s.ok()) {
-        r.error = s;
-        return;
-      }
-      pending.stored = true;
-      pending.stored_status = pending.c.status();
-      it = r.cases.emplace(t.case_id, std::move(pending)).first;
-    }
-    it->second.changed_at = result.hub_seq;
-    v1::ExceptionCase& c = it->second.c;
-    c.set_status(t.action.to());
-    *(t.action.to() == v1::RESOLVED ? c.mutable_resolved() : c.mutable_acknowledged()) =
-        t.action.transition();
-  }
-}
-
-void CommitBatch::AddEvent(const v1::ScanEvent& event, core::ApplyResult* result) {
-  Rep& r = *rep_;
-  uint64_t logged_as = 0;
-  if (result->outcome == core::ApplyResult::Outcome::kApplied) {
-    AddRecord(v1::LogRecord::kEvent, event, result);
-    logged_as = result->hub_seq;
-  } else if (result->outcome != core::ApplyResult::Outcome::kRejected ||
-             !core::ConsumesSeq(result->reject_code) || !core::ValidScannerId(event.scanner_id())) {
-    return;  // a re-send, or a reject that leaves the seq to be sent again
-  }
-  // The seq is used (by a logged record, or by a reject that consumes it):
-  // the resume point covers it, and a re-send is checked against it.
-  r.seqs[event.scanner_id()].emplace_back(event.seq(), logged_as);
-  if (logged_as == 0) return;
-  core::EntitiesOf(event, result->has_decision ? &result->decision : nullptr, &rep_->refs);
-  rep_->AddTouches(result->hub_seq);
-}
-
-void CommitBatch::AddReference(const v1::ReferenceChange& change, core::ApplyResult* result,
-                               const v1::Origin* origin) {
-  if (result->outcome != core::ApplyResult::Outcome::kApplied) return;
-  AddRecord(v1::LogRecord::kReference, change, result, origin);
-  core::EntitiesOf(change, &rep_->refs);
-  rep_->AddTouches(result->hub_seq);
-}
-
-void CommitBatch::AddCaseAction(const v1::CaseAction& action, core::ApplyResult* result,
-                                const v1::Origin* origin) {
-  AddRecord(v1::LogRecord::kCaseAction, action, result, origin);
-}
-
-void CommitBatch::AddRetention(const v1::Retention& retention, core::ApplyResult* result) {
-  if (result->outcome != core::ApplyResult::Outcome::kApplied) return;
-  AddRecord(v1::LogRecord::kRetention, retention, result);
-  Rep& r = *rep_;
-  const RocksDbStore::Rep& s = *r.store->rep_;
-  r.wb.DeleteRange(s.h(kLog), keys::LogKey(0), keys::LogKey(retention.through_hub_seq() + 1));
-  r.wb.DeleteRange(s.h(kCases), keys::CaseKey(0), keys::CaseKey(retention.through_case_id() + 1));
-  r.wb.DeleteRange(s.h(kDefault), keys::HourKey(0),
-                   keys::HourKey(retention.cutoff_ms() / core::kHourMs));
-  r.wb.DeleteRange(s.h(kDefault), keys::AuditKey(0),
-                   keys::AuditKey(retention.through_hub_seq() + 1));
-  RetentionMark mark;
-  mark.through_hub_seq = retention.through_hub_seq();
-  mark.through_case_id = retention.through_case_id();
-  mark.cutoff_ms = retention.cutoff_ms();
-  r.wb.Put(s.h(kDefault), keys::kRetentionKey, mark.Encode());
-  r.retention = retention;
-}
-
-void CommitBatch::NoteHour(int64_t hour, uint64_t hub_seq) {
-  std::string value;
-  keys::PutBigEndian64(&value, hub_seq);
-  rep_->wb.Put(rep_->store->rep_->h(kDefault), keys::HourKey(hour), AsSlice(value));
-}
-
-void CommitBatch::Add(const v1::LogRecord& rec, core::ApplyResult* result) {
-  switch (rec.body_case()) {
-    case v1::LogRecord::kRetention: return AddRetention(rec.retention(), result);
-    case v1::LogRecord::kEvent: return AddEvent(rec.event(), result);
-    case v1::LogRecord::kReference:
-      return AddReference(rec.reference(), result, rec.has_origin() ? &rec.origin() : nullptr);
-    case v1::LogRecord::kCaseAction:
-      return AddCaseAction(rec.case_action(), result, rec.has_origin() ? &rec.origin() : nullptr);
-    case v1::LogRecord::BODY_NOT_SET: return;
-  }
-}
-
 // ---------------------------------------------------------------------------
 
 RocksDbStore::RocksDbStore(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 RocksDbStore::~RocksDbStore() = default;
+
+const std::vector<rocksdb::ColumnFamilyHandle*>& RocksDbStore::families() const { return rep_->cf; }
 
 Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbStore>* out) {
   rocksdb::DBOptions db_options;
@@ -396,7 +216,7 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
     if (it->Valid() || !it->status().ok()) {
       rep->format_error = "the data directory was written by an older hubd (store format 1); "
                           "this hubd reads format " + std::to_string(kStoreFormat);
-    } else if (!options.testing_legacy_format) {
+    } else if (!(options.faults && options.faults->legacy_format())) {
       value.clear();
       keys::PutBigEndian64(&value, kStoreFormat);
       rocksdb::WriteOptions wo;
@@ -420,7 +240,7 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   RocksDbStore* self = nullptr;  // set below, before any job can arrive
   auto guard_of = std::make_shared<RocksDbStore*>(nullptr);
   rep->archive = std::make_unique<ArchiveWriter>(
-      db, rep->h(kArchive), &rep->index, options.testing_drop_archive_jobs, cursor,
+      db, rep->h(kArchive), &rep->index, DropsArchiveJobs(options), cursor,
       [guard_of] { return *guard_of ? (*guard_of)->CheckFreeSpace() : Status::Ok(); });
   rep->checkpoints = std::make_unique<CheckpointWriter>(db, rep->h(kCheckpoint), rep->archive.get(),
                                                         &rep->index);
@@ -677,7 +497,7 @@ Status RocksDbStore::Replay(core::HubState* state, bool rebuild_index, uint64_t*
     return FromRocks(s);
   }
   const uint64_t cursor = r.archive->cursor();
-  if (rebuild_index && cursor < state->last_hub_seq() && !r.options.testing_drop_archive_jobs)
+  if (rebuild_index && cursor < state->last_hub_seq() && !DropsArchiveJobs(r.options))
     return Status::Corruption("archive cursor " + std::to_string(cursor) +
                               " is behind the checkpoint at " +
                               std::to_string(state->last_hub_seq()));

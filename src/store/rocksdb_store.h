@@ -38,10 +38,12 @@
 #include "hub/v1/desk.pb.h"
 #include "hub/v1/exception.pb.h"
 #include "hub/v1/record.pb.h"
+#include "store/commit_batch.h"
 #include "store/key_format.h"
 #include "store/status.h"
 
 namespace rocksdb {
+class ColumnFamilyHandle;
 struct ReadOptions;
 }
 
@@ -57,12 +59,10 @@ enum class Durability {
 struct StoreOptions {
   std::string path;
   Durability durability = Durability::kWal;
-  // Fault injection for tests: the archive writer drops its jobs, as if the
-  // process died before it wrote them. Never set in production.
-  bool testing_drop_archive_jobs = false;
   // The fault seam for tests (store/fault_fs.h): RocksDB's files go through
-  // it, so a test can make writes fail as on a full disk. nullptr in
-  // production.
+  // it, so a test can make writes fail as on a full disk, and the store
+  // asks it for its own faults (lost archive jobs, an older format).
+  // nullptr in production.
   std::shared_ptr<FaultInjection> faults;
   // Low-disk guard: a commit is refused (NoSpace, sticky like any failed
   // write) while the data directory's file system has less than this free,
@@ -70,9 +70,6 @@ struct StoreOptions {
   // itself: Debian's librocksdb aborts on an assertion when a write fails
   // that way (store/disk_space.h). 0 turns the guard off.
   uint64_t min_free_bytes = 0;
-  // For tests: open a new database the way a hubd from before store format
-  // 2 did (no format key). Never set in production.
-  bool testing_legacy_format = false;
 };
 
 // The layout version this code writes and reads (key_format.h). Format 1
@@ -120,57 +117,6 @@ class ReadView {
   friend class RocksDbStore;
   ReadView() = default;
   struct Rep;
-  std::unique_ptr<Rep> rep_;
-};
-
-// One group commit in the making. Not thread-safe; reusable after Commit().
-// A case raised or changed by a commit: the case as it is now, and the hub
-// sequence of the record that raised or last changed it.
-struct CaseChange {
-  uint64_t hub_seq = 0;
-  v1::ExceptionCase c;
-};
-
-class CommitBatch {
- public:
-  explicit CommitBatch(RocksDbStore* store);
-  ~CommitBatch();
-  CommitBatch(const CommitBatch&) = delete;
-  CommitBatch& operator=(const CommitBatch&) = delete;
-
-  // Adds an applied record and what it produced. `result` must be the
-  // outcome of applying exactly this record. kApplied is logged; an event
-  // rejected with a code that consumes its seq moves its scanner's mark
-  // only; other outcomes are ignored (nothing to persist). The retired entities are moved out of
-  // *result: they go to the archive writer after the commit.
-  // A record written through the API passes its `origin` (who, when): it
-  // is logged with the record, and the record gets a row in the audit
-  // index in the same batch (AuditAfter).
-  void AddEvent(const v1::ScanEvent& event, core::ApplyResult* result);
-  void AddReference(const v1::ReferenceChange& change, core::ApplyResult* result,
-                    const v1::Origin* origin = nullptr);
-  void AddCaseAction(const v1::CaseAction& action, core::ApplyResult* result,
-                     const v1::Origin* origin = nullptr);
-  // Logs the record and removes what it ages out (store/retention.h).
-  void AddRetention(const v1::Retention& retention, core::ApplyResult* result);
-  // `hub_seq` is the first record in `hour` of hub time (the time index
-  // retention reads).
-  void NoteHour(int64_t hour, uint64_t hub_seq);
-  // Dispatches on rec's body.
-  void Add(const v1::LogRecord& rec, core::ApplyResult* result);
-
-  // Log records added so far.
-  size_t records() const;
-  // Nothing to write: no record and no scanner mark (a batch of rejected
-  // events still moves their scanners' marks).
-  bool empty() const;
-  void Clear();
-
- private:
-  friend class RocksDbStore;
-  struct Rep;
-  void AddRecord(int field, const google::protobuf::MessageLite& body,
-                 core::ApplyResult* result, const v1::Origin* origin = nullptr);
   std::unique_ptr<Rep> rep_;
 };
 
@@ -371,6 +317,8 @@ class RocksDbStore {
   friend class CommitBatch;
   struct Rep;
   explicit RocksDbStore(std::unique_ptr<Rep> rep);
+  // For CommitBatch: the column family handles, by store_util.h's Cf.
+  const std::vector<rocksdb::ColumnFamilyHandle*>& families() const;
   static rocksdb::ReadOptions ReadOptionsFor(const ReadView* view);
   // Recover() and Reload(): checkpoint + log replay (+ index and archive
   // when `rebuild_index`) + scanner marks.

@@ -23,6 +23,11 @@
 
 namespace hub::store {
 
+// The column families (store/key_format.h), in the order the store opens them.
+enum Cf { kDefault, kLog, kScanners, kCases, kCaseIndex, kArchive, kCheckpoint, kSeqs, kNumCf };
+inline constexpr const char* kCfNames[kNumCf] = {"default",    "log",     "scanners",   "cases",
+                                                 "case_index", "archive", "checkpoint", "seqs"};
+
 inline Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return Status::Ok();
   if (s.IsNotFound()) return Status::NotFound(s.ToString());

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "store/fault_fs.h"
+#include "store/rocksdb_store.h"
 #include "testutil/events.h"
 
 namespace hub::testing {

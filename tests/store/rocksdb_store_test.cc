@@ -8,6 +8,7 @@
 #include <map>
 
 #include "core/views.h"
+#include "store/fault_fs.h"
 #include "testutil/events.h"
 
 namespace hub::testing {
@@ -34,7 +35,10 @@ class StoreTest : public ::testing::Test {
   void Open(bool drop_archive_jobs = false) {
     store::StoreOptions options;
     options.path = dir_.string();
-    options.testing_drop_archive_jobs = drop_archive_jobs;
+    if (drop_archive_jobs) {
+      options.faults = std::make_shared<store::FaultInjection>();
+      options.faults->SetDropArchiveJobs(true);
+    }
     ASSERT_TRUE(RocksDbStore::Open(options, &db_).ok());
   }
   void Reopen(bool drop_archive_jobs = false) {
@@ -478,7 +482,8 @@ TEST_F(StoreTest, DataOfAnOlderStoreFormatIsRefusedButStillExportable) {
   fs::remove_all(dir_);
   store::StoreOptions legacy;
   legacy.path = dir_.string();
-  legacy.testing_legacy_format = true;  // as a hubd before format 2 made it
+  legacy.faults = std::make_shared<store::FaultInjection>();
+  legacy.faults->SetLegacyFormat(true);  // as a hubd before format 2 made it
   ASSERT_TRUE(RocksDbStore::Open(legacy, &db_).ok());
   core::HubState hub;
   ApplyAndCommit(hub, OneLoadLeaves());
