@@ -120,6 +120,11 @@ void ApplyResult::Clear() {
   retired.clear();
 }
 
+void ApplyResult::Transition::ApplyTo(v1::ExceptionCase* c) const {
+  c->set_status(action.to());
+  *(action.to() == v1::RESOLVED ? c->mutable_resolved() : c->mutable_acknowledged()) = action.transition();
+}
+
 HubState::HubState() : settings_(DefaultSettings()) {}
 
 v1::HubSettings HubState::DefaultSettings() {

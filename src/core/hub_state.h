@@ -82,6 +82,10 @@ struct ApplyResult {
     uint64_t case_id = 0;
     v1::ExceptionStatus from = v1::EXCEPTION_STATUS_UNSPECIFIED;
     v1::CaseAction action;
+    // The case after the action: its new status, and who, when and why
+    // (acknowledged or resolved). The core keeps only open cases' ids and
+    // statuses, so the store reads the case and this changes it.
+    void ApplyTo(v1::ExceptionCase* c) const;
   };
   std::optional<Transition> transition;
   // For a LOAD_DEPARTED whose route (LoadOpened.route_code) names a next

@@ -79,10 +79,7 @@ void CommitBatch::AddRecord(int field, const google::protobuf::MessageLite& body
       it = r.cases.emplace(t.case_id, std::move(pending)).first;
     }
     it->second.changed_at = result.hub_seq;
-    v1::ExceptionCase& c = it->second.c;
-    c.set_status(t.action.to());
-    *(t.action.to() == v1::RESOLVED ? c.mutable_resolved() : c.mutable_acknowledged()) =
-        t.action.transition();
+    t.ApplyTo(&it->second.c);
   }
 }
 

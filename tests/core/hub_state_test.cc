@@ -330,6 +330,22 @@ TEST_F(CaseLifeCycleTest, OpenThenAcknowledgedThenResolved) {
   EXPECT_EQ(hub.open_cases(), 0u);
 }
 
+TEST_F(CaseLifeCycleTest, AnActionChangesTheCaseItsStatusAndWhoWhenWhy) {
+  Apply(desk.ParcelDamaged("P1", 10));
+  ASSERT_EQ(result.raised.size(), 1u);
+  v1::ExceptionCase c = result.raised[0];
+  ASSERT_EQ(Act(1, v1::ACKNOWLEDGED), kApplied);
+  result.transition->ApplyTo(&c);
+  EXPECT_EQ(c.status(), v1::ACKNOWLEDGED);
+  EXPECT_EQ(c.acknowledged().by(), "supervisor-li");
+  EXPECT_FALSE(c.has_resolved());
+  ASSERT_EQ(Act(1, v1::RESOLVED), kApplied);
+  result.transition->ApplyTo(&c);
+  EXPECT_EQ(c.status(), v1::RESOLVED);
+  EXPECT_EQ(c.resolved().note(), "checked");
+  EXPECT_EQ(c.acknowledged().by(), "supervisor-li") << "the acknowledgement stays";
+}
+
 TEST_F(CaseLifeCycleTest, NoResolvingTwiceNoGoingBack) {
   Apply(desk.ParcelDamaged("P1", 10));
   EXPECT_EQ(Act(1, v1::RESOLVED), kApplied);
