@@ -65,8 +65,8 @@ const char* StateName(int s) {
 // The calling thread, and the NATS client threads it starts later (they
 // inherit it), yield the CPU to ingest (FeedOptions::priority): "idle" runs
 // only on CPU time nothing else wants, and any ingest thread that wakes
-// takes the CPU at once; nice 19 alone still cost flat-out ingest 11-16 %
-// on two cores (bench/RESULTS.md). "low" is nice 19; "normal" changes nothing.
+// takes the CPU at once (a nice-19 thread still gets a share of a saturated
+// machine). "low" is nice 19; "normal" changes nothing.
 void LowerPriority(const std::string& priority) {
   if (priority == "idle") {
     sched_param param{};
@@ -182,7 +182,10 @@ struct FeedPublisher::Impl {
     uint64_t last = 0;
     if (!store->LastHubSeq(&last).ok()) return;
     const auto now = Clock::now();
-    if (seen.size() < kSeenMax && (seen.empty() || last > seen.back().second)) seen.emplace_back(now, last);
+    if (seen.empty() || last > seen.back().second) {
+      if (seen.size() == kSeenMax) seen.pop_back();  // a long outage: the newest ages least
+      seen.emplace_back(now, last);
+    }
     const uint64_t c = cursor.load();
     while (!seen.empty() && seen.front().second <= c) seen.pop_front();
     behind_since = seen.empty() ? 0 : seen.front().first.time_since_epoch().count();
