@@ -331,8 +331,20 @@ std::string CommitStats(uint16_t http_port) {
     const double sum = value("hubd_commit_batch_records_sum");
     const double count = value("hubd_commit_batch_records_count");
     if (sum < 0 || count <= 0) return "";
-    char out[96];
-    std::snprintf(out, sizeof out, " commits=%.0f mean_group=%.1f", count, sum / count);
+    // The commit time's p99 and max as the upper bounds of their buckets:
+    // is the ack latency's tail the commit's?
+    std::string p99 = "?", max = "?";
+    const std::string bucket = "hubd_commit_duration_seconds_bucket{le=\"";
+    for (size_t at = body.find(bucket); at != std::string::npos; at = body.find(bucket, at + 1)) {
+      const size_t le = at + bucket.size(), end = body.find('"', le);
+      const std::string bound = body.substr(le, end - le);
+      const double n = std::stod(body.substr(end + 3));
+      if (p99 == "?" && n >= 0.99 * count) p99 = bound;
+      if (max == "?" && n >= count) max = bound;
+    }
+    char out[160];
+    std::snprintf(out, sizeof out, " commits=%.0f mean_group=%.1f commit_p99_s<=%s commit_max_s<=%s", count,
+                  sum / count, p99.c_str(), max.c_str());
     return out;
   } catch (const std::exception&) {
     return "";
