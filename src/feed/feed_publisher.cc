@@ -412,6 +412,9 @@ struct FeedPublisher::Impl {
     return true;
   }
 
+  // Over the server's max_payload with the headers a message carries.
+  bool TooLarge(size_t bytes) const { return bytes > max_payload - std::min(max_payload, kHeaderRoom); }
+
   // Appends one message after stream sequence *seq. Each carries the
   // stream sequence it expects before it; the round's last one is held back
   // and published with JetStream's acknowledgement (Confirm), which by that
@@ -423,7 +426,7 @@ struct FeedPublisher::Impl {
     const std::string subject = SubjectOf(m);
     std::string data = m.SerializeAsString();
     const std::string id = MessageId(opt.hub_id, hub_seq, part);
-    if (data.size() > max_payload - std::min(max_payload, kHeaderRoom)) {
+    if (TooLarge(data.size())) {
       ++oversize;
       spdlog::warn("event=feed_message_oversize msg_id={} bytes={} max_payload={} note={}", LogValue(id),
                    data.size(), max_payload,
@@ -474,7 +477,7 @@ struct FeedPublisher::Impl {
     const std::string subject = DispatchSubject(a.to_hub());
     const std::string data = a.SerializeAsString();
     const std::string id = DispatchMessageId(opt.hub_id, rec.hub_seq());
-    if (data.size() > max_payload - std::min(max_payload, kHeaderRoom)) {
+    if (TooLarge(data.size())) {
       // Not published: the next hub treats the vehicle as unadvised. The
       // record's own message (part 0) says what was dispatched.
       ++oversize;

@@ -709,5 +709,33 @@ TEST_F(TwoHubsTest, DispatchedVehicleThatNeverArrivesIsOverdueAtTheNextHub) {
   EXPECT_NE(all.find("VEHICLE_OVERDUE vehicle=V7"), std::string::npos) << all;
 }
 
+TEST_F(TwoHubsTest, AnAdviceOverTheServersMaxPayloadIsNotSentAndTheFeedGoesOn) {
+  const fs::path conf = dir_ / "small.conf";
+  std::ofstream(conf) << "max_payload: 4096\n";
+  NatsServer nats("small", {"-c", conf.string()});
+  ASSERT_TRUE(nats.running());
+  DaemonProcess sha(db_, {"--config", Config("sha", "SHA", nats.url())});
+  ASSERT_NE(sha.port(), 0);
+  // One bag of 400 parcels: an advice of some 8 KB.
+  Scanner s("SORTER-1");
+  std::vector<v1::ScanEvent> e = {s.BagCreated("BIG", "PEK")};
+  for (int i = 0; i < 400; ++i) e.push_back(s.ParcelBagged("PARCEL-" + std::to_string(i), "BIG"));
+  e.push_back(s.BagClosed("BIG", 400));
+  e.push_back(s.LoadOpened("L1", "V1", "R-PEK"));
+  e.push_back(s.BagLoaded("BIG", "L1"));
+  e.push_back(s.LoadDeparted("L1", "SEAL-1"));
+  SendAll(sha.port(), "SORTER-1", e);
+  ASSERT_TRUE(WaitCaughtUp(sha.http_port()));
+  const auto metrics = testutil::HttpCall(sha.http_port(), "GET", "/metrics").body;
+  // The advice, and the departure's own message that carries it.
+  EXPECT_NE(metrics.find("hubd_feed_oversize_messages_total 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("hubd_feed_dispatch_published_total 0"), std::string::npos) << metrics;
+  ASSERT_EQ(sha.Terminate(), 0);
+  std::vector<testutil::StreamMessage> advices;
+  std::string error;
+  ASSERT_TRUE(testutil::ReadStream(nats.url(), "DISPATCH", &advices, &error)) << error;
+  EXPECT_TRUE(advices.empty());
+}
+
 }  // namespace
 }  // namespace hub::testing

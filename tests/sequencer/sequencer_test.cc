@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <chrono>
 #include <thread>
 
 #include "store/fault_fs.h"
@@ -113,6 +114,18 @@ TEST_F(SequencerTest, AnswersOnlyAfterTheCommitThatMakesThemDurable) {
   EXPECT_EQ(done, 100u);
   EXPECT_EQ(seq.in_flight(), 0);
   EXPECT_EQ(seq.committed(), 100u);
+}
+
+TEST_F(SequencerTest, IdleClockRunsWhileThereIsNothingToDoAndNeverPastTheWall) {
+  Open();
+  sequencer::Sequencer seq(&hub_, db_.get(), {});
+  const auto start = std::chrono::steady_clock::now();
+  seq.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  seq.Stop();
+  const auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
+  EXPECT_GT(seq.idle_ns(), 0u);
+  EXPECT_LE(seq.idle_ns(), static_cast<uint64_t>(wall.count()));
 }
 
 TEST_F(SequencerTest, CommandAfterStopIsAnsweredUnavailableAtOnce) {

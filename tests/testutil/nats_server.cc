@@ -1,11 +1,9 @@
 #include "testutil/nats_server.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -129,25 +127,11 @@ bool NatsServer::Launch() {
   } else {
     args.insert(args.end(), {"-c", config_});
   }
-  const std::string log = dir_ + "/nats-server.log";
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
+  // Dies with the test process (killed, or crashed) instead of lingering.
+  pid_ = Spawn(std::move(args), dir_ + "/nats-server.log", true, true);
   if (pid_ < 0) {
     ADD_FAILURE() << "fork failed";
     return false;
-  }
-  if (pid_ == 0) {
-    // Dies with the test process (killed, or crashed) instead of lingering.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
   }
   return true;
 }

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -207,17 +208,7 @@ DaemonProcess::DaemonProcess(const std::string& data_dir, std::vector<std::strin
       args.insert(args.end(), {flag, "127.0.0.1:0"});
   args.insert(args.end(), extra.begin(), extra.end());
   args.insert(args.begin(), wrapper.begin(), wrapper.end());
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
-  }
+  pid_ = Spawn(std::move(args), log_path_);
   for (int i = 0; i < 400 && port_ == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
     if (ReadyPorts(Log(), &port_, &http_port_)) break;
@@ -235,6 +226,24 @@ DaemonProcess::~DaemonProcess() {
   ::unlink(log_path_.c_str());
 }
 
+pid_t Spawn(std::vector<std::string> argv, const std::string& log, bool append, bool die_with_thread) {
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  if (die_with_thread) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+  }
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
+  ::dup2(fd, 1);
+  ::dup2(fd, 2);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  ::_exit(127);
+}
+
 int WaitExit(pid_t* pid, int timeout_ms) {
   int status = 0;
   for (int waited = 0; *pid > 0 && waited <= timeout_ms; waited += 10) {
@@ -247,19 +256,8 @@ int WaitExit(pid_t* pid, int timeout_ms) {
   return -1;
 }
 
-BackgroundCommand::BackgroundCommand(std::vector<std::string> argv, std::string out) : out_(std::move(out)) {
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    const int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-}
+BackgroundCommand::BackgroundCommand(std::vector<std::string> argv, std::string out)
+    : out_(std::move(out)), pid_(Spawn(std::move(argv), out_)) {}
 
 BackgroundCommand::~BackgroundCommand() {
   if (pid_ > 0) {

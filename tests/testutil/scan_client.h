@@ -117,6 +117,14 @@ class DaemonProcess {
   std::string log_path_;
 };
 
+// Starts `argv` (argv[0] found on the PATH) as a child process with its
+// stdout and stderr going to the file `log` (truncated, or appended to with
+// `append`). With `die_with_thread` it gets SIGKILL when the thread that
+// started it ends, so a crashed test leaves nothing behind. Its pid, or -1
+// when fork failed.
+pid_t Spawn(std::vector<std::string> argv, const std::string& log, bool append = false,
+            bool die_with_thread = false);
+
 // Waits up to timeout_ms for child *pid to exit and reaps it (*pid = -1).
 // Its exit code; -1 when it died of a signal or is still running.
 int WaitExit(pid_t* pid, int timeout_ms);
