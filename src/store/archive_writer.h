@@ -7,32 +7,49 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "hub/v1/record.pb.h"
+#include "store/fault_fs.h"
 #include "store/live_index.h"
 #include "store/status.h"
 
 namespace hub::store {
 
-// Writes retired entities to the archive column family on its own thread,
-// each job with the cursor "archive_cursor" (default CF) in one WriteBatch.
-// Jobs arrive only after the log records that produced them are committed.
+// Keeps the live index and writes retired entities to the archive column
+// family, on its own thread, off the single writer. A job is one commit's
+// work: its touches go into the live index (which gives the retired rows
+// their hub_seqs), then its rows go to the archive with the cursor
+// "archive_cursor" (default CF) in one WriteBatch. Jobs arrive in hub order,
+// only after the log records that produced them are committed; a job whose
+// rows are written is not indexed again.
 class ArchiveWriter {
  public:
-  static constexpr size_t kMaxQueuedRows = 1 << 20;  // then Enqueue() blocks
+  // Rows and touches queued; then Enqueue() blocks.
+  static constexpr size_t kMaxQueued = 1 << 21;
 
   // `guard` is asked before each write (the store's low-disk guard); a
   // failure keeps the jobs for Resume() like a failed write.
+  // `faults` (tests only; may be null) can drop every job or hold the thread.
   ArchiveWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* archive, LiveIndex* index,
-                bool drop_jobs, uint64_t cursor, std::function<Status()> guard = nullptr);
+                const FaultInjection* faults, uint64_t cursor,
+                std::function<Status()> guard = nullptr);
   ~ArchiveWriter();
 
-  // Queues rows retired by records up to `through`; blocks while the queue
-  // is full. Called by the writer thread of the store only.
-  void Enqueue(uint64_t through, std::vector<v1::ArchivedEntity>&& rows);
+  // Queues one commit of records up to `through`: what they touched, the
+  // rows they retired (hub_seqs still to be filled in by the index) and,
+  // for a retention record, the hub_seq it aged records out through. Blocks
+  // while the queue is full. Called by the writer thread of the store only.
+  void Enqueue(uint64_t through, Touches&& touches, std::vector<v1::ArchivedEntity>&& rows,
+               std::optional<uint64_t> aged_through);
+  // Queues rows whose hub_seqs are filled in already (recovery indexes as
+  // it replays).
+  void EnqueueIndexed(uint64_t through, std::vector<v1::ArchivedEntity>&& rows);
 
+  // Waits until every row retired through `through` is durable (and the
+  // index covers `through`).
   Status Flush(uint64_t through);
 
   uint64_t cursor();
@@ -46,23 +63,30 @@ class ArchiveWriter {
 
  private:
   struct Job {
-    uint64_t through;
+    uint64_t through = 0;
+    Touches touches;
     std::vector<v1::ArchivedEntity> rows;
+    std::optional<uint64_t> aged_through;
+    bool indexed = false;
+    bool flush = false;  // write the cursor even without rows
   };
 
+  void Push(Job&& job, size_t items);
   void Run();
+  Status Write(const std::deque<Job>& jobs, rocksdb::WriteBatch* wb);
 
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const archive_;
   LiveIndex* const index_;
+  const FaultInjection* const faults_;
   const bool drop_jobs_;
   const std::function<Status()> guard_;
   std::mutex mu_;
   std::condition_variable work_, done_;
   std::deque<Job> jobs_;          // GUARDED_BY(mu_)
-  size_t queued_rows_ = 0;        // GUARDED_BY(mu_)
+  size_t queued_ = 0;             // GUARDED_BY(mu_): rows and touches
+  size_t fresh_ = 0;              // GUARDED_BY(mu_): jobs not indexed yet
   uint64_t cursor_;               // GUARDED_BY(mu_): durable
-  uint64_t queued_cursor_;        // GUARDED_BY(mu_)
   bool stop_ = false;             // GUARDED_BY(mu_)
   Status error_;                  // GUARDED_BY(mu_)
   std::thread thread_;

@@ -16,16 +16,23 @@ CommitBatch::CommitBatch(RocksDbStore* store) : rep_(std::make_unique<Rep>()) {
 CommitBatch::~CommitBatch() = default;
 
 size_t CommitBatch::records() const { return rep_->records; }
-bool CommitBatch::empty() const { return rep_->records == 0 && rep_->seqs.empty(); }
+bool CommitBatch::empty() const { return rep_->records == 0 && rep_->n_seqs == 0; }
 
 void CommitBatch::Clear() {
   rep_->wb.Clear();
   rep_->records = 0;
-  rep_->seqs.clear();
+  // Scanners come and go over a year: keep the lists of a working set only.
+  if (rep_->seqs.size() > 4096) {
+    rep_->seqs.clear();
+  } else {
+    for (auto& [scanner, used] : rep_->seqs) used.clear();
+  }
+  rep_->n_seqs = 0;
   rep_->cases.clear();
   rep_->retired.clear();
   rep_->retention.reset();
-  rep_->n_touches = 0;
+  rep_->touches.clear();  // handed to the archive writer: grows again
+  rep_->touches.reserve(rep_->last_touches);
   rep_->error = Status::Ok();
 }
 
@@ -96,6 +103,7 @@ void CommitBatch::AddEvent(const v1::ScanEvent& event, core::ApplyResult* result
   // The seq is used (by a logged record, or by a reject that consumes it):
   // the resume point covers it, and a re-send is checked against it.
   r.seqs[event.scanner_id()].emplace_back(event.seq(), logged_as);
+  ++r.n_seqs;
   if (logged_as == 0) return;
   core::EntitiesOf(event, result->has_decision ? &result->decision : nullptr, &rep_->refs);
   rep_->AddTouches(result->hub_seq);

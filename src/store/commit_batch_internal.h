@@ -30,8 +30,11 @@ struct CommitBatch::Rep {
   size_t records = 0;
   std::string scratch;
   // Per scanner, in seq order: (seq, hub_seq it was logged as; 0 for a
-  // reject that consumed it). The last seq is the scanner's new mark.
+  // reject that consumed it). The last seq is the scanner's new mark. A
+  // scanner without seqs in this batch has an empty list: the lists keep
+  // their capacity from one batch to the next.
   std::unordered_map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> seqs;
+  size_t n_seqs = 0;  // seqs in use, over all scanners
   struct PendingCase {
     v1::ExceptionCase c;
     bool stored = false;  // already in the store: its old index key goes
@@ -41,21 +44,15 @@ struct CommitBatch::Rep {
   std::map<uint64_t, PendingCase> cases;
   std::vector<v1::ArchivedEntity> retired;  // for the archive writer
   std::optional<v1::Retention> retention;   // logged in this batch
-  std::vector<LiveIndex::Touch> touches;    // [0, n_touches) in use; capacity kept
-  size_t n_touches = 0;
+  Touches touches;                          // for the live index
+  size_t last_touches = 0;                  // in the last batch: room to reserve
   std::vector<core::EntityRef> refs;
   uint64_t last_hub_seq = 0;
 
   rocksdb::ColumnFamilyHandle* h(Cf c) const { return (*cf)[c]; }
 
   void AddTouches(uint64_t hub_seq) {
-    for (const auto& ref : refs) {
-      if (n_touches == touches.size()) touches.emplace_back();
-      LiveIndex::Touch& t = touches[n_touches++];
-      t.hub_seq = hub_seq;
-      t.key.assign(1, static_cast<char>(ref.kind));
-      t.key += *ref.id;
-    }
+    for (const auto& ref : refs) touches.Add(hub_seq, static_cast<char>(ref.kind), *ref.id);
     refs.clear();
   }
   Status error;  // a transition whose case could not be read

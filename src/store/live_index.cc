@@ -6,14 +6,14 @@
 
 namespace hub::store {
 
-void LiveIndex::Apply(const std::vector<Touch>& touches, size_t count,
+void LiveIndex::Apply(uint64_t through, const Touches& touches,
                       std::vector<v1::ArchivedEntity>* retired) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (size_t i = 0; i < count; ++i) {
-    auto it = entries_.find(touches[i].key);
-    if (it == entries_.end()) it = entries_.emplace(touches[i].key, Entry()).first;
-    it->second.seqs.push_back(touches[i].hub_seq);
-  }
+  touches.ForEach([this](uint64_t hub_seq, std::string_view key) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) it = entries_.emplace(std::string(key), Entry()).first;
+    it->second.seqs.push_back(hub_seq);
+  });
   for (auto& row : *retired) {
     auto it = entries_.find(EntityKeyOf(row));
     if (it == entries_.end()) continue;
@@ -22,6 +22,10 @@ void LiveIndex::Apply(const std::vector<Touch>& touches, size_t count,
                                 std::upper_bound(v.begin(), v.end(), row.retired_at_hub_seq()));
     it->second.retiring.push_back(row.retired_at_hub_seq());
     if (row.forgotten()) it->second.forgetting.push_back(row.retired_at_hub_seq());
+  }
+  if (through > through_) {
+    through_ = through;
+    covered_.notify_all();
   }
 }
 
@@ -55,8 +59,14 @@ void LiveIndex::DropThrough(uint64_t through) {
   }
 }
 
-LiveIndex::Entry LiveIndex::Get(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+void LiveIndex::WaitFor(uint64_t covering) {
+  std::unique_lock<std::mutex> lock(mu_);
+  covered_.wait(lock, [&] { return through_ >= covering; });
+}
+
+LiveIndex::Entry LiveIndex::Get(std::string_view key, uint64_t covering) {
+  std::unique_lock<std::mutex> lock(mu_);
+  covered_.wait(lock, [&] { return through_ >= covering; });
   auto it = entries_.find(key);
   return it == entries_.end() ? Entry() : it->second;
 }
@@ -83,6 +93,8 @@ void LiveIndex::Save(uint64_t last_hub_seq, v1::EntityIndex* out) {
 void LiveIndex::Load(const v1::EntityIndex& in) {
   std::lock_guard<std::mutex> lock(mu_);
   entries_.clear();
+  through_ = std::max(through_, in.last_hub_seq());
+  covered_.notify_all();
   for (const auto& e : in.entries())
     entries_[e.key()].seqs.assign(e.hub_seqs().begin(), e.hub_seqs().end());
 }

@@ -9,6 +9,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -108,6 +109,9 @@ struct RocksDbStore::Rep {
   Status sticky_error;  // first failed write; fails every later commit
   uint64_t commits = 0;
   LiveIndex index;
+  // The last hub_seq committed (and handed to the archive writer, which
+  // keeps the index): what a reader's index lookup must cover.
+  std::atomic<uint64_t> committed{0};
   std::unique_ptr<ArchiveWriter> archive;
   std::unique_ptr<CheckpointWriter> checkpoints;  // uses archive: goes first
   std::string format_error;  // set: Recover() refuses this database
@@ -240,7 +244,7 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   RocksDbStore* self = nullptr;  // set below, before any job can arrive
   auto guard_of = std::make_shared<RocksDbStore*>(nullptr);
   rep->archive = std::make_unique<ArchiveWriter>(
-      db, rep->h(kArchive), &rep->index, DropsArchiveJobs(options), cursor,
+      db, rep->h(kArchive), &rep->index, options.faults.get(), cursor,
       [guard_of] { return *guard_of ? (*guard_of)->CheckFreeSpace() : Status::Ok(); });
   rep->checkpoints = std::make_unique<CheckpointWriter>(db, rep->h(kCheckpoint), rep->archive.get(),
                                                         &rep->index);
@@ -266,6 +270,7 @@ Status RocksDbStore::Commit(CommitBatch* batch, std::vector<CaseChange>* changed
   }
   std::string key, value;
   for (const auto& [scanner, used] : b.seqs) {
+    if (used.empty()) continue;
     // The mark, and one row for the group's seqs of this scanner (seqs only
     // grow per scanner, and so do the rows' keys).
     value.clear();
@@ -315,13 +320,19 @@ Status RocksDbStore::Commit(CommitBatch* batch, std::vector<CaseChange>* changed
     batch->Clear();
     return r.sticky_error;
   }
-  r.index.Apply(b.touches, b.n_touches, &b.retired);
-  if (!b.retired.empty()) r.archive->Enqueue(b.last_hub_seq, std::move(b.retired));
+  std::optional<uint64_t> aged_through;
   if (b.retention) {
     r.retention.through_hub_seq = b.retention->through_hub_seq();
     r.retention.through_case_id = b.retention->through_case_id();
     r.retention.cutoff_ms = b.retention->cutoff_ms();
-    r.index.DropThrough(b.retention->through_hub_seq());
+    aged_through = b.retention->through_hub_seq();
+  }
+  if (b.records > 0) {
+    // The live index and the archive are kept off this thread; a reader
+    // waits for the index to cover what was committed when it asked.
+    b.last_touches = b.touches.size();
+    r.archive->Enqueue(b.last_hub_seq, std::move(b.touches), std::move(b.retired), aged_through);
+    r.committed.store(b.last_hub_seq, std::memory_order_release);
   }
   if (changed != nullptr) {
     for (auto& [id, pending] : b.cases) changed->push_back({pending.changed_at, std::move(pending.c)});
@@ -507,7 +518,7 @@ Status RocksDbStore::Replay(core::HubState* state, bool rebuild_index, uint64_t*
   core::ApplyResult result;
   std::vector<v1::ArchivedEntity> rearchive;
   std::vector<core::EntityRef> refs;
-  std::vector<LiveIndex::Touch> touches;
+  Touches touches;
   for (it->Seek(keys::LogKey(state->last_hub_seq() + 1)); it->Valid(); it->Next()) {
     if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
       return Status::Corruption("log record does not parse at key " + it->key().ToString(true));
@@ -521,10 +532,9 @@ Status RocksDbStore::Replay(core::HubState* state, bool rebuild_index, uint64_t*
     if (!rebuild_index) continue;
     refs.clear();
     core::EntitiesOf(rec, &refs);
-    touches.resize(refs.size());
-    for (size_t i = 0; i < refs.size(); ++i)
-      touches[i] = LiveIndex::Touch{rec.hub_seq(), core::EntityKey(refs[i].kind, *refs[i].id)};
-    r.index.Apply(touches, touches.size(), &result.retired);
+    touches.clear();
+    for (const auto& ref : refs) touches.Add(rec.hub_seq(), static_cast<char>(ref.kind), *ref.id);
+    r.index.Apply(rec.hub_seq(), touches, &result.retired);
     if (rec.has_retention()) r.index.DropThrough(rec.retention().through_hub_seq());
     // Rows already archived leave the index; the rest are written again.
     if (rec.hub_seq() <= cursor) {
@@ -532,13 +542,13 @@ Status RocksDbStore::Replay(core::HubState* state, bool rebuild_index, uint64_t*
     } else if (!result.retired.empty()) {
       for (auto& a : result.retired) rearchive.push_back(std::move(a));
       if (rearchive.size() >= 4096) {
-        r.archive->Enqueue(rec.hub_seq(), std::move(rearchive));
+        r.archive->EnqueueIndexed(rec.hub_seq(), std::move(rearchive));
         rearchive.clear();
       }
     }
   }
   if (!it->status().ok()) return FromRocks(it->status());
-  if (!rearchive.empty()) r.archive->Enqueue(state->last_hub_seq(), std::move(rearchive));
+  if (!rearchive.empty()) r.archive->EnqueueIndexed(state->last_hub_seq(), std::move(rearchive));
   // Rejected events consume a seq without a log record; their marks are
   // durable in the scanners family, written with the batch that answered them.
   std::vector<v1::ScannerMark> marks;
@@ -853,7 +863,8 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
   // The index first, the snapshot after: every hub_seq found in the index is
   // committed, so the snapshot holds its record; an entity that leaves the
   // index meanwhile is in the archive the snapshot sees (duplicates merge).
-  LiveIndex::Entry live = rep_->index.Get(core::EntityKey(kind, id));
+  LiveIndex::Entry live =
+      rep_->index.Get(core::EntityKey(kind, id), rep_->committed.load(std::memory_order_acquire));
   std::vector<uint64_t>& seqs = live.seqs;
   out->retired_at = std::move(live.retiring);
   out->forgotten_at = std::move(live.forgetting);

@@ -273,8 +273,8 @@ class RocksDbStore {
     std::vector<v1::LogRecord> records;
     std::vector<uint64_t> retired_at;
     std::vector<uint64_t> forgotten_at;  // those of retired_at that forgot an idle entity
-    bool truncated = false;
-    bool aged_out = false;  // older records of the entity aged out (retention)  // more than `limit` records
+    bool truncated = false;  // more than `limit` records
+    bool aged_out = false;   // older records of the entity aged out (retention)
     std::unique_ptr<ReadView> view;
   };
   Status History(keys::Kind kind, const std::string& id, size_t limit, EntityHistory* out);

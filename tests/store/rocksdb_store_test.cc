@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include <filesystem>
@@ -44,6 +45,17 @@ class StoreTest : public ::testing::Test {
   void Reopen(bool drop_archive_jobs = false) {
     db_.reset();
     Open(drop_archive_jobs);
+  }
+  // Reopens the store with a fault seam whose archive writer (which also
+  // keeps the live index) is held until the test lets it go.
+  std::shared_ptr<store::FaultInjection> ReopenWithTheArchiveWriterHeld() {
+    db_.reset();
+    store::StoreOptions options;
+    options.path = dir_.string();
+    options.faults = std::make_shared<store::FaultInjection>();
+    EXPECT_TRUE(RocksDbStore::Open(options, &db_).ok());
+    options.faults->SetHoldArchiveWriter(true);
+    return options.faults;
   }
 
   // Applies records to `hub` and commits them in groups of `group`, the way
@@ -419,6 +431,47 @@ TEST_F(StoreTest, HistoryListsAnEntitysRecordsInHubOrderWithTheirDecisions) {
   EXPECT_TRUE(h.truncated);
   ASSERT_TRUE(db_->History(store::keys::Kind::kParcel, "NOBODY", 100, &h).ok());
   EXPECT_TRUE(h.records.empty());
+}
+
+TEST_F(StoreTest, AHistoryWaitsForTheLiveIndexToCoverEveryCommittedRecord) {
+  // The live index is kept by the archive writer's thread, behind the
+  // commits: a reader who saw a commit must still find its records.
+  auto faults = ReopenWithTheArchiveWriterHeld();
+  core::HubState hub;
+  ApplyAndCommit(hub, OneLoadLeaves());  // hub_seqs 1..8; P1 at 2 and 4
+  auto history = std::async(std::launch::async, [&] {
+    RocksDbStore::EntityHistory h;
+    EXPECT_TRUE(db_->History(store::keys::Kind::kParcel, "P1", 100, &h).ok());
+    return Seqs(h.records);
+  });
+  EXPECT_EQ(history.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "answered before the index covered the commits";
+  faults->SetHoldArchiveWriter(false);
+  EXPECT_EQ(history.get(), (std::vector<uint64_t>{2, 4}));
+}
+
+TEST_F(StoreTest, TheArchiveCursorNeverGoesBackWhenAFlushComesUpAfterLaterRows) {
+  // A checkpoint asks for the archive through an older hub_seq while the
+  // writer already has later rows in hand: the cursor stays at the later
+  // one. Written back, recovery would archive those rows again from an
+  // index that has forgotten their entities, emptying their histories.
+  auto faults = ReopenWithTheArchiveWriterHeld();
+  core::HubState hub;
+  ApplyAndCommit(hub, OneLoadLeaves(), /*group=*/100);  // one commit: 1..8, P1 retired at 8
+  while (!faults->archive_writer_holding()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto flushed = std::async(std::launch::async, [&] { return db_->FlushArchive(4).ok(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // its job queued behind the commit's
+  faults->SetHoldArchiveWriter(false);
+  EXPECT_TRUE(flushed.get());
+  ASSERT_TRUE(db_->FlushArchive(8).ok());
+  EXPECT_EQ(db_->ArchiveCursor(), 8u);
+  Reopen();
+  EXPECT_EQ(db_->ArchiveCursor(), 8u);
+  core::HubState recovered;
+  ASSERT_TRUE(db_->Recover(&recovered).ok());
+  RocksDbStore::EntityHistory h;
+  ASSERT_TRUE(db_->History(store::keys::Kind::kParcel, "P1", 100, &h).ok());
+  EXPECT_EQ(Seqs(h.records), (std::vector<uint64_t>{2, 4}));
 }
 
 // Every entity's history, as the whole log says it should be.
