@@ -34,6 +34,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/id_map.h"
 #include "hub/v1/event.pb.h"
 #include "hub/v1/exception.pb.h"
 #include "hub/v1/record.pb.h"
@@ -322,23 +323,25 @@ class HubState {
   uint64_t next_case_id_ = 1;
   Context ctx_;
 
+  // Entity tables grow shard by shard (core/id_map.h): a hub of millions of
+  // parcels never stops to rehash them all.
   std::unordered_map<std::string, uint64_t> scanners_;
   std::unordered_map<std::string, Route> routes_;
-  std::unordered_map<std::string, VehicleAdvice> vehicle_advices_;
-  std::unordered_map<std::string, std::string> advised_vehicle_of_bag_;
-  std::unordered_map<std::string, BagAdvice> bag_advices_;
-  std::unordered_map<std::string, Hold> holds_;
+  IdMap<VehicleAdvice> vehicle_advices_;
+  IdMap<std::string> advised_vehicle_of_bag_;
+  IdMap<BagAdvice> bag_advices_;
+  IdMap<Hold> holds_;
   // Dispatch advices applied: the highest from_hub_seq per sending hub.
   std::map<std::string, uint64_t> dispatch_marks_;
   // Read-back copies of routes_ and holds_ (Routes(), Holds()); reset by
   // every change of what they copy.
   mutable std::shared_ptr<const v1::RoutingTable> routes_copy_;
   mutable std::shared_ptr<const std::vector<v1::HoldEntry>> holds_copy_;
-  std::unordered_map<std::string, Vehicle> vehicles_;
-  std::unordered_map<std::string, InboundBag> inbound_bags_;
-  std::unordered_map<std::string, OutboundBag> outbound_bags_;
-  std::unordered_map<std::string, Parcel> parcels_;
-  std::unordered_map<std::string, Load> loads_;
+  IdMap<Vehicle> vehicles_;
+  IdMap<InboundBag> inbound_bags_;
+  IdMap<OutboundBag> outbound_bags_;
+  IdMap<Parcel> parcels_;
+  IdMap<Load> loads_;
   // Cases not yet RESOLVED, by id, with their status (the life cycle needs
   // it; resolved cases live only in the store).
   std::map<uint64_t, v1::ExceptionStatus> open_cases_;

@@ -1,0 +1,154 @@
+#pragma once
+
+// A hash map from entity id to entity whose growth never stops the world:
+// the entries are spread over kShards hash tables by the id's hash, and each
+// grows (rehashes) on its own, so one insert rehashes at most 1/kShards of
+// the entries. A single std::unordered_map of two million parcels rehashes
+// them all in one insert, tens of milliseconds on the single writer, and
+// every scan queued behind it waits (bench/RESULTS.md, the p99 ack tail).
+//
+// The interface is the part of std::unordered_map the core uses; iteration
+// order is unspecified, as there (the core sorts where order matters).
+// Lookups hash the id once. Thread safety: none.
+
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+namespace hub::core {
+
+template <class V>
+class IdMap {
+  static constexpr size_t kShardBits = 6;
+  static constexpr size_t kShards = size_t{1} << kShardBits;
+
+  // An id with its hash, for lookups that hash once.
+  struct Hashed {
+    std::string_view id;
+    size_t hash;
+  };
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(const std::string& s) const { return std::hash<std::string_view>()(s); }
+    size_t operator()(const Hashed& h) const { return h.hash; }
+  };
+  struct Eq {
+    using is_transparent = void;
+    bool operator()(const std::string& a, const std::string& b) const { return a == b; }
+    bool operator()(const Hashed& a, const std::string& b) const { return a.id == b; }
+    bool operator()(const std::string& a, const Hashed& b) const { return a == b.id; }
+  };
+  using Shard = std::unordered_map<std::string, V, Hash, Eq>;
+
+  static Hashed HashOf(std::string_view id) { return {id, std::hash<std::string_view>()(id)}; }
+  static size_t ShardOf(size_t hash) { return hash >> (sizeof(size_t) * 8 - kShardBits); }
+
+ public:
+  using key_type = std::string;
+  using mapped_type = V;
+  using value_type = typename Shard::value_type;
+  using const_pointer = const value_type*;
+
+  template <bool kConst>
+  class Iter {
+    using Owner = std::conditional_t<kConst, const IdMap, IdMap>;
+    using ShardIt = std::conditional_t<kConst, typename Shard::const_iterator, typename Shard::iterator>;
+
+   public:
+    using value_type = typename Shard::value_type;
+    using reference = std::conditional_t<kConst, const value_type&, value_type&>;
+
+    Iter() = default;
+    reference operator*() const { return *it_; }
+    auto* operator->() const { return &*it_; }
+    Iter& operator++() {
+      ++it_;
+      SkipEmpty();
+      return *this;
+    }
+    bool operator==(const Iter& o) const {
+      return shard_ == o.shard_ && (shard_ == kShards || it_ == o.it_);
+    }
+
+   private:
+    friend class IdMap;
+    Iter(Owner* m, size_t shard, ShardIt it) : m_(m), shard_(shard), it_(it) {}
+    void SkipEmpty() {
+      while (shard_ < kShards && it_ == m_->shards_[shard_].end())
+        if (++shard_ < kShards) it_ = m_->shards_[shard_].begin();
+    }
+    Owner* m_ = nullptr;
+    size_t shard_ = kShards;
+    ShardIt it_{};
+  };
+  using iterator = Iter<false>;
+  using const_iterator = Iter<true>;
+
+  iterator begin() {
+    iterator it(this, 0, shards_[0].begin());
+    it.SkipEmpty();
+    return it;
+  }
+  iterator end() { return iterator(this, kShards, {}); }
+  const_iterator begin() const {
+    const_iterator it(this, 0, shards_[0].begin());
+    it.SkipEmpty();
+    return it;
+  }
+  const_iterator end() const { return const_iterator(this, kShards, {}); }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  iterator find(std::string_view id) {
+    const Hashed h = HashOf(id);
+    Shard& s = shards_[ShardOf(h.hash)];
+    auto it = s.find(h);
+    return it == s.end() ? end() : iterator(this, ShardOf(h.hash), it);
+  }
+  const_iterator find(std::string_view id) const {
+    const Hashed h = HashOf(id);
+    const Shard& s = shards_[ShardOf(h.hash)];
+    auto it = s.find(h);
+    return it == s.end() ? end() : const_iterator(this, ShardOf(h.hash), it);
+  }
+  bool contains(std::string_view id) const { return find(id) != end(); }
+
+  V& at(std::string_view id) { return find(id)->second; }  // the id must be there
+  const V& at(std::string_view id) const { return find(id)->second; }
+
+  template <class... Args>
+  std::pair<iterator, bool> try_emplace(const std::string& id, Args&&... args) {
+    const size_t shard = ShardOf(HashOf(id).hash);
+    auto [it, created] = shards_[shard].try_emplace(id, std::forward<Args>(args)...);
+    size_ += created;
+    return {iterator(this, shard, it), created};
+  }
+  V& operator[](const std::string& id) { return try_emplace(id).first->second; }
+
+  void erase(iterator it) {
+    shards_[it.shard_].erase(it.it_);
+    --size_;
+  }
+  size_t erase(std::string_view id) {
+    auto it = find(id);
+    if (it == end()) return 0;
+    erase(it);
+    return 1;
+  }
+  void clear() {
+    for (auto& s : shards_) Shard().swap(s);  // gives the buckets back too
+    size_ = 0;
+  }
+
+ private:
+  std::array<Shard, kShards> shards_;
+  size_t size_ = 0;
+};
+
+}  // namespace hub::core
