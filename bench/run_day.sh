@@ -25,6 +25,10 @@ http=$(grep -o ' http=127.0.0.1:[0-9]*' "$work/hubd.log" | cut -d: -f2)
 "$b/hubreplay" --target "127.0.0.1:$port" --http "127.0.0.1:$http" --in "$work/day" \
   --token bench-admin --verify 2>"$work/replay.err" | tail -4
 echo "daemon peak RSS $(grep VmHWM /proc/$pid/status | awk '{print $2/1024 " MiB"}')"
+# What the daemon holds at the end of the day (the peak comes earlier).
+curl -s "http://127.0.0.1:$http/metrics" |
+  grep -E '^hubd_(parcels_in_hub|entity_index_entries|store_memtable_bytes) ' | tr '\n' ' '
+echo "RSS now $(grep VmRSS /proc/$pid/status | awk '{print $2/1024 " MiB"}')"
 kill -TERM "$pid"; wait "$pid" || true
 events=$(grep -o '"events":"[0-9]*"' "$work/day/plan.json" | grep -o '[0-9]*')
 bytes=$(du -sb "$work/db" | cut -f1)

@@ -273,6 +273,9 @@ std::string RenderMetrics(const OpsSources& src) {
     Scalar(&out, "hubd_entity_index_entries", "gauge",
            "Entities in the in-memory entity index (live, or retired and not yet archived).",
            static_cast<double>(src.store->LiveIndexSize()));
+    Scalar(&out, "hubd_store_memtable_bytes", "gauge",
+           "Bytes in RocksDB's write buffers (memtables, flushed ones not yet freed included).",
+           static_cast<double>(src.store->MemtableBytes()));
     Scalar(&out, "hubd_retained_through_hub_sequence", "gauge",
            "Log records up to this hub sequence have aged out (retention); 0: none.",
            static_cast<double>(src.store->RetainedSoFar().through_hub_seq));

@@ -158,6 +158,11 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   // Caps the WAL: past this, the memtables holding the oldest WAL are
   // flushed, so a restart after kill -9 replays at most this much WAL.
   db_options.max_total_wal_size = 128 << 20;
+  // Caps the write buffers of all column families together (the log's and
+  // the archive's memtables were up to 137 MiB of a 255 MiB peak RSS on a
+  // 1 M-parcel day); past it the largest is flushed. Same ingest rate
+  // within this machine's noise (bench/RESULTS.md).
+  db_options.db_write_buffer_size = 48 << 20;
 
   auto rep = std::make_unique<Rep>();
   rep->options = options;
@@ -180,8 +185,9 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
     cf_options.compression = rocksdb::kZSTD;
     if (i == kLog) {
       // The log takes nearly every byte written: larger memtables mean fewer,
-      // larger flushes of an append-only key range.
-      cf_options.write_buffer_size = 64 << 20;
+      // larger flushes of an append-only key range (32 MiB: within the
+      // cap on all write buffers above).
+      cf_options.write_buffer_size = 32 << 20;
       cf_options.max_write_buffer_number = 4;
       // The default skiplist memtable, not the append-only vector one: the
       // vector memtable copies and sorts itself on every read, and traces
@@ -1022,5 +1028,11 @@ Status RocksDbStore::SpaceUsed(std::vector<FamilySpace>* families, uint64_t* wal
 }
 
 size_t RocksDbStore::LiveIndexSize() { return rep_->index.size(); }
+
+uint64_t RocksDbStore::MemtableBytes() {
+  uint64_t bytes = 0;
+  rep_->db->GetAggregatedIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &bytes);
+  return bytes;
+}
 
 }  // namespace hub::store

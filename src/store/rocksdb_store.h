@@ -312,6 +312,9 @@ class RocksDbStore {
   Status SpaceUsed(std::vector<FamilySpace>* families, uint64_t* wal_bytes);
   // Number of entities in the in-memory entity index (for metrics and tests).
   size_t LiveIndexSize();
+  // Bytes RocksDB holds in memory in its write buffers (memtables, over
+  // every column family, flushed ones not yet freed included).
+  uint64_t MemtableBytes();
 
  private:
   friend class CommitBatch;
