@@ -149,12 +149,12 @@ void BM_LogAppendCeiling(benchmark::State& state) {
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
   db_options.max_total_wal_size = 128 << 20;
-  db_options.db_write_buffer_size = 48 << 20;
+  db_options.db_write_buffer_size = 80 << 20;
   auto counter = std::make_shared<FlushCounter>();
   db_options.listeners.push_back(counter);
   rocksdb::ColumnFamilyOptions log_options;
   log_options.compression = rocksdb::kZSTD;
-  log_options.write_buffer_size = 32 << 20;
+  log_options.write_buffer_size = 64 << 20;
   log_options.max_write_buffer_number = 4;
   rocksdb::ColumnFamilyOptions default_options;
   default_options.compression = rocksdb::kZSTD;

@@ -219,8 +219,8 @@ int main(int argc, char** argv) {
   // Blocks of 1 MiB and more (RocksDB's memtable arenas) come from mmap and
   // go back to the system when freed. glibc otherwise raises this threshold
   // each time such a block is freed, and later ones stay in the heap: peak
-  // RSS of a 1 M-parcel day 255 MiB, 209 MiB with it, same rate
-  // (bench/RESULTS.md). MALLOC_MMAP_THRESHOLD_ in the environment still wins.
+  // RSS of a 1 M-parcel day 255 MiB, 209 MiB with it, same rate and ack
+  // latency (bench/RESULTS.md). MALLOC_MMAP_THRESHOLD_ in the environment still wins.
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 1 << 20);
   hub::daemon::DaemonOptions opt;
   int exit_code = 0;

@@ -160,9 +160,10 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
   db_options.max_total_wal_size = 128 << 20;
   // Caps the write buffers of all column families together (the log's and
   // the archive's memtables were up to 137 MiB of a 255 MiB peak RSS on a
-  // 1 M-parcel day); past it the largest is flushed. Same ingest rate
-  // within this machine's noise (bench/RESULTS.md).
-  db_options.db_write_buffer_size = 48 << 20;
+  // 1 M-parcel day); past it the largest is flushed. Tighter caps (48 or
+  // 64 MiB, or 32 MiB log memtables) cut RSS further but doubled the p99
+  // ack latency at 100 k events/s offered (bench/RESULTS.md).
+  db_options.db_write_buffer_size = 80 << 20;
 
   auto rep = std::make_unique<Rep>();
   rep->options = options;
@@ -185,9 +186,8 @@ Status RocksDbStore::Open(const StoreOptions& options, std::unique_ptr<RocksDbSt
     cf_options.compression = rocksdb::kZSTD;
     if (i == kLog) {
       // The log takes nearly every byte written: larger memtables mean fewer,
-      // larger flushes of an append-only key range (32 MiB: within the
-      // cap on all write buffers above).
-      cf_options.write_buffer_size = 32 << 20;
+      // larger flushes of an append-only key range.
+      cf_options.write_buffer_size = 64 << 20;
       cf_options.max_write_buffer_number = 4;
       // The default skiplist memtable, not the append-only vector one: the
       // vector memtable copies and sorts itself on every read, and traces
