@@ -106,12 +106,14 @@ class IdMap {
   bool empty() const { return size_ == 0; }
 
   iterator find(std::string_view id) {
+    if (size_ == 0) return end();  // holds, most of the time: no hashing
     const Hashed h = HashOf(id);
     Shard& s = shards_[ShardOf(h.hash)];
     auto it = s.find(h);
     return it == s.end() ? end() : iterator(this, ShardOf(h.hash), it);
   }
   const_iterator find(std::string_view id) const {
+    if (size_ == 0) return end();
     const Hashed h = HashOf(id);
     const Shard& s = shards_[ShardOf(h.hash)];
     auto it = s.find(h);
