@@ -30,10 +30,16 @@ void ArchiveWriter::Push(Job&& job, size_t items) {
   done_.wait(lock, [&] { return queued_ < kMaxQueued || !error_.ok(); });
   queued_ += items;
   if (!job.indexed) ++fresh_;
+  // A commit of a few scans (one frame from one of many scanners) is not
+  // worth a wake-up of its own: the thread is woken for rows to write, for
+  // every kWakeJobs commits, and by CatchUp() for a reader.
+  const bool wake = !job.rows.empty() || fresh_ >= kWakeJobs;
   jobs_.push_back(std::move(job));
   lock.unlock();
-  work_.notify_one();
+  if (wake) work_.notify_one();
 }
+
+void ArchiveWriter::CatchUp() { work_.notify_one(); }
 
 void ArchiveWriter::Enqueue(uint64_t through, Touches&& touches,
                             std::vector<v1::ArchivedEntity>&& rows,

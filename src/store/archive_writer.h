@@ -29,6 +29,8 @@ class ArchiveWriter {
  public:
   // Rows and touches queued; then Enqueue() blocks.
   static constexpr size_t kMaxQueued = 1 << 21;
+  // Commits without retired rows queued before the thread is woken for them.
+  static constexpr size_t kWakeJobs = 64;
 
   // `guard` is asked before each write (the store's low-disk guard); a
   // failure keeps the jobs for Resume() like a failed write.
@@ -51,6 +53,10 @@ class ArchiveWriter {
   // Waits until every row retired through `through` is durable (and the
   // index covers `through`).
   Status Flush(uint64_t through);
+
+  // Wakes the thread for the jobs queued so far (a reader waits for the
+  // index to cover them).
+  void CatchUp();
 
   uint64_t cursor();
 

@@ -59,6 +59,11 @@ void LiveIndex::DropThrough(uint64_t through) {
   }
 }
 
+bool LiveIndex::Covers(uint64_t covering) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return through_ >= covering;
+}
+
 void LiveIndex::WaitFor(uint64_t covering) {
   std::unique_lock<std::mutex> lock(mu_);
   covered_.wait(lock, [&] { return through_ >= covering; });

@@ -85,6 +85,8 @@ class LiveIndex {
   // Records up to `through` aged out: they leave every entry.
   void DropThrough(uint64_t through);
 
+  // Whether the index covers every record up to `covering` already.
+  bool Covers(uint64_t covering);
   // Waits until the index covers every record up to `covering`.
   void WaitFor(uint64_t covering);
   // The entry of `key` once the index covers `covering`.

@@ -869,8 +869,9 @@ Status RocksDbStore::History(keys::Kind kind, const std::string& id, size_t limi
   // The index first, the snapshot after: every hub_seq found in the index is
   // committed, so the snapshot holds its record; an entity that leaves the
   // index meanwhile is in the archive the snapshot sees (duplicates merge).
-  LiveIndex::Entry live =
-      rep_->index.Get(core::EntityKey(kind, id), rep_->committed.load(std::memory_order_acquire));
+  const uint64_t committed = rep_->committed.load(std::memory_order_acquire);
+  if (!rep_->index.Covers(committed)) rep_->archive->CatchUp();
+  LiveIndex::Entry live = rep_->index.Get(core::EntityKey(kind, id), committed);
   std::vector<uint64_t>& seqs = live.seqs;
   out->retired_at = std::move(live.retiring);
   out->forgotten_at = std::move(live.forgetting);
