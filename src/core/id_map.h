@@ -119,7 +119,6 @@ class IdMap {
     auto it = s.find(h);
     return it == s.end() ? end() : const_iterator(this, ShardOf(h.hash), it);
   }
-  bool contains(std::string_view id) const { return find(id) != end(); }
 
   V& at(std::string_view id) { return find(id)->second; }  // the id must be there
   const V& at(std::string_view id) const { return find(id)->second; }

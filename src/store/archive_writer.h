@@ -59,6 +59,8 @@ class ArchiveWriter {
   void CatchUp();
 
   uint64_t cursor();
+  // A test's fault: jobs are dropped, never written (the cursor stays).
+  bool drops_jobs() const { return drop_jobs_; }
 
   // After a failed write (the disk was full), the failed jobs stay queued
   // and the writer waits; once the store writes again, this clears the

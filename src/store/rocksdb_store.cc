@@ -95,11 +95,6 @@ std::optional<WalTailLoss> TailLoss(const WalScan& scan, const WalProbe& probe) 
   return loss;
 }
 
-// A test's fault (fault_fs.h): the archive writer drops its jobs.
-bool DropsArchiveJobs(const StoreOptions& options) {
-  return options.faults && options.faults->drop_archive_jobs();
-}
-
 }  // namespace
 
 struct RocksDbStore::Rep {
@@ -514,7 +509,7 @@ Status RocksDbStore::Replay(core::HubState* state, bool rebuild_index, uint64_t*
     return FromRocks(s);
   }
   const uint64_t cursor = r.archive->cursor();
-  if (rebuild_index && cursor < state->last_hub_seq() && !DropsArchiveJobs(r.options))
+  if (rebuild_index && cursor < state->last_hub_seq() && !r.archive->drops_jobs())
     return Status::Corruption("archive cursor " + std::to_string(cursor) +
                               " is behind the checkpoint at " +
                               std::to_string(state->last_hub_seq()));

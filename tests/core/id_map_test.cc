@@ -22,7 +22,7 @@ TEST(IdMapTest, FindsEveryIdItHoldsAndNoneItDoesNot) {
     EXPECT_EQ(it->second, n);
   }
   EXPECT_EQ(map.find("Q1"), map.end());
-  EXPECT_FALSE(map.contains("P100000"));
+  EXPECT_EQ(map.find("P100000"), map.end());
 }
 
 TEST(IdMapTest, IteratesOverEveryEntryOnceAndErasesByIdOrIterator) {

@@ -7,10 +7,10 @@
 #include <condition_variable>
 #include <cstdio>
 #include <future>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <optional>
-#include <chrono>
 #include <thread>
 
 #include "store/fault_fs.h"
