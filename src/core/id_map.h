@@ -13,12 +13,15 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace hub::core {
 
@@ -145,6 +148,40 @@ class IdMap {
   void clear() {
     for (auto& s : shards_) Shard().swap(s);  // gives the buckets back too
     size_ = 0;
+  }
+
+  // For a rule that drops the entries a cutoff time has passed (the forget
+  // rule), without visiting every entry each time: one lower bound per shard
+  // of the entries' times. They hold while the owner only ever sets an
+  // entry's time to a clock that never goes back (inserting at it too);
+  // after anything else (a restore) start again from NoFloors().
+  using Floors = std::array<int64_t, kShards>;
+  static Floors NoFloors() {
+    Floors f;
+    f.fill(std::numeric_limits<int64_t>::min());
+    return f;
+  }
+  // The ids of the entries with time(entry) < cutoff, in no order. A shard
+  // whose floor is at or past the cutoff holds none and is skipped; a shard
+  // looked through gets the smallest time it keeps, or `now` (the clock)
+  // when that is smaller, as its floor. The caller erases every id returned.
+  template <class Time>
+  std::vector<std::string> Older(int64_t cutoff, int64_t now, Time time, Floors* floors) const {
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < kShards; ++i) {
+      if ((*floors)[i] >= cutoff) continue;
+      int64_t floor = now;
+      for (const auto& [id, v] : shards_[i]) {
+        const int64_t t = time(v);
+        if (t < cutoff) {
+          ids.push_back(id);
+        } else if (t < floor) {
+          floor = t;
+        }
+      }
+      (*floors)[i] = floor;
+    }
+    return ids;
   }
 
  private:

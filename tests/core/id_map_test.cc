@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,35 @@ TEST(IdMapTest, IteratesOverEveryEntryOnceAndErasesByIdOrIterator) {
   map.clear();
   EXPECT_TRUE(map.empty());
   EXPECT_EQ(map.begin(), map.end());
+}
+
+// The floors only skip work: every sweep finds exactly the entries a full
+// scan would, while entries are inserted and touched at a clock that moves on.
+TEST(IdMapTest, OlderFindsWhatAFullScanFindsWhileItsFloorsSkipShards) {
+  core::IdMap<int64_t> map;  // id -> time last seen
+  auto floors = core::IdMap<int64_t>::NoFloors();
+  std::mt19937 rng(7);
+  int next = 0;
+  size_t found = 0;
+  for (int64_t now = 1; now <= 400; ++now) {
+    for (int i = 0; i < 50; ++i) map[Id(next++)] = now;  // new entries at the clock
+    for (int i = 0; i < 20 && next > 0; ++i) {           // touches of older ones
+      auto it = map.find(Id(static_cast<int>(rng() % static_cast<unsigned>(next))));
+      if (it != map.end()) it->second = now;
+    }
+    if (now % 7 != 0) continue;  // a sweep now and then
+    const int64_t cutoff = now - 60;
+    std::vector<std::string> expected;
+    for (const auto& [id, t] : map)
+      if (t < cutoff) expected.push_back(id);
+    auto got = map.Older(cutoff, now, [](int64_t t) { return t; }, &floors);
+    std::sort(expected.begin(), expected.end());
+    std::sort(got.begin(), got.end());
+    ASSERT_EQ(got, expected) << "at " << now;
+    found += got.size();
+    for (const auto& id : got) map.erase(id);
+  }
+  EXPECT_GT(found, 10'000u);  // the sweeps had work to do
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 // no scan for forget_after_days retired to the archive. Hub time is the
 // latest event time seen, so the rules replay the same.
 
+#include <map>
+#include <set>
+
 #include "core/hub_fixture.h"
 
 namespace hub::testing {
@@ -121,6 +124,42 @@ TEST_F(TimeRulesTest, IdleEntitiesAreForgottenToTheArchive) {
   EXPECT_EQ(s.loads_size(), 0);
   ASSERT_EQ(s.vehicles_size(), 2);  // the ticks' vehicles, seen within 30 days
   EXPECT_EQ(s.vehicles(0).vehicle_id(), "V-TICK-1");
+}
+
+// The hourly sweep looks only where something may be due (per-shard floors
+// of the last-seen times): over two months of parcels arriving every hour,
+// some scanned again, each parcel is forgotten in the first sweep whose
+// cutoff has passed its last scan, never earlier and never later.
+TEST_F(TimeRulesTest, EveryIdleParcelIsForgottenInTheFirstSweepPastItsLastScan) {
+  Ref(testutil::SettingsRef(0, 30));
+  testutil::Scanner s("SORT-9");
+  std::map<std::string, int64_t> last;  // live parcel -> hub time of its last scan
+  size_t forgotten = 0;
+  auto scan = [&](const std::string& id) {
+    const int64_t before = hub.hub_time_ms();
+    const v1::ScanEvent e = s.ParcelSorted(id, "D-SH");
+    std::set<std::string> due;  // the sweep (if this scan starts an hour) comes first
+    if (e.event_time_ms() / kHour > before / kHour) {
+      for (const auto& [p, t] : last)
+        if (t < e.event_time_ms() - 30 * kDay) due.insert(p);
+    }
+    hub.ApplyEvent(e, &result);
+    ASSERT_EQ(result.outcome, core::ApplyResult::Outcome::kApplied);
+    std::set<std::string> got;
+    for (const auto& a : result.retired)
+      if (a.forgotten() && a.has_parcel()) got.insert(a.parcel().parcel_id());
+    ASSERT_EQ(got, due) << "at hub time " << e.event_time_ms();
+    for (const auto& p : got) last.erase(p);
+    forgotten += got.size();
+    last[id] = hub.hub_time_ms();
+  };
+  for (int hour = 1; hour <= 60 * 24; ++hour) {
+    s.Wait(kHour);
+    for (int i = 0; i < 3; ++i) scan("P" + std::to_string(hour) + "-" + std::to_string(i));
+    // Now and then a parcel from half the time ago is scanned again.
+    if (hour % 5 == 0) scan("P" + std::to_string(hour / 2) + "-1");
+  }
+  EXPECT_GT(forgotten, 2000u);
 }
 
 TEST_F(TimeRulesTest, AForgottenParcelScannedAgainStartsAFreshLife) {
