@@ -29,6 +29,12 @@ echo "daemon peak RSS $(grep VmHWM /proc/$pid/status | awk '{print $2/1024 " MiB
 curl -s "http://127.0.0.1:$http/metrics" |
   grep -E '^hubd_(parcels_in_hub|entity_index_entries|store_memtable_bytes) ' | tr '\n' ' '
 echo "RSS now $(grep VmRSS /proc/$pid/status | awk '{print $2/1024 " MiB"}')"
+# CPU seconds per thread name over the whole run (the single writer is
+# hub-sequencer; hub-commit writes the larger groups while it applies more).
+tick=$(getconf CLK_TCK)
+for t in /proc/$pid/task/*; do echo "$(cat "$t/comm") $(cut -d' ' -f14,15 "$t/stat")"; done |
+  awk -v tick="$tick" '{cpu[$1] += ($2 + $3) / tick} END {
+    printf "thread cpu_s"; for (n in cpu) if (cpu[n] >= 0.05) printf " %s=%.2f", n, cpu[n]; print ""}'
 kill -TERM "$pid"; wait "$pid" || true
 events=$(grep -o '"events":"[0-9]*"' "$work/day/plan.json" | grep -o '[0-9]*')
 bytes=$(du -sb "$work/db" | cut -f1)

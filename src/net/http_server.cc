@@ -17,6 +17,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "util/log_value.h"
+#include "util/thread_name.h"
 
 namespace hub::net {
 
@@ -370,6 +371,7 @@ void HttpServer::Listen() {
 void HttpServer::Start() {
   Accept();
   thread_ = std::thread([this] {
+    util::NameThisThread("hub-http");
     auto guard = asio::make_work_guard(io_);
     io_.run();
   });

@@ -10,6 +10,7 @@
 
 #include "net/acceptor.h"
 #include "util/log_value.h"
+#include "util/thread_name.h"
 
 namespace hub::net {
 
@@ -64,6 +65,7 @@ void ScanServer::Start() {
   for (size_t i = 0; i < devices_.size(); ++i) AcceptDevice(i);
   for (auto& c : contexts_) {
     threads_.emplace_back([ctx = c.get()] {
+      util::NameThisThread("hub-io");
       auto guard = asio::make_work_guard(*ctx);
       ctx->run();
     });

@@ -3,24 +3,58 @@
 #include <concurrentqueue/blockingconcurrentqueue.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <unordered_map>
 
 #include "core/validate.h"
 #include "sequencer/forked_snapshot.h"
 #include "store/rocksdb_store.h"
 #include "util/log_value.h"
+#include "util/thread_name.h"
 
 namespace hub::sequencer {
 
 struct Sequencer::Impl {
+  // One group of applied records on its way to disk, with everything that
+  // is answered once it is durable.
+  struct Group {
+    explicit Group(store::RocksDbStore* store) : batch(store) {}
+    bool empty() const { return replies.empty() && commands.empty(); }
+
+    store::CommitBatch batch;
+    std::unordered_map<SessionLink*, std::pair<std::shared_ptr<SessionLink>, Reply>> replies;
+    std::vector<std::pair<std::function<void(CommandResult)>, CommandResult>> commands;
+    // The state's figures after this group, for the probe once it is durable.
+    uint64_t hub_seq = 0;
+    int64_t hub_time_ms = 0;
+    uint64_t parcels_in_hub = 0, open_cases = 0;
+  };
+
   Impl(Sequencer* owner, core::HubState* state, store::RocksDbStore* store,
        SequencerOptions options)
-      : owner(owner), state(state), store(store), options(options), batch(store) {}
+      : owner(owner), state(state), store(store), options(options), groups{Group(store), Group(store)} {}
 
   void Run();
   void Process(Submission& s);
-  void CommitAndDeliver();
+  // Ends the open group: written on this thread, or handed to the committer
+  // while this thread applies the next one.
+  void Commit();
+  // Writes the open group on this thread and answers it.
+  void CommitNow();
+  // Writes `g` and answers everything in it (this thread or the committer's).
+  store::Status Finish(Group& g);
+  // The committer's thread: writes the groups handed over, one at a time.
+  void CommitLoop();
+  // Waits until the committer has finished its group (at once when idle),
+  // and takes note if a group failed.
+  void WaitCommitter();
+  // Stops applying after a failed commit (sequencer thread; Finish has
+  // reported it).
+  void EnterFailed();
+  bool CheckpointDue() const;
   void MaybeCheckpoint();
   void MaybeRetain();
   // While failed: asks the store to write again; on success rebuilds the
@@ -29,9 +63,13 @@ struct Sequencer::Impl {
   Reply& ReplyFor(const std::shared_ptr<SessionLink>& session);
   // Runs a read-back against the state (nullptr: unreadable), timed.
   void Inspect(const std::function<void(const core::HubState*)>& inspect, bool readable);
-  // Anything applied or answered since the last commit, or a read-back
-  // waiting for that commit.
-  bool Pending() const { return !replies.empty() || !commands.empty() || !inspections.empty(); }
+  void RunInspections();
+  // A group is being written by the committer.
+  bool Busy() const { return committing.load(); }
+  // Anything applied or answered since the last commit.
+  bool Open() const { return !open->empty(); }
+  // Anything applied and not yet durable, or a read-back waiting for it.
+  bool Pending() const { return Open() || Busy() || !inspections.empty(); }
 
   Sequencer* owner;
   core::HubState* state;
@@ -55,11 +93,26 @@ struct Sequencer::Impl {
     }
   }
 
+  // Two groups: the open one, filled on the sequencer thread, and the one
+  // the committer may be writing.
+  std::array<Group, 2> groups;
+  Group* open = &groups[0];  // sequencer thread only
+
+  // The committer. Hand-over and finish go through commit_mu; `committing`
+  // mirrors `writing != nullptr` for a look without the lock.
+  std::thread committer;
+  std::mutex commit_mu;
+  std::condition_variable commit_cv;
+  Group* writing = nullptr;       // GUARDED_BY(commit_mu)
+  bool committer_stop = false;    // GUARDED_BY(commit_mu)
+  bool write_failed = false;      // GUARDED_BY(commit_mu): a group failed, not yet noted
+  std::atomic<bool> committing{false};
+  // The sequencer is about to wait in its queue for the committer: a
+  // finished group then wakes it with an empty submission.
+  std::atomic<bool> wake_wanted{false};
+
   // Sequencer thread only.
-  store::CommitBatch batch;
   core::ApplyResult result;
-  std::unordered_map<SessionLink*, std::pair<std::shared_ptr<SessionLink>, Reply>> replies;
-  std::vector<std::pair<std::function<void(CommandResult)>, CommandResult>> commands;
   std::vector<std::function<void(const core::HubState*)>> inspections;  // after the commit
   bool failed = false;
   std::chrono::steady_clock::time_point failed_since{}, next_resume_try{};
@@ -85,6 +138,7 @@ void Sequencer::Start(uint64_t uncheckpointed) {
   probe_.hub_time_ms.store(impl_->state->hub_time_ms(), std::memory_order_relaxed);
   probe_.parcels_in_hub.store(impl_->state->live_parcels(), std::memory_order_relaxed);
   probe_.open_cases.store(impl_->state->open_cases(), std::memory_order_relaxed);
+  impl_->committer = std::thread([this] { impl_->CommitLoop(); });
   impl_->thread = std::thread([this] { impl_->Run(); });
 }
 
@@ -97,13 +151,19 @@ void Sequencer::Submit(Submission&& submission) {
 void Sequencer::Stop() {
   if (!impl_->thread.joinable()) return;
   impl_->stopping.store(true);
-  impl_->thread.join();
+  impl_->thread.join();  // returns with nothing handed to the committer
+  {
+    std::lock_guard<std::mutex> lock(impl_->commit_mu);
+    impl_->committer_stop = true;
+  }
+  impl_->commit_cv.notify_all();
+  impl_->committer.join();
   impl_->stopped.store(true);
   impl_->RefuseLeftovers();
 }
 
 Reply& Sequencer::Impl::ReplyFor(const std::shared_ptr<SessionLink>& session) {
-  auto& slot = replies[session.get()];
+  auto& slot = open->replies[session.get()];
   if (!slot.first) slot.first = session;
   return slot.second;
 }
@@ -116,7 +176,13 @@ void Sequencer::Impl::Inspect(const std::function<void(const core::HubState*)>& 
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 }
 
+void Sequencer::Impl::RunInspections() {
+  for (const auto& inspect : inspections) Inspect(inspect, !failed);
+  inspections.clear();
+}
+
 void Sequencer::Impl::Process(Submission& s) {
+  if (!s.session && !s.command && !s.inspect) return;  // the committer's wake-up
   if (s.inspect) {
     // Applied records not yet durable are in the state: wait for their
     // commit, so a read never shows what a failed commit would take back.
@@ -128,6 +194,9 @@ void Sequencer::Impl::Process(Submission& s) {
     return;
   }
   if (s.command) {
+    // A case action changes a stored case: the store must hold every case
+    // raised before it, so the group being written must be done.
+    if (s.command->has_case_action()) WaitCommitter();
     CommandResult out;
     if (failed) {
       out.unavailable = true;
@@ -141,10 +210,10 @@ void Sequencer::Impl::Process(Submission& s) {
       if (out.applied) {
         if (s.command->has_reference()) SequencerProbe::Add(owner->probe_.reference_changes);
         for (const auto& c : result.raised) SequencerProbe::Count(owner->probe_.cases_raised, c.type());
-        batch.Add(*s.command, &result);
+        open->batch.Add(*s.command, &result);
       }
     }
-    commands.emplace_back(std::move(s.done), std::move(out));
+    open->commands.emplace_back(std::move(s.done), std::move(out));
     return;
   }
   Reply& reply = ReplyFor(s.session);
@@ -180,11 +249,11 @@ void Sequencer::Impl::Process(Submission& s) {
       case core::ApplyResult::Outcome::kApplied:
         SequencerProbe::Count(probe.events_applied, e.body_case());
         for (const auto& c : result.raised) SequencerProbe::Count(probe.cases_raised, c.type());
-        batch.AddEvent(e, &result);  // logs the decision too
+        open->batch.AddEvent(e, &result);  // logs the decision too
         if (const int64_t hour = state->hub_time_ms() / core::kHourMs; hour > hub_hour) {
           // The first record of this hour; the first hour also holds what
           // was logged before any scan (reference data, at hub time 0).
-          batch.NoteHour(hour, hub_hour == 0 ? 1 : result.hub_seq);
+          open->batch.NoteHour(hour, hub_hour == 0 ? 1 : result.hub_seq);
           hub_hour = hour;
           retention_due = true;
         }
@@ -196,7 +265,7 @@ void Sequencer::Impl::Process(Submission& s) {
         break;
       case core::ApplyResult::Outcome::kRejected: {
         SequencerProbe::Count(probe.rejects, result.reject_code);
-        batch.AddEvent(e, &result);  // the mark, when the reject consumes the seq
+        open->batch.AddEvent(e, &result);  // the mark, when the reject consumes the seq
         v1::Reject& r = reply.rejects.emplace_back();
         r.set_seq(e.seq());
         r.set_code(result.reject_code);
@@ -207,33 +276,33 @@ void Sequencer::Impl::Process(Submission& s) {
   }
 }
 
-void Sequencer::Impl::CommitAndDeliver() {
-  if (!batch.empty()) {
-    const size_t n = batch.records();
+store::Status Sequencer::Impl::Finish(Group& g) {
+  store::Status s;
+  if (!g.batch.empty()) {
+    const size_t n = g.batch.records();
     const auto start = std::chrono::steady_clock::now();
     std::vector<CaseChange> changed;
-    store::Status s = store->Commit(&batch, options.on_cases ? &changed : nullptr);
+    s = store->Commit(&g.batch, options.on_cases ? &changed : nullptr);
     if (!changed.empty()) options.on_cases(std::move(changed));
     owner->probe_.commit_seconds.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     owner->probe_.commit_records.Observe(static_cast<double>(n));
     if (!s.ok()) {
-      // The batch's events are applied in memory but not durable: answer
-      // none of them as accepted, and accept nothing more.
-      spdlog::error("event=commit_failed error={} no_space={} resume=every_{}ms",
-                    util::LogValue(s.ToString()), s.IsNoSpace(), options.resume_interval.count());
-      failed = true;
-      SequencerProbe::Add(owner->probe_.commit_failures);
-      failed_since = std::chrono::steady_clock::now();
-      next_resume_try = failed_since + options.resume_interval;
-      resume_tries = 0;
-      owner->healthy_.store(false);
-      for (auto& [done, out] : commands) {
+      // Unhealthy before anything is answered; once per outage (the groups
+      // applied behind a failed one fail too).
+      if (owner->healthy_.exchange(false)) {
+        spdlog::error("event=commit_failed error={} no_space={} resume=every_{}ms",
+                      util::LogValue(s.ToString()), s.IsNoSpace(), options.resume_interval.count());
+        SequencerProbe::Add(owner->probe_.commit_failures);
+      }
+      // The group's events are applied in memory but not durable: answer
+      // none of them as accepted.
+      for (auto& [done, out] : g.commands) {
         out.applied = false;
         out.unavailable = true;
         out.reason = "commit failed: " + s.message();
       }
-      for (auto& [link, entry] : replies) {
+      for (auto& [link, entry] : g.replies) {
         Reply& r = entry.second;
         r.store_failed = true;
         r.decisions.clear();
@@ -250,38 +319,113 @@ void Sequencer::Impl::CommitAndDeliver() {
     }
   }
   SequencerProbe& probe = owner->probe_;
-  probe.hub_seq.store(state->last_hub_seq(), std::memory_order_relaxed);
-  probe.hub_time_ms.store(state->hub_time_ms(), std::memory_order_relaxed);
-  probe.parcels_in_hub.store(state->live_parcels(), std::memory_order_relaxed);
-  probe.open_cases.store(state->open_cases(), std::memory_order_relaxed);
+  probe.hub_seq.store(g.hub_seq, std::memory_order_relaxed);
+  probe.hub_time_ms.store(g.hub_time_ms, std::memory_order_relaxed);
+  probe.parcels_in_hub.store(g.parcels_in_hub, std::memory_order_relaxed);
+  probe.open_cases.store(g.open_cases, std::memory_order_relaxed);
   int64_t done = 0;
-  for (auto& [link, entry] : replies) {
+  for (auto& [link, entry] : g.replies) {
     done += entry.second.events_done;
     entry.first->Deliver(std::move(entry.second));
   }
-  replies.clear();
-  for (auto& [callback, out] : commands)
+  g.replies.clear();
+  for (auto& [callback, out] : g.commands)
     if (callback) callback(std::move(out));
-  commands.clear();
-  for (const auto& inspect : inspections) Inspect(inspect, !failed);
-  inspections.clear();
+  g.commands.clear();
   owner->in_flight_.fetch_sub(done, std::memory_order_relaxed);
+  return s;
+}
+
+void Sequencer::Impl::EnterFailed() {
+  if (failed) return;  // the groups applied behind a failed one fail too
+  failed = true;
+  failed_since = std::chrono::steady_clock::now();
+  next_resume_try = failed_since + options.resume_interval;
+  resume_tries = 0;
+}
+
+void Sequencer::Impl::CommitNow() {
+  Group& g = *open;
+  g.hub_seq = state->last_hub_seq();
+  g.hub_time_ms = state->hub_time_ms();
+  g.parcels_in_hub = state->live_parcels();
+  g.open_cases = state->open_cases();
+  if (!Finish(g).ok()) EnterFailed();
+}
+
+void Sequencer::Impl::Commit() {
+  WaitCommitter();  // groups are written in hub order, one at a time
+  // Checkpoints, retention and read-backs need the state exactly as
+  // committed: this group is written here, and they follow.
+  const bool barrier = !inspections.empty() || retention_due || CheckpointDue();
+  if (!barrier && open->batch.records() >= options.pipeline_records) {
+    Group& g = *open;
+    g.hub_seq = state->last_hub_seq();
+    g.hub_time_ms = state->hub_time_ms();
+    g.parcels_in_hub = state->live_parcels();
+    g.open_cases = state->open_cases();
+    {
+      std::lock_guard<std::mutex> lock(commit_mu);
+      writing = &g;
+      committing.store(true);
+    }
+    commit_cv.notify_all();
+    open = &g == &groups[0] ? &groups[1] : &groups[0];
+    return;
+  }
+  CommitNow();
+  RunInspections();
+  MaybeCheckpoint();
+  MaybeRetain();
+}
+
+void Sequencer::Impl::WaitCommitter() {
+  bool group_failed = false;
+  {
+    std::unique_lock<std::mutex> lock(commit_mu);
+    commit_cv.wait(lock, [&] { return writing == nullptr; });
+    std::swap(group_failed, write_failed);
+  }
+  if (group_failed) EnterFailed();
+}
+
+void Sequencer::Impl::CommitLoop() {
+  util::NameThisThread("hub-commit");
+  std::unique_lock<std::mutex> lock(commit_mu);
+  for (;;) {
+    commit_cv.wait(lock, [&] { return writing != nullptr || committer_stop; });
+    if (writing == nullptr) return;
+    Group* g = writing;
+    lock.unlock();
+    const bool ok = Finish(*g).ok();
+    lock.lock();
+    if (!ok) write_failed = true;
+    writing = nullptr;
+    committing.store(false);
+    commit_cv.notify_all();
+    if (wake_wanted.exchange(false)) queue.enqueue(Submission());
+  }
 }
 
 // Between commits, the state is exactly what is committed: take its
 // snapshot here (the only part of a checkpoint on this thread) and let the
 // store write it in the background.
-void Sequencer::Impl::MaybeCheckpoint() {
-  if (failed) return;
-  const uint64_t committed = owner->committed_.load(std::memory_order_relaxed);
-  const uint64_t since = committed - checkpointed_at;
-  if (since == 0) return;
-  const auto now = std::chrono::steady_clock::now();
+bool Sequencer::Impl::CheckpointDue() const {
+  if (failed) return false;
+  const uint64_t since = owner->committed_.load(std::memory_order_relaxed) - checkpointed_at;
+  if (since == 0) return false;
   const bool by_count = options.checkpoint_records > 0 && since >= options.checkpoint_records;
   const bool by_time = options.checkpoint_interval.count() > 0 &&
-                       now - checkpointed_when >= options.checkpoint_interval;
-  if (!by_count && !by_time) return;
-  if (store->CheckpointBusy()) return;  // the last one is still being written
+                       std::chrono::steady_clock::now() - checkpointed_when >= options.checkpoint_interval;
+  // Not while the last one is still being written.
+  return (by_count || by_time) && !store->CheckpointBusy();
+}
+
+void Sequencer::Impl::MaybeCheckpoint() {
+  if (!CheckpointDue()) return;
+  const uint64_t committed = owner->committed_.load(std::memory_order_relaxed);
+  const uint64_t since = committed - checkpointed_at;
+  const auto now = std::chrono::steady_clock::now();
   const store::CheckpointStats done = store->Checkpoints();
   if (done.failed > checkpoint_failures) {
     checkpoint_failures = done.failed;
@@ -339,8 +483,8 @@ void Sequencer::Impl::MaybeRetain() {
     spdlog::error("event=retention_failed error={}", util::LogValue(result.reject_reason));
     return;
   }
-  batch.Add(rec, &result);
-  CommitAndDeliver();
+  open->batch.Add(rec, &result);
+  CommitNow();
   spdlog::info("event=retention hub_seq={} through_hub_seq={} through_case_id={} cutoff_ms={} pause_ms={:.1f}",
                result.hub_seq, rec.retention().through_hub_seq(), rec.retention().through_case_id(),
                rec.retention().cutoff_ms(),
@@ -378,28 +522,39 @@ void Sequencer::Impl::MaybeResume() {
 }
 
 void Sequencer::Impl::Run() {
+  util::NameThisThread("hub-sequencer");
   using Clock = std::chrono::steady_clock;
   std::vector<Submission> items(256);
   Clock::time_point batch_start{};
   for (;;) {
-    owner->heartbeat_.fetch_add(1, std::memory_order_relaxed);
+    // A commit that does not return stops the heartbeat, on either thread.
+    if (!Busy()) owner->heartbeat_.fetch_add(1, std::memory_order_relaxed);
+    if (!inspections.empty() && !Busy() && !Open()) {
+      WaitCommitter();  // takes note of a failure of the group just written
+      RunInspections();
+    }
     int64_t wait_us = 2000;  // idle: the loop (and the heartbeat) turns at least this often
-    if (Pending() && options.max_delay_us > 0) {
+    if (Open() && !Busy() && options.max_delay_us > 0) {
       wait_us = std::max<int64_t>(
           0, options.max_delay_us -
                  std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - batch_start)
                      .count());
     }
     const bool idle = !Pending();
+    bool block = idle || options.max_delay_us > 0;
+    if (Busy()) {
+      // Wait for more work or for the committer, whichever comes first.
+      wake_wanted.store(true);
+      block = Busy();  // it may have finished meanwhile, without a wake-up
+    }
     const Clock::time_point wait_start = idle ? Clock::now() : Clock::time_point{};
-    size_t n = idle || options.max_delay_us > 0
-                   ? queue.wait_dequeue_bulk_timed(items.begin(), items.size(), wait_us)
-                   : queue.try_dequeue_bulk(items.begin(), items.size());
+    size_t n = block ? queue.wait_dequeue_bulk_timed(items.begin(), items.size(), wait_us)
+                     : queue.try_dequeue_bulk(items.begin(), items.size());
     if (idle)
       owner->idle_ns_.fetch_add(
           std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - wait_start).count(),
           std::memory_order_relaxed);
-    if (n > 0 && !Pending()) batch_start = Clock::now();
+    if (n > 0 && !Open()) batch_start = Clock::now();
     if (n > 0 && options.max_clock_skew.count() > 0) {
       const auto now = std::chrono::system_clock::now() + options.max_clock_skew;
       state->set_time_horizon_ms(
@@ -413,10 +568,11 @@ void Sequencer::Impl::Run() {
     const bool delay_over =
         options.max_delay_us == 0 ||
         Clock::now() - batch_start >= std::chrono::microseconds(options.max_delay_us);
-    if (Pending() && (batch.records() >= options.max_batch || (drained && delay_over))) {
-      CommitAndDeliver();
-      MaybeCheckpoint();
-      MaybeRetain();
+    const bool full = open->batch.records() >= options.max_batch;
+    if (Open() && (full || (drained && delay_over))) {
+      // While the committer writes the group before, this one grows (up to
+      // max_batch); the committer wakes this thread when it is done.
+      if (full || !Busy()) Commit();
     } else if (n == 0 && !Pending()) {
       MaybeCheckpoint();  // idle: the interval still counts
       MaybeRetain();

@@ -9,7 +9,7 @@
 //                           sequencer thread: drain in bulk
 //                             HubState::Apply each event   (hub order)
 //                             CommitBatch::Add             (log, cases, marks)
-//                           end of batch (size bound, or queue empty / delay):
+//                           end of group (size bound, or queue empty / delay):
 //                             RocksDbStore::Commit         (one WriteBatch)
 //                             SessionLink::Deliver(reply)  (ack, decisions, rejects)
 //                           after the commit (or at once, with nothing pending):
@@ -18,6 +18,13 @@
 //                             HubState::Snapshot -> RocksDbStore::CheckpointInBackground
 //                                            |
 //   session's I/O thread <--post-------------+
+//
+// A group of pipeline_records or more is committed and answered by the
+// committer thread while the sequencer thread applies the next group (the
+// commit was a quarter of the single writer's time, bench/RESULTS.md);
+// smaller groups are committed on the sequencer thread. Groups are written
+// one at a time, in hub order. A case action, a checkpoint, retention and a
+// read-back first wait for the group being written.
 //
 // Nothing is answered before the commit that makes it durable. A failed
 // commit is sticky: the sequencer stops applying, answers REJECT_UNAVAILABLE
@@ -81,7 +88,8 @@ struct Reply {
 };
 
 // The sequencer's handle on a session. Deliver() is called on the sequencer
-// thread and must not block: post the reply to the session's own thread.
+// thread or its committer (never both at once, and in commit order) and
+// must not block: post the reply to the session's own thread.
 class SessionLink {
  public:
   virtual ~SessionLink() = default;
@@ -113,8 +121,8 @@ struct Submission {
   std::unique_ptr<google::protobuf::Arena> arena;
   std::vector<const v1::ScanEvent*> events;
   // Set for a command from the API instead: `command` holds a reference
-  // change or a case action; `done` is called on the sequencer thread after
-  // the commit (it must not block).
+  // change or a case action; `done` is called on the sequencer thread or its
+  // committer after the commit (it must not block).
   std::optional<v1::LogRecord> command;
   std::function<void(CommandResult)> done;
   // Set for a read of the core's state instead (reference data read back:
@@ -134,6 +142,11 @@ struct Submission {
 
 struct SequencerOptions {
   size_t max_batch = 4096;      // commit when a batch holds this many records
+  // A group of at least this many records is written by the committer
+  // thread while this one applies the next group; a smaller one is written
+  // here (a few records are written sooner than two threads wake each
+  // other). Checkpoints, retention and read-backs always wait for the write.
+  size_t pipeline_records = 256;
   int64_t max_delay_us = 0;     // wait at most this long for more; 0: commit
                                 // as soon as the queue is momentarily empty
   // Checkpoints while running, so a restart after a crash replays at most
@@ -155,8 +168,9 @@ struct SequencerOptions {
   std::function<uint64_t()> retention_limit;
   // After a failed commit: how often to try whether the store writes again.
   std::chrono::milliseconds resume_interval{1000};
-  // Called on the sequencer thread after each durable commit that raised or
-  // changed cases, in hub order; must not block (hand them on).
+  // Called after each durable commit that raised or changed cases, in hub
+  // order, on the sequencer thread or its committer (one at a time); must
+  // not block (hand them on).
   std::function<void(std::vector<CaseChange>&&)> on_cases;
 };
 

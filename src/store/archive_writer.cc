@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "store/store_util.h"
+#include "util/thread_name.h"
 
 namespace hub::store {
 
@@ -130,6 +131,7 @@ Status ArchiveWriter::Write(const std::deque<Job>& jobs, rocksdb::WriteBatch* wb
 }
 
 void ArchiveWriter::Run() {
+  util::NameThisThread("hub-archive");
   std::deque<Job> jobs;
   rocksdb::WriteBatch wb;
   for (;;) {

@@ -43,7 +43,8 @@ class ArchiveWriter {
   // Queues one commit of records up to `through`: what they touched, the
   // rows they retired (hub_seqs still to be filled in by the index) and,
   // for a retention record, the hub_seq it aged records out through. Blocks
-  // while the queue is full. Called by the writer thread of the store only.
+  // while the queue is full. Called by one commit at a time (the store's
+  // Commit), in hub order.
   void Enqueue(uint64_t through, Touches&& touches, std::vector<v1::ArchivedEntity>&& rows,
                std::optional<uint64_t> aged_through);
   // Queues rows whose hub_seqs are filled in already (recovery indexes as

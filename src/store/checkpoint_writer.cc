@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "store/store_util.h"
+#include "util/thread_name.h"
 
 namespace hub::store {
 
@@ -58,6 +59,7 @@ Status CheckpointWriter::WriteNow(const v1::HubSnapshot& snapshot) {
 }
 
 void CheckpointWriter::Run() {
+  util::NameThisThread("hub-checkpoint");
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] { return stop_ || (queued_ && !writing_); });

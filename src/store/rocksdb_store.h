@@ -23,7 +23,9 @@
 // written once the archive has caught up with it.
 //
 // Thread safety: Commit(), WriteCheckpoint() and Recover() belong to one
-// writer thread. The read methods may be called from any thread at any time;
+// writer at a time (the sequencer hands a group to its committer thread and
+// waits for it before it writes again itself). A CommitBatch may be filled
+// on another thread while a Commit() runs. The read methods may be called from any thread at any time;
 // each reads one consistent point in time.
 
 #include <cstdint>

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -58,11 +59,12 @@ class RecordingLink : public sequencer::SessionLink {
   std::vector<Reply> replies_;
 };
 
-class SequencerTest : public ::testing::Test {
+class SequencerFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("hubd-seq-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '-');
+    dir_ = fs::temp_directory_path() / ("hubd-seq-" + std::to_string(::getpid()) + "-" + name);
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -92,9 +94,25 @@ class SequencerTest : public ::testing::Test {
   core::HubState hub_;
 };
 
-TEST_F(SequencerTest, AnswersOnlyAfterTheCommitThatMakesThemDurable) {
+// Every rule holds whether a group is written on the sequencer's thread or
+// handed to its committer while the next group is applied.
+class SequencerTest : public SequencerFixture, public ::testing::WithParamInterface<size_t> {
+ protected:
+  sequencer::SequencerOptions Options() const {
+    sequencer::SequencerOptions o;
+    o.pipeline_records = GetParam();
+    return o;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Groups, SequencerTest, ::testing::Values(size_t{1} << 20, size_t{1}),
+                         [](const ::testing::TestParamInfo<size_t>& p) {
+                           return p.param == 1 ? std::string("Pipelined") : std::string("OnThisThread");
+                         });
+
+TEST_P(SequencerTest, AnswersOnlyAfterTheCommitThatMakesThemDurable) {
   Open();
-  sequencer::Sequencer seq(&hub_, db_.get(), {});
+  sequencer::Sequencer seq(&hub_, db_.get(), Options());
   seq.Start();
   auto link = std::make_shared<RecordingLink>(db_.get(), "S1");
   testutil::Scanner s("S1");
@@ -116,9 +134,9 @@ TEST_F(SequencerTest, AnswersOnlyAfterTheCommitThatMakesThemDurable) {
   EXPECT_EQ(seq.committed(), 100u);
 }
 
-TEST_F(SequencerTest, IdleClockRunsWhileThereIsNothingToDoAndNeverPastTheWall) {
+TEST_P(SequencerTest, IdleClockRunsWhileThereIsNothingToDoAndNeverPastTheWall) {
   Open();
-  sequencer::Sequencer seq(&hub_, db_.get(), {});
+  sequencer::Sequencer seq(&hub_, db_.get(), Options());
   const auto start = std::chrono::steady_clock::now();
   seq.Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -128,9 +146,9 @@ TEST_F(SequencerTest, IdleClockRunsWhileThereIsNothingToDoAndNeverPastTheWall) {
   EXPECT_LE(seq.idle_ns(), static_cast<uint64_t>(wall.count()));
 }
 
-TEST_F(SequencerTest, CommandAfterStopIsAnsweredUnavailableAtOnce) {
+TEST_P(SequencerTest, CommandAfterStopIsAnsweredUnavailableAtOnce) {
   Open();
-  sequencer::Sequencer seq(&hub_, db_.get(), {});
+  sequencer::Sequencer seq(&hub_, db_.get(), Options());
   seq.Start();
   seq.Stop();
   std::optional<sequencer::CommandResult> answer;
@@ -144,9 +162,9 @@ TEST_F(SequencerTest, CommandAfterStopIsAnsweredUnavailableAtOnce) {
   EXPECT_TRUE(answer->unavailable);
 }
 
-TEST_F(SequencerTest, HelloIsAnsweredWithTheDurableMark) {
+TEST_P(SequencerTest, HelloIsAnsweredWithTheDurableMark) {
   Open();
-  sequencer::Sequencer seq(&hub_, db_.get(), {});
+  sequencer::Sequencer seq(&hub_, db_.get(), Options());
   seq.Start();
   auto link = std::make_shared<RecordingLink>(db_.get(), "S1");
   testutil::Scanner s("S1");
@@ -164,10 +182,10 @@ TEST_F(SequencerTest, HelloIsAnsweredWithTheDurableMark) {
   EXPECT_EQ(*welcome, 2u);
 }
 
-TEST_F(SequencerTest, FailedCommitIsStickyAndAnswersUnavailable) {
+TEST_P(SequencerTest, FailedCommitIsStickyAndAnswersUnavailable) {
   auto faults = std::make_shared<store::FaultInjection>();
   Open(faults);
-  sequencer::Sequencer seq(&hub_, db_.get(), {});
+  sequencer::Sequencer seq(&hub_, db_.get(), Options());
   seq.Start();
   auto link = std::make_shared<RecordingLink>(db_.get(), "S1");
   testutil::Scanner s("S1");
@@ -189,6 +207,75 @@ TEST_F(SequencerTest, FailedCommitIsStickyAndAnswersUnavailable) {
   EXPECT_EQ(replies[2].rejects.at(0).code(), v1::REJECT_UNAVAILABLE);
   seq.Stop();
   EXPECT_EQ(seq.committed(), 1u);
+}
+
+// A link whose first delivery waits until released: it holds the thread
+// that answers (the committer's, for a pipelined group).
+class HeldLink : public sequencer::SessionLink {
+ public:
+  void Deliver(Reply&&) override {
+    if (held_.exchange(false)) {
+      holding_ = true;
+      release_.get_future().wait();
+    }
+    ++delivered_;
+  }
+  bool holding() const { return holding_.load(); }
+  void Release() { release_.set_value(); }
+  int delivered() const { return delivered_.load(); }
+
+ private:
+  std::atomic<bool> held_{true}, holding_{false};
+  std::atomic<int> delivered_{0};
+  std::promise<void> release_;
+};
+
+uint64_t Applied(sequencer::Sequencer& seq) {
+  uint64_t n = 0;
+  for (const auto& slot : seq.probe().events_applied) n += slot.load();
+  return n;
+}
+
+// The single writer applies the next group while the committer still
+// writes and answers the one before; the next group's scans are answered
+// only after their own commit.
+TEST_F(SequencerFixture, TheNextGroupIsAppliedWhileTheOneBeforeIsWritten) {
+  Open();
+  sequencer::SequencerOptions o;
+  o.pipeline_records = 1;
+  sequencer::Sequencer seq(&hub_, db_.get(), o);
+  seq.Start();
+  testutil::Scanner first("S1"), second("S2");
+  // A first group, written on this thread with the retention look-up that
+  // starts every hour of hub time.
+  auto warm = std::make_shared<RecordingLink>(db_.get(), "S1");
+  seq.Submit(Events(warm, {first.BagOpened("B0")}));
+  ASSERT_EQ(warm->WaitFor(1).size(), 1u);
+  auto held = std::make_shared<HeldLink>();
+  sequencer::Submission s1;
+  s1.session = held;
+  s1.arena = std::make_unique<google::protobuf::Arena>();
+  auto* event = google::protobuf::Arena::CreateMessage<v1::ScanEvent>(s1.arena.get());
+  *event = first.BagOpened("B1");
+  s1.events.push_back(event);
+  seq.Submit(std::move(s1));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!held->holding() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_TRUE(held->holding());  // the first group is written and being answered
+  auto link = std::make_shared<RecordingLink>(db_.get(), "S2");
+  seq.Submit(Events(link, {second.BagOpened("B2"), second.BagOpened("B3"), second.BagOpened("B4")}));
+  while (Applied(seq) < 5 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  EXPECT_EQ(Applied(seq), 5u) << "the writer waited for the group before it";
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(link->WaitFor(0).empty()) << "answered before its commit";
+  held->Release();
+  auto replies = link->WaitFor(1);  // RecordingLink checks the ack is durable
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].acked_seq, 3u);
+  seq.Stop();
+  EXPECT_EQ(held->delivered(), 1);
+  EXPECT_EQ(seq.committed(), 5u);
+  EXPECT_EQ(seq.in_flight(), 0);
 }
 
 // A command that upserts the route for `destination`.
@@ -217,9 +304,9 @@ std::optional<std::optional<T>> Inspect(sequencer::Sequencer& seq,
   return future.get();
 }
 
-TEST_F(SequencerTest, InspectSeesEveryCommandAnsweredBeforeItAndOnlyDurableState) {
+TEST_P(SequencerTest, InspectSeesEveryCommandAnsweredBeforeItAndOnlyDurableState) {
   Open();
-  sequencer::Sequencer seq(&hub_, db_.get(), {});
+  sequencer::Sequencer seq(&hub_, db_.get(), Options());
   seq.Start();
   // Commands queued together with the read: the read runs after their
   // commit, and sees them.
@@ -248,10 +335,10 @@ TEST_F(SequencerTest, InspectSeesEveryCommandAnsweredBeforeItAndOnlyDurableState
   EXPECT_FALSE(late->has_value());
 }
 
-TEST_F(SequencerTest, InspectGetsNoStateOnceTheStoreFailed) {
+TEST_P(SequencerTest, InspectGetsNoStateOnceTheStoreFailed) {
   auto faults = std::make_shared<store::FaultInjection>();
   Open(faults);
-  sequencer::Sequencer seq(&hub_, db_.get(), {});
+  sequencer::Sequencer seq(&hub_, db_.get(), Options());
   seq.Start();
   faults->SetNoSpace(true);
   std::promise<bool> applied;
@@ -268,7 +355,7 @@ TEST_F(SequencerTest, InspectGetsNoStateOnceTheStoreFailed) {
 
 // The cost of a read-back: the sequencer's pause to copy a large routing
 // table (printed; bench/RESULTS.md records it).
-TEST_F(SequencerTest, InspectPauseForTenThousandRoutes) {
+TEST_F(SequencerFixture, InspectPauseForTenThousandRoutes) {
   Open();
   sequencer::Sequencer seq(&hub_, db_.get(), {});
   seq.Start();
