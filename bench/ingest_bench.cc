@@ -59,6 +59,8 @@ struct Config {
   double rate = 0;          // events/s offered in total; 0: flat out
   std::string durability = "wal";
   int io_threads = 2;
+  // Instead of hubd, the ceiling of its ingest path (AckServer).
+  bool ack_server = false;
   // Supervisor load while ingesting: GET /v1/exceptions requests per second
   // (one client, keep-alive), and the share of sorts with no route (so the
   // list has cases to page through).
@@ -266,6 +268,78 @@ class Driver {
   Clock::time_point start_, end_;
 };
 
+// The ceiling of hubd's ingest path on this machine: a server (a forked
+// process, like hubd) that speaks the session protocol and nothing more. It
+// answers a hello with a welcome and each read with one ack of the highest
+// seq in it (hubd answers once per group commit), on as many I/O threads as
+// hubd; it applies, logs and writes nothing. One-frame-per-send sessions
+// against it measure what loopback sockets, framing and parsing allow.
+class AckServer {
+ public:
+  explicit AckServer(int threads) : threads_(threads), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {}
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  // Serves until the process is killed.
+  void Run() {
+    Accept();
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads_; ++i) pool.emplace_back([this] { io_.run(); });
+    io_.run();
+  }
+
+ private:
+  struct Session : std::enable_shared_from_this<Session> {
+    explicit Session(asio::ip::tcp::socket s) : socket(std::move(s)) {}
+    void Read() {
+      socket.async_read_some(asio::buffer(decoder.Prepare(64 << 10), 64 << 10),
+                             [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+                               if (!ec) self->OnRead(n);
+                             });
+    }
+    void OnRead(size_t n) {
+      decoder.Commit(n);
+      std::string_view bytes;
+      uint64_t acked = 0;
+      bool hello = false;
+      out.clear();
+      while (decoder.Next(&bytes) == hub::codec::FrameDecoder::Result::kFrame) {
+        if (!in.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return;
+        if (in.has_hello()) hello = true;
+        if (in.has_event()) acked = std::max(acked, in.event().seq());
+      }
+      if (hello) {
+        reply.mutable_welcome()->set_version(hub::v1::PROTOCOL_VERSION_1);
+        hub::codec::AppendFrame(reply, &out);
+      }
+      if (acked > 0) {
+        reply.mutable_ack()->set_acked_seq(acked);
+        hub::codec::AppendFrame(reply, &out);
+      }
+      if (out.empty()) return Read();
+      asio::async_write(socket, asio::buffer(out),
+                        [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                          if (!ec) self->Read();
+                        });
+    }
+    asio::ip::tcp::socket socket;
+    hub::codec::FrameDecoder decoder{1 << 20};
+    ClientFrame in;
+    ServerFrame reply;
+    std::string out;
+  };
+  void Accept() {
+    acceptor_.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
+      if (!ec) {
+        s.set_option(asio::ip::tcp::no_delay(true));
+        std::make_shared<Session>(std::move(s))->Read();
+      }
+      Accept();
+    });
+  }
+  int threads_;
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+};
+
 // Queries the exception list at `rate` per second until `stop`; returns
 // the latency of each answered request in microseconds.
 std::vector<uint32_t> QueryLoad(uint16_t http_port, const Config& cfg, const std::atomic<bool>& stop,
@@ -368,6 +442,34 @@ void SeedRoutes(const std::string& dir) {
   if (!db->Commit(&batch).ok()) throw std::runtime_error("cannot seed routes");
 }
 
+// The same load against AckServer in a forked process; prints the line
+// labelled "ceiling".
+int RunAgainstAckServer(const Config& cfg) {
+  int ports[2];
+  if (::pipe(ports) != 0) return 1;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    AckServer server(cfg.io_threads);
+    const uint16_t port = server.port();
+    if (::write(ports[1], &port, sizeof port) != sizeof port) ::_exit(1);
+    server.Run();
+    ::_exit(0);
+  }
+  uint16_t port = 0;
+  const bool got = ::read(ports[0], &port, sizeof port) == sizeof port;
+  int rc = 1;
+  if (got) {
+    Driver d(cfg, port, nullptr);
+    d.Prepare();
+    d.Run();
+    d.Report("ceiling");
+    rc = 0;
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -387,7 +489,10 @@ int main(int argc, char** argv) {
   app.add_option("--no-route-percent", cfg.no_route_percent, "sorts without a route, in percent")
       ->check(CLI::Range(0, 100));
   app.add_flag("--tls", cfg.tls, "TLS on the scanner port (a throwaway certificate made with openssl)");
+  app.add_flag("--ack-server", cfg.ack_server,
+               "instead of hubd, a server that only answers each read with an ack (the ceiling)");
   CLI11_PARSE(app, argc, argv);
+  if (cfg.ack_server) return RunAgainstAckServer(cfg);
 
   const fs::path dir = fs::temp_directory_path() / ("hub-ingest-bench-" + std::to_string(::getpid()));
   fs::remove_all(dir);

@@ -69,8 +69,18 @@ for d in wal fsync; do
     run --durability $d --connections $c --events 600000 --frames-per-write 64 --window 8192
   done
 done
-# Real scanners: one frame per write, 1,000 sessions.
-run --durability wal --connections 1000 --events 400000 --frames-per-write 1 --window 64
+# Real scanners: one frame per write, 1,000 sessions; and just before, the
+# same load against a server that only acks each read (hub_ingest_bench
+# --ack-server: loopback sockets, framing and parsing, no hubd), the
+# one-frame ceiling this line is compared with.
+one=(--connections 1000 --events 400000 --frames-per-write 1 --window 64)
+ceil1=$("$b/hub_ingest_bench" --ack-server "${one[@]}")
+echo "$ceil1"
+line1=$(run --durability wal "${one[@]}")
+echo "$line1"
+rate() { grep -o 'acked_per_s=[0-9]*' <<< "$1" | head -1 | cut -d= -f2; }
+awk -v h="$(rate "$line1")" -v c="$(rate "$ceil1")" \
+  'BEGIN { printf "  -> %.0f acked/s = %.2f x the one-frame ceiling (%.0f acked/s)\n", h, h / c, c }'
 # Ack latency at 100 k events/s offered (the ratio is then the share of the
 # ceiling offered, not a limit).
 for d in wal fsync; do
