@@ -82,15 +82,18 @@ size_t LiveIndex::size() {
 }
 
 void LiveIndex::Save(uint64_t last_hub_seq, v1::EntityIndex* out) {
-  std::lock_guard<std::mutex> lock(mu_);
-  out->set_last_hub_seq(last_hub_seq);
-  for (const auto& [key, entry] : entries_) {
-    const auto end = std::upper_bound(entry.seqs.begin(), entry.seqs.end(), last_hub_seq);
-    if (end == entry.seqs.begin()) continue;  // touched only after the checkpoint
-    auto* e = out->add_entries();
-    e->set_key(key);
-    e->mutable_hub_seqs()->Add(entry.seqs.begin(), end);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    out->set_last_hub_seq(last_hub_seq);
+    for (const auto& [key, entry] : entries_) {
+      const auto end = std::upper_bound(entry.seqs.begin(), entry.seqs.end(), last_hub_seq);
+      if (end == entry.seqs.begin()) continue;  // touched only after the checkpoint
+      auto* e = out->add_entries();
+      e->set_key(key);
+      e->mutable_hub_seqs()->Add(entry.seqs.begin(), end);
+    }
   }
+  // Sorted after the lock: the archive writer and readers go on meanwhile.
   std::sort(out->mutable_entries()->begin(), out->mutable_entries()->end(),
             [](const auto& a, const auto& b) { return a.key() < b.key(); });
 }
