@@ -49,7 +49,8 @@ struct Sequencer::Impl {
   // The committer's thread: writes the groups handed over, one at a time.
   void CommitLoop();
   // Waits until the committer has finished its group (at once when idle),
-  // and takes note if a group failed.
+  // and takes note if a group failed. Everything that reads the state as
+  // committed (checkpoint, retention, read-backs) calls it first.
   void WaitCommitter();
   // Stops applying after a failed commit (sequencer thread; Finish has
   // reported it).
@@ -177,6 +178,7 @@ void Sequencer::Impl::Inspect(const std::function<void(const core::HubState*)>& 
 }
 
 void Sequencer::Impl::RunInspections() {
+  WaitCommitter();  // a group that failed meanwhile makes the state unreadable
   for (const auto& inspect : inspections) Inspect(inspect, !failed);
   inspections.clear();
 }
@@ -186,6 +188,7 @@ void Sequencer::Impl::Process(Submission& s) {
   if (s.inspect) {
     // Applied records not yet durable are in the state: wait for their
     // commit, so a read never shows what a failed commit would take back.
+    if (!Busy()) WaitCommitter();  // notes a group that failed meanwhile
     if (!failed && Pending()) {
       inspections.push_back(std::move(s.inspect));
     } else {
@@ -422,6 +425,7 @@ bool Sequencer::Impl::CheckpointDue() const {
 }
 
 void Sequencer::Impl::MaybeCheckpoint() {
+  WaitCommitter();  // never a snapshot of a group that failed
   if (!CheckpointDue()) return;
   const uint64_t committed = owner->committed_.load(std::memory_order_relaxed);
   const uint64_t since = committed - checkpointed_at;
@@ -460,6 +464,7 @@ void Sequencer::Impl::MaybeCheckpoint() {
 }
 
 void Sequencer::Impl::MaybeRetain() {
+  WaitCommitter();
   if (!retention_due || failed || options.retention.count() == 0) return;
   retention_due = false;
   const int64_t cutoff =
@@ -492,6 +497,7 @@ void Sequencer::Impl::MaybeRetain() {
 }
 
 void Sequencer::Impl::MaybeResume() {
+  WaitCommitter();  // every failed group noted before the state is rebuilt
   const auto now = std::chrono::steady_clock::now();
   if (!failed || now < next_resume_try) return;
   next_resume_try = now + options.resume_interval;
@@ -529,10 +535,7 @@ void Sequencer::Impl::Run() {
   for (;;) {
     // A commit that does not return stops the heartbeat, on either thread.
     if (!Busy()) owner->heartbeat_.fetch_add(1, std::memory_order_relaxed);
-    if (!inspections.empty() && !Busy() && !Open()) {
-      WaitCommitter();  // takes note of a failure of the group just written
-      RunInspections();
-    }
+    if (!inspections.empty() && !Busy() && !Open()) RunInspections();
     int64_t wait_us = 2000;  // idle: the loop (and the heartbeat) turns at least this often
     if (Open() && !Busy() && options.max_delay_us > 0) {
       wait_us = std::max<int64_t>(

@@ -340,6 +340,12 @@ TEST_P(SequencerTest, InspectGetsNoStateOnceTheStoreFailed) {
   Open(faults);
   sequencer::Sequencer seq(&hub_, db_.get(), Options());
   seq.Start();
+  // A first group (written on the sequencer thread with the retention
+  // look-up every hour of hub time starts), so the failing one below is
+  // handed to the committer when pipelined.
+  std::promise<bool> first;
+  seq.Submit(RouteCommand("D0", [&](sequencer::CommandResult r) { first.set_value(r.applied); }));
+  ASSERT_TRUE(first.get_future().get());
   faults->SetNoSpace(true);
   std::promise<bool> applied;
   seq.Submit(RouteCommand("D1", [&](sequencer::CommandResult r) { applied.set_value(r.applied); }));
