@@ -3,6 +3,7 @@
 #include <concurrentqueue/blockingconcurrentqueue.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <condition_variable>
@@ -31,6 +32,13 @@ struct Sequencer::Impl {
     uint64_t hub_seq = 0;
     int64_t hub_time_ms = 0;
     uint64_t parcels_in_hub = 0, open_cases = 0;
+    // Something was applied or answered from the state while no failure was
+    // noted yet (a hello's mark, a re-send, a refusal may rest on records of
+    // a group still being written).
+    bool answered_from_state = false;
+    // Closed after a group before it failed: answered as failed, even with
+    // nothing of its own to write.
+    bool behind_failure = false;
   };
 
   Impl(Sequencer* owner, core::HubState* state, store::RocksDbStore* store,
@@ -188,8 +196,9 @@ void Sequencer::Impl::Process(Submission& s) {
   if (s.inspect) {
     // Applied records not yet durable are in the state: wait for their
     // commit, so a read never shows what a failed commit would take back.
-    if (!Busy()) WaitCommitter();  // notes a group that failed meanwhile
-    if (!failed && Pending()) {
+    const bool busy = Busy();  // read once: the committer may finish meanwhile
+    if (!busy) WaitCommitter();  // notes a group that failed
+    if (!failed && (busy || Open() || !inspections.empty())) {
       inspections.push_back(std::move(s.inspect));
     } else {
       Inspect(s.inspect, !failed);
@@ -205,6 +214,7 @@ void Sequencer::Impl::Process(Submission& s) {
       out.unavailable = true;
       out.reason = "the store failed; hubd is not accepting changes";
     } else {
+      open->answered_from_state = true;
       state->Apply(*s.command, &result);
       out.applied = result.outcome == core::ApplyResult::Outcome::kApplied;
       out.hub_seq = result.hub_seq;
@@ -220,7 +230,11 @@ void Sequencer::Impl::Process(Submission& s) {
     return;
   }
   Reply& reply = ReplyFor(s.session);
-  if (failed) reply.store_failed = true;
+  if (failed) {
+    reply.store_failed = true;
+  } else {
+    open->answered_from_state = true;
+  }
   if (!s.hello_scanner.empty()) {
     if (failed) {
       v1::Reject& r = reply.rejects.emplace_back();
@@ -281,7 +295,10 @@ void Sequencer::Impl::Process(Submission& s) {
 
 store::Status Sequencer::Impl::Finish(Group& g) {
   store::Status s;
-  if (!g.batch.empty()) {
+  if (g.behind_failure) {
+    g.batch.Clear();  // the store refuses it anyway: its failure is sticky
+    s = store::Status::IOError("an earlier commit failed");
+  } else if (!g.batch.empty()) {
     const size_t n = g.batch.records();
     const auto start = std::chrono::steady_clock::now();
     std::vector<CaseChange> changed;
@@ -290,35 +307,34 @@ store::Status Sequencer::Impl::Finish(Group& g) {
     owner->probe_.commit_seconds.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     owner->probe_.commit_records.Observe(static_cast<double>(n));
-    if (!s.ok()) {
-      // Unhealthy before anything is answered; once per outage (the groups
-      // applied behind a failed one fail too).
-      if (owner->healthy_.exchange(false)) {
-        spdlog::error("event=commit_failed error={} no_space={} resume=every_{}ms",
-                      util::LogValue(s.ToString()), s.IsNoSpace(), options.resume_interval.count());
-        SequencerProbe::Add(owner->probe_.commit_failures);
-      }
-      // The group's events are applied in memory but not durable: answer
-      // none of them as accepted.
-      for (auto& [done, out] : g.commands) {
-        out.applied = false;
-        out.unavailable = true;
-        out.reason = "commit failed: " + s.message();
-      }
-      for (auto& [link, entry] : g.replies) {
-        Reply& r = entry.second;
-        r.store_failed = true;
-        r.decisions.clear();
-        r.resent.clear();
-        r.acked_seq = 0;
-        r.rejects.clear();
-        r.welcome.reset();  // a hello is refused rather than told a mark not durable
-        v1::Reject& rej = r.rejects.emplace_back();
-        rej.set_code(v1::REJECT_UNAVAILABLE);
-        rej.set_reason("commit failed: " + s.message());
-      }
-    } else {
-      owner->committed_.fetch_add(n, std::memory_order_relaxed);
+    if (s.ok()) owner->committed_.fetch_add(n, std::memory_order_relaxed);
+  }
+  if (!s.ok()) {
+    // Unhealthy before anything is answered; once per outage (the groups
+    // applied behind a failed one fail too).
+    if (owner->healthy_.exchange(false)) {
+      spdlog::error("event=commit_failed error={} no_space={} resume=every_{}ms",
+                    util::LogValue(s.ToString()), s.IsNoSpace(), options.resume_interval.count());
+      SequencerProbe::Add(owner->probe_.commit_failures);
+    }
+    // The group's events are applied in memory but not durable: answer
+    // none of them as accepted.
+    for (auto& [done, out] : g.commands) {
+      out.applied = false;
+      out.unavailable = true;
+      out.reason = "commit failed: " + s.message();
+    }
+    for (auto& [link, entry] : g.replies) {
+      Reply& r = entry.second;
+      r.store_failed = true;
+      r.decisions.clear();
+      r.resent.clear();
+      r.acked_seq = 0;
+      r.rejects.clear();
+      r.welcome.reset();  // a hello is refused rather than told a mark not durable
+      v1::Reject& rej = r.rejects.emplace_back();
+      rej.set_code(v1::REJECT_UNAVAILABLE);
+      rej.set_reason("commit failed: " + s.message());
     }
   }
   SequencerProbe& probe = owner->probe_;
@@ -335,6 +351,7 @@ store::Status Sequencer::Impl::Finish(Group& g) {
   for (auto& [callback, out] : g.commands)
     if (callback) callback(std::move(out));
   g.commands.clear();
+  g.answered_from_state = g.behind_failure = false;
   owner->in_flight_.fetch_sub(done, std::memory_order_relaxed);
   return s;
 }
@@ -349,6 +366,7 @@ void Sequencer::Impl::EnterFailed() {
 
 void Sequencer::Impl::CommitNow() {
   Group& g = *open;
+  g.behind_failure = failed && g.answered_from_state;
   g.hub_seq = state->last_hub_seq();
   g.hub_time_ms = state->hub_time_ms();
   g.parcels_in_hub = state->live_parcels();
@@ -361,7 +379,8 @@ void Sequencer::Impl::Commit() {
   // Checkpoints, retention and read-backs need the state exactly as
   // committed: this group is written here, and they follow.
   const bool barrier = !inspections.empty() || retention_due || CheckpointDue();
-  if (!barrier && open->batch.records() >= options.pipeline_records) {
+  // After a failure nothing is handed over: the group fails here.
+  if (!barrier && !failed && open->batch.records() >= std::max<size_t>(1, options.pipeline_records)) {
     Group& g = *open;
     g.hub_seq = state->last_hub_seq();
     g.hub_time_ms = state->hub_time_ms();
@@ -401,6 +420,7 @@ void Sequencer::Impl::CommitLoop() {
     Group* g = writing;
     lock.unlock();
     const bool ok = Finish(*g).ok();
+    owner->heartbeat_.fetch_add(1, std::memory_order_relaxed);  // alive under load too
     lock.lock();
     if (!ok) write_failed = true;
     writing = nullptr;
@@ -465,8 +485,9 @@ void Sequencer::Impl::MaybeCheckpoint() {
 
 void Sequencer::Impl::MaybeRetain() {
   WaitCommitter();
-  if (!retention_due || failed || options.retention.count() == 0) return;
+  if (!retention_due || failed) return;
   retention_due = false;
+  if (options.retention.count() == 0) return;  // kept for ever
   const int64_t cutoff =
       state->hub_time_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(options.retention).count();
   if (cutoff <= 0) return;
@@ -533,7 +554,8 @@ void Sequencer::Impl::Run() {
   std::vector<Submission> items(256);
   Clock::time_point batch_start{};
   for (;;) {
-    // A commit that does not return stops the heartbeat, on either thread.
+    // A commit that does not return stops the heartbeat: while the committer
+    // writes, it beats for both (after each group).
     if (!Busy()) owner->heartbeat_.fetch_add(1, std::memory_order_relaxed);
     if (!inspections.empty() && !Busy() && !Open()) RunInspections();
     int64_t wait_us = 2000;  // idle: the loop (and the heartbeat) turns at least this often
@@ -549,6 +571,7 @@ void Sequencer::Impl::Run() {
       // Wait for more work or for the committer, whichever comes first.
       wake_wanted.store(true);
       block = Busy();  // it may have finished meanwhile, without a wake-up
+      if (!block) wake_wanted.store(false);
     }
     const Clock::time_point wait_start = idle ? Clock::now() : Clock::time_point{};
     size_t n = block ? queue.wait_dequeue_bulk_timed(items.begin(), items.size(), wait_us)

@@ -146,6 +146,7 @@ struct SequencerOptions {
   // thread while this one applies the next group; a smaller one is written
   // here (a few records are written sooner than two threads wake each
   // other). Checkpoints, retention and read-backs always wait for the write.
+  // 0 counts as 1.
   size_t pipeline_records = 256;
   int64_t max_delay_us = 0;     // wait at most this long for more; 0: commit
                                 // as soon as the queue is momentarily empty
@@ -198,13 +199,15 @@ class Sequencer {
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
   // Records committed so far (applied events, after their commit).
   uint64_t committed() const { return committed_.load(std::memory_order_relaxed); }
-  // Liveness: advances each time the sequencer's loop turns, at least every
-  // few milliseconds while it runs, idle or not. It stands still while the
-  // loop is stuck (a commit that does not return) and after Stop(). The
+  // Liveness: advances each time the sequencer's loop turns with no group
+  // being written, and each time the committer finishes one: at least every
+  // few milliseconds while it runs, idle or not. It stands still while
+  // either is stuck (a commit that does not return) and after Stop(). The
   // systemd watchdog pings only while it moves.
   uint64_t heartbeat() const { return heartbeat_.load(std::memory_order_relaxed); }
-  // Nanoseconds the sequencer has waited for work, with nothing to commit,
-  // since Start(): 1 - its rate is the single writer's load (/metrics).
+  // Nanoseconds the sequencer has waited for work, with nothing to commit
+  // and no group being written, since Start(): 1 - its rate is the single
+  // writer's load (/metrics).
   uint64_t idle_ns() const { return idle_ns_.load(std::memory_order_relaxed); }
   // Counters for /metrics; sessions count their own rejects here too.
   SequencerProbe& probe() { return probe_; }

@@ -221,11 +221,13 @@ class HeldLink : public sequencer::SessionLink {
     ++delivered_;
   }
   bool holding() const { return holding_.load(); }
-  void Release() { release_.set_value(); }
+  void Release() {
+    if (!released_.exchange(true)) release_.set_value();
+  }
   int delivered() const { return delivered_.load(); }
 
  private:
-  std::atomic<bool> held_{true}, holding_{false};
+  std::atomic<bool> held_{true}, holding_{false}, released_{false};
   std::atomic<int> delivered_{0};
   std::promise<void> release_;
 };
@@ -243,6 +245,7 @@ TEST_F(SequencerFixture, TheNextGroupIsAppliedWhileTheOneBeforeIsWritten) {
   Open();
   sequencer::SequencerOptions o;
   o.pipeline_records = 1;
+  o.retention = std::chrono::hours(0);  // kept for ever: no hourly look-up holds the pipeline
   sequencer::Sequencer seq(&hub_, db_.get(), o);
   seq.Start();
   testutil::Scanner first("S1"), second("S2");
@@ -252,6 +255,10 @@ TEST_F(SequencerFixture, TheNextGroupIsAppliedWhileTheOneBeforeIsWritten) {
   seq.Submit(Events(warm, {first.BagOpened("B0")}));
   ASSERT_EQ(warm->WaitFor(1).size(), 1u);
   auto held = std::make_shared<HeldLink>();
+  struct ReleaseOnExit {  // a failed assertion must not leave Stop() waiting
+    HeldLink* link;
+    ~ReleaseOnExit() { link->Release(); }
+  } release_on_exit{held.get()};
   sequencer::Submission s1;
   s1.session = held;
   s1.arena = std::make_unique<google::protobuf::Arena>();
@@ -276,6 +283,52 @@ TEST_F(SequencerFixture, TheNextGroupIsAppliedWhileTheOneBeforeIsWritten) {
   EXPECT_EQ(held->delivered(), 1);
   EXPECT_EQ(seq.committed(), 5u);
   EXPECT_EQ(seq.in_flight(), 0);
+}
+
+// A hello answered while the group before it is still being written rests
+// on that group: when the group fails, the hello is refused, not welcomed
+// with a mark that is not durable.
+TEST_F(SequencerFixture, AHelloBehindAFailingGroupIsRefused) {
+  auto faults = std::make_shared<store::FaultInjection>();
+  Open(faults);
+  sequencer::SequencerOptions o;
+  o.pipeline_records = 1;
+  sequencer::Sequencer seq(&hub_, db_.get(), o);
+  seq.Start();
+  testutil::Scanner s("S1");
+  auto warm = std::make_shared<RecordingLink>(db_.get(), "S1");
+  seq.Submit(Events(warm, {s.BagOpened("B0")}));  // written on this thread (hourly look-up)
+  ASSERT_EQ(warm->WaitFor(1).size(), 1u);
+  faults->SetNoSpace(true);
+  auto held = std::make_shared<HeldLink>();
+  struct ReleaseOnExit {
+    HeldLink* link;
+    ~ReleaseOnExit() { link->Release(); }
+  } release_on_exit{held.get()};
+  sequencer::Submission failing;
+  failing.session = held;
+  failing.arena = std::make_unique<google::protobuf::Arena>();
+  auto* event = google::protobuf::Arena::CreateMessage<v1::ScanEvent>(failing.arena.get());
+  *event = s.BagOpened("B1");  // seq 2: applied, then its commit fails
+  failing.events.push_back(event);
+  seq.Submit(std::move(failing));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!held->holding() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_TRUE(held->holding());  // its failure is being answered: not yet noted
+  auto link = std::make_shared<RecordingLink>(db_.get(), "S1");
+  sequencer::Submission hello;
+  hello.session = link;
+  hello.hello_scanner = "S1";
+  seq.Submit(std::move(hello));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the hello is read meanwhile
+  held->Release();
+  auto replies = link->WaitFor(1);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_FALSE(replies[0].welcome.has_value()) << "welcomed at " << *replies[0].welcome;
+  EXPECT_TRUE(replies[0].store_failed);
+  EXPECT_FALSE(seq.healthy());
+  seq.Stop();
+  EXPECT_EQ(seq.committed(), 1u);
 }
 
 // A command that upserts the route for `destination`.
