@@ -59,6 +59,42 @@ class RecordingLink : public sequencer::SessionLink {
   std::vector<Reply> replies_;
 };
 
+// A link whose first delivery waits until released: it holds the thread
+// that answers (the committer's, for a pipelined group).
+class HeldLink : public sequencer::SessionLink {
+ public:
+  void Deliver(Reply&&) override {
+    if (held_.exchange(false)) {
+      holding_ = true;
+      release_.get_future().wait();
+    }
+    ++delivered_;
+  }
+  bool holding() const { return holding_.load(); }
+  void Release() {
+    if (!released_.exchange(true)) release_.set_value();
+  }
+  int delivered() const { return delivered_.load(); }
+
+ private:
+  std::atomic<bool> held_{true}, holding_{false}, released_{false};
+  std::atomic<int> delivered_{0};
+  std::promise<void> release_;
+};
+
+// Releases a HeldLink when it goes out of scope: a failed assertion must not
+// leave Stop() waiting for the thread it holds.
+struct ReleaseOnExit {
+  HeldLink* link;
+  ~ReleaseOnExit() { link->Release(); }
+};
+
+uint64_t Applied(sequencer::Sequencer& seq) {
+  uint64_t n = 0;
+  for (const auto& slot : seq.probe().events_applied) n += slot.load();
+  return n;
+}
+
 class SequencerFixture : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -76,7 +112,7 @@ class SequencerFixture : public ::testing::Test {
     ASSERT_TRUE(store::RocksDbStore::Open(o, &db_).ok());
   }
 
-  sequencer::Submission Events(const std::shared_ptr<RecordingLink>& link,
+  sequencer::Submission Events(const std::shared_ptr<sequencer::SessionLink>& link,
                                const std::vector<v1::ScanEvent>& events) {
     sequencer::Submission s;
     s.session = link;
@@ -87,6 +123,16 @@ class SequencerFixture : public ::testing::Test {
       s.events.push_back(copy);
     }
     return s;
+  }
+
+  // Submits `event` from `held` and waits until the thread answering it is
+  // held in the delivery (the group is written, its answer not finished).
+  bool SubmitHeld(sequencer::Sequencer& seq, const std::shared_ptr<HeldLink>& held,
+                  const v1::ScanEvent& event) {
+    seq.Submit(Events(held, {event}));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!held->holding() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    return held->holding();
   }
 
   fs::path dir_;
@@ -209,35 +255,6 @@ TEST_P(SequencerTest, FailedCommitIsStickyAndAnswersUnavailable) {
   EXPECT_EQ(seq.committed(), 1u);
 }
 
-// A link whose first delivery waits until released: it holds the thread
-// that answers (the committer's, for a pipelined group).
-class HeldLink : public sequencer::SessionLink {
- public:
-  void Deliver(Reply&&) override {
-    if (held_.exchange(false)) {
-      holding_ = true;
-      release_.get_future().wait();
-    }
-    ++delivered_;
-  }
-  bool holding() const { return holding_.load(); }
-  void Release() {
-    if (!released_.exchange(true)) release_.set_value();
-  }
-  int delivered() const { return delivered_.load(); }
-
- private:
-  std::atomic<bool> held_{true}, holding_{false}, released_{false};
-  std::atomic<int> delivered_{0};
-  std::promise<void> release_;
-};
-
-uint64_t Applied(sequencer::Sequencer& seq) {
-  uint64_t n = 0;
-  for (const auto& slot : seq.probe().events_applied) n += slot.load();
-  return n;
-}
-
 // The single writer applies the next group while the committer still
 // writes and answers the one before; the next group's scans are answered
 // only after their own commit.
@@ -255,22 +272,11 @@ TEST_F(SequencerFixture, TheNextGroupIsAppliedWhileTheOneBeforeIsWritten) {
   seq.Submit(Events(warm, {first.BagOpened("B0")}));
   ASSERT_EQ(warm->WaitFor(1).size(), 1u);
   auto held = std::make_shared<HeldLink>();
-  struct ReleaseOnExit {  // a failed assertion must not leave Stop() waiting
-    HeldLink* link;
-    ~ReleaseOnExit() { link->Release(); }
-  } release_on_exit{held.get()};
-  sequencer::Submission s1;
-  s1.session = held;
-  s1.arena = std::make_unique<google::protobuf::Arena>();
-  auto* event = google::protobuf::Arena::CreateMessage<v1::ScanEvent>(s1.arena.get());
-  *event = first.BagOpened("B1");
-  s1.events.push_back(event);
-  seq.Submit(std::move(s1));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!held->holding() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-  ASSERT_TRUE(held->holding());  // the first group is written and being answered
+  ReleaseOnExit release_on_exit{held.get()};
+  ASSERT_TRUE(SubmitHeld(seq, held, first.BagOpened("B1")));  // written, being answered
   auto link = std::make_shared<RecordingLink>(db_.get(), "S2");
   seq.Submit(Events(link, {second.BagOpened("B2"), second.BagOpened("B3"), second.BagOpened("B4")}));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (Applied(seq) < 5 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   EXPECT_EQ(Applied(seq), 5u) << "the writer waited for the group before it";
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -301,20 +307,10 @@ TEST_F(SequencerFixture, AHelloBehindAFailingGroupIsRefused) {
   ASSERT_EQ(warm->WaitFor(1).size(), 1u);
   faults->SetNoSpace(true);
   auto held = std::make_shared<HeldLink>();
-  struct ReleaseOnExit {
-    HeldLink* link;
-    ~ReleaseOnExit() { link->Release(); }
-  } release_on_exit{held.get()};
-  sequencer::Submission failing;
-  failing.session = held;
-  failing.arena = std::make_unique<google::protobuf::Arena>();
-  auto* event = google::protobuf::Arena::CreateMessage<v1::ScanEvent>(failing.arena.get());
-  *event = s.BagOpened("B1");  // seq 2: applied, then its commit fails
-  failing.events.push_back(event);
-  seq.Submit(std::move(failing));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!held->holding() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-  ASSERT_TRUE(held->holding());  // its failure is being answered: not yet noted
+  ReleaseOnExit release_on_exit{held.get()};
+  // Seq 2: applied, its commit fails, and its failure is being answered
+  // (not yet noted by the sequencer).
+  ASSERT_TRUE(SubmitHeld(seq, held, s.BagOpened("B1")));
   auto link = std::make_shared<RecordingLink>(db_.get(), "S1");
   sequencer::Submission hello;
   hello.session = link;
