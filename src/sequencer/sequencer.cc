@@ -50,6 +50,8 @@ struct Sequencer::Impl {
   // Ends the open group: written on this thread, or handed to the committer
   // while this thread applies the next one.
   void Commit();
+  // Closes `g` after the last record applied to it (sequencer thread).
+  void Seal(Group& g);
   // Writes the open group on this thread and answers it.
   void CommitNow();
   // Writes `g` and answers everything in it (this thread or the committer's).
@@ -364,14 +366,17 @@ void Sequencer::Impl::EnterFailed() {
   resume_tries = 0;
 }
 
-void Sequencer::Impl::CommitNow() {
-  Group& g = *open;
+void Sequencer::Impl::Seal(Group& g) {
   g.behind_failure = failed && g.answered_from_state;
   g.hub_seq = state->last_hub_seq();
   g.hub_time_ms = state->hub_time_ms();
   g.parcels_in_hub = state->live_parcels();
   g.open_cases = state->open_cases();
-  if (!Finish(g).ok()) EnterFailed();
+}
+
+void Sequencer::Impl::CommitNow() {
+  Seal(*open);
+  if (!Finish(*open).ok()) EnterFailed();
 }
 
 void Sequencer::Impl::Commit() {
@@ -382,10 +387,7 @@ void Sequencer::Impl::Commit() {
   // After a failure nothing is handed over: the group fails here.
   if (!barrier && !failed && open->batch.records() >= std::max<size_t>(1, options.pipeline_records)) {
     Group& g = *open;
-    g.hub_seq = state->last_hub_seq();
-    g.hub_time_ms = state->hub_time_ms();
-    g.parcels_in_hub = state->live_parcels();
-    g.open_cases = state->open_cases();
+    Seal(g);
     {
       std::lock_guard<std::mutex> lock(commit_mu);
       writing = &g;
