@@ -31,15 +31,15 @@
 #include "core/views.h"
 
 namespace hub::store {
-
 namespace {
 
 // The scanner part of a ScannerSeqKey (its length byte and id). A scanner's
 // rows arrive in seq order, so the memtable keeps an insert position per
 // scanner and puts the next row there without a search from the top; the
 // marks (one key per scanner, rewritten by every group) take the whole key
-// as their prefix for the same reason. With 1,000 one-frame sessions these
-// two random-key inserts per scanner and group were most of the commit.
+// as their prefix for the same reason. With 1,000 one-frame sessions the
+// search for these two random-key inserts per scanner and group was about a
+// third of the commit's time (bench/RESULTS.md).
 class ScannerSeqPrefix : public rocksdb::SliceTransform {
  public:
   const char* Name() const override { return "hubd.ScannerSeqPrefix"; }
