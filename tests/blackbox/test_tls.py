@@ -369,11 +369,24 @@ key = "{d.dir}/hubd.key"
         t.start()
         res = {}
 
-        def watch(name, c):
-            closed, fr = c.drain_until_closed(4)
-            res[name] = (closed, time.monotonic() - t0, fr)
-        ws = [threading.Thread(target=watch, args=("slow", slow), daemon=True),
-              threading.Thread(target=watch, args=("quiet", quiet), daemon=True)]
+        def watch(name, c, guard):
+            # One SSL object must not be read and written by two threads at
+            # once (OpenSSL): reads of the dripped session take the drip's
+            # lock, in short slices, so the drip goes on between them.
+            frames = []
+            while time.monotonic() - t0 < 4:
+                with guard:
+                    try:
+                        f = c.recv(0.05)
+                    except TimeoutError:
+                        continue
+                if f is None:
+                    res[name] = (True, time.monotonic() - t0, frames)
+                    return
+                frames.append(f)
+            res[name] = (False, time.monotonic() - t0, frames)
+        ws = [threading.Thread(target=watch, args=("slow", slow, lock), daemon=True),
+              threading.Thread(target=watch, args=("quiet", quiet, threading.Lock()), daemon=True)]
         for x in ws:
             x.start()
         for x in ws:
