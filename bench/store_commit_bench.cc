@@ -213,22 +213,31 @@ BENCHMARK(BM_LogAppendCeiling)
     ->UseRealTime()
     ->Unit(benchmark::kSecond);
 
+// A store of default options in `dir`, emptied first; nullptr when it
+// cannot be opened.
+std::unique_ptr<hub::store::RocksDbStore> FreshStore(const fs::path& dir) {
+  fs::remove_all(dir);
+  std::unique_ptr<hub::store::RocksDbStore> db;
+  hub::store::StoreOptions options;
+  options.path = dir.string();
+  if (!hub::store::RocksDbStore::Open(options, &db).ok()) return nullptr;
+  return db;
+}
+
 // The single writer's work per event of a generated day, as the sequencer
 // does it: the core's Apply, adding the record to the commit batch, and a
 // commit (wal) per group of `group` records. A fresh state and store per
 // iteration; opening them is not timed, the archive writer's catch-up is.
-// Per-event cost = 1 / items_per_second (issue 11: <= 1.5 us).
+// Everything on one thread; BM_PipelinedWriterDay is the writer as hubd runs
+// it now.
 void BM_SequencerDay(benchmark::State& state) {
   const size_t group = static_cast<size_t>(state.range(0));
   const auto& records = Day().records;
   const fs::path dir = fs::temp_directory_path() / ("hubd-bench-seq-" + std::to_string(::getpid()));
   for (auto _ : state) {
     state.PauseTiming();
-    fs::remove_all(dir);
-    std::unique_ptr<hub::store::RocksDbStore> db;
-    hub::store::StoreOptions options;
-    options.path = dir.string();
-    if (!hub::store::RocksDbStore::Open(options, &db).ok()) {
+    auto db = FreshStore(dir);
+    if (!db) {
       state.SkipWithError("cannot open store");
       return;
     }
@@ -264,11 +273,8 @@ void BM_PipelinedWriterDay(benchmark::State& state) {
   const fs::path dir = fs::temp_directory_path() / ("hubd-bench-pipe-" + std::to_string(::getpid()));
   for (auto _ : state) {
     state.PauseTiming();
-    fs::remove_all(dir);
-    std::unique_ptr<hub::store::RocksDbStore> db;
-    hub::store::StoreOptions options;
-    options.path = dir.string();
-    if (!hub::store::RocksDbStore::Open(options, &db).ok()) {
+    auto db = FreshStore(dir);
+    if (!db) {
       state.SkipWithError("cannot open store");
       return;
     }

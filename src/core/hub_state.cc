@@ -567,16 +567,16 @@ void HubState::RebuildOverdueQueue() {
 void HubState::ForgetIdle() {
   const int64_t cutoff = hub_time_ms_ - int64_t{settings_.forget_after_days()} * 24 * kHourMs;
   // Only the shards whose floor the cutoff has passed are looked through
-  // (core/id_map.h): every time below is set to hub time, which never goes
-  // back. Sorted, so the retired rows come out in the same order whatever
-  // the tables' layout.
-  auto idle = [&](const auto& map, auto time, auto* floors) {
-    auto ids = map.Older(cutoff, hub_time_ms_, time, floors);
+  // (IdMap::Older): every time below is set to hub time, which never goes
+  // back, and Restore() clears the tables. Sorted, so the retired rows come
+  // out in the same order whatever the tables' layout.
+  auto idle = [&](auto& map, auto time) {
+    auto ids = map.Older(cutoff, hub_time_ms_, time);
     std::sort(ids.begin(), ids.end());
     return ids;
   };
   auto seen = [](const auto& x) { return x.last_seen_ms; };
-  for (const auto& id : idle(parcels_, seen, &floors_.parcels)) {
+  for (const auto& id : idle(parcels_, seen)) {
     Parcel& p = parcels_.at(id);
     Unroute(id, p);
     v1::ArchivedEntity& a = Retired();
@@ -584,27 +584,27 @@ void HubState::ForgetIdle() {
     ToState(id, p, a.mutable_parcel());
     parcels_.erase(id);
   }
-  auto forget = [&](auto& map, auto* floors, auto state_of) {
-    for (const auto& id : idle(map, seen, floors)) {
+  auto forget = [&](auto& map, auto state_of) {
+    for (const auto& id : idle(map, seen)) {
       v1::ArchivedEntity& a = Retired();
       a.set_forgotten(true);
       ToState(id, map.at(id), state_of(a));
       map.erase(id);
     }
   };
-  forget(inbound_bags_, &floors_.inbound_bags, [](v1::ArchivedEntity& a) { return a.mutable_bag(); });
-  forget(outbound_bags_, &floors_.outbound_bags, [](v1::ArchivedEntity& a) { return a.mutable_bag(); });
-  forget(loads_, &floors_.loads, [](v1::ArchivedEntity& a) { return a.mutable_load(); });
-  forget(vehicles_, &floors_.vehicles, [](v1::ArchivedEntity& a) { return a.mutable_vehicle(); });
+  forget(inbound_bags_, [](v1::ArchivedEntity& a) { return a.mutable_bag(); });
+  forget(outbound_bags_, [](v1::ArchivedEntity& a) { return a.mutable_bag(); });
+  forget(loads_, [](v1::ArchivedEntity& a) { return a.mutable_load(); });
+  forget(vehicles_, [](v1::ArchivedEntity& a) { return a.mutable_vehicle(); });
   auto received = [](const auto& x) { return x.received_ms; };
-  for (const auto& id : idle(vehicle_advices_, received, &floors_.vehicle_advices)) {
+  for (const auto& id : idle(vehicle_advices_, received)) {
     for (const auto& b : vehicle_advices_.at(id).bags) {
       auto r = advised_vehicle_of_bag_.find(b);
       if (r != advised_vehicle_of_bag_.end() && r->second == id) advised_vehicle_of_bag_.erase(r);
     }
     vehicle_advices_.erase(id);
   }
-  for (const auto& id : idle(bag_advices_, received, &floors_.bag_advices)) bag_advices_.erase(id);
+  for (const auto& id : idle(bag_advices_, received)) bag_advices_.erase(id);
 }
 
 v1::ArchivedEntity& HubState::Retired() {
@@ -1297,7 +1297,6 @@ v1::HubSnapshot HubState::Snapshot() const {
 }
 
 void HubState::Restore(const v1::HubSnapshot& s) {
-  floors_ = ForgetFloors();
   last_hub_seq_ = s.last_hub_seq();
   next_case_id_ = s.next_case_id();
   scanners_.clear();

@@ -351,20 +351,6 @@ class HubState {
   uint64_t aged_out_case_id_ = 0;  // cases up to this id aged out
   v1::HubSettings settings_;
   int64_t last_sweep_hour_ = 0;
-  // Lower bounds of the entities' last-seen (advices': received) times, per
-  // shard of each table, so the hourly forget sweep looks only through the
-  // shards that may hold something to forget. Not part of the state: a
-  // restore starts them again.
-  struct ForgetFloors {
-    IdMap<Parcel>::Floors parcels = IdMap<Parcel>::NoFloors();
-    IdMap<InboundBag>::Floors inbound_bags = IdMap<InboundBag>::NoFloors();
-    IdMap<OutboundBag>::Floors outbound_bags = IdMap<OutboundBag>::NoFloors();
-    IdMap<Load>::Floors loads = IdMap<Load>::NoFloors();
-    IdMap<Vehicle>::Floors vehicles = IdMap<Vehicle>::NoFloors();
-    IdMap<VehicleAdvice>::Floors vehicle_advices = IdMap<VehicleAdvice>::NoFloors();
-    IdMap<BagAdvice>::Floors bag_advices = IdMap<BagAdvice>::NoFloors();
-  };
-  ForgetFloors floors_;
   // Parcels by the hub time their stay began (oldest first); entries of
   // parcels that left or were flagged are skipped when they come up.
   std::deque<std::pair<int64_t, std::string>> dwell_queue_;

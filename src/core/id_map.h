@@ -148,28 +148,23 @@ class IdMap {
   void clear() {
     for (auto& s : shards_) Shard().swap(s);  // gives the buckets back too
     size_ = 0;
+    floors_.fill(kNoFloor);
   }
 
-  // For a rule that drops the entries a cutoff time has passed (the forget
-  // rule), without visiting every entry each time: one lower bound per shard
-  // of the entries' times. They hold while the owner only ever sets an
-  // entry's time to a clock that never goes back (inserting at it too);
-  // after anything else (a restore) start again from NoFloors().
-  using Floors = std::array<int64_t, kShards>;
-  static Floors NoFloors() {
-    Floors f;
-    f.fill(std::numeric_limits<int64_t>::min());
-    return f;
-  }
-  // The ids of the entries with time(entry) < cutoff, in no order. A shard
-  // whose floor is at or past the cutoff holds none and is skipped; a shard
-  // looked through gets the smallest time it keeps, or `now` (the clock)
-  // when that is smaller, as its floor. The caller erases every id returned.
+  // The ids of the entries with time(entry) < cutoff, in no order, for a
+  // rule that drops the entries a cutoff time has passed (the forget rule)
+  // without visiting every entry each time. The map keeps one lower bound
+  // (floor) per shard of the entries' times, and skips a shard whose floor is
+  // at or past the cutoff; a shard looked through gets the smallest time it
+  // keeps, or `now` (the clock) when that is smaller. The floors hold while
+  // the owner only ever sets an entry's time to a clock that never goes back
+  // (inserting at it too), uses one `time` for the map, and erases every id
+  // returned; clear() starts them again.
   template <class Time>
-  std::vector<std::string> Older(int64_t cutoff, int64_t now, Time time, Floors* floors) const {
+  std::vector<std::string> Older(int64_t cutoff, int64_t now, Time time) {
     std::vector<std::string> ids;
     for (size_t i = 0; i < kShards; ++i) {
-      if ((*floors)[i] >= cutoff) continue;
+      if (floors_[i] >= cutoff) continue;
       int64_t floor = now;
       for (const auto& [id, v] : shards_[i]) {
         const int64_t t = time(v);
@@ -179,14 +174,22 @@ class IdMap {
           floor = t;
         }
       }
-      (*floors)[i] = floor;
+      floors_[i] = floor;
     }
     return ids;
   }
 
  private:
+  static constexpr int64_t kNoFloor = std::numeric_limits<int64_t>::min();
   std::array<Shard, kShards> shards_;
   size_t size_ = 0;
+  std::array<int64_t, kShards> floors_ = MakeNoFloors();  // for Older()
+
+  static std::array<int64_t, kShards> MakeNoFloors() {
+    std::array<int64_t, kShards> f;
+    f.fill(kNoFloor);
+    return f;
+  }
 };
 
 }  // namespace hub::core

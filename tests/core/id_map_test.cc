@@ -55,7 +55,6 @@ TEST(IdMapTest, IteratesOverEveryEntryOnceAndErasesByIdOrIterator) {
 // scan would, while entries are inserted and touched at a clock that moves on.
 TEST(IdMapTest, OlderFindsWhatAFullScanFindsWhileItsFloorsSkipShards) {
   core::IdMap<int64_t> map;  // id -> time last seen
-  auto floors = core::IdMap<int64_t>::NoFloors();
   std::mt19937 rng(7);
   int next = 0;
   size_t found = 0;
@@ -70,7 +69,7 @@ TEST(IdMapTest, OlderFindsWhatAFullScanFindsWhileItsFloorsSkipShards) {
     std::vector<std::string> expected;
     for (const auto& [id, t] : map)
       if (t < cutoff) expected.push_back(id);
-    auto got = map.Older(cutoff, now, [](int64_t t) { return t; }, &floors);
+    auto got = map.Older(cutoff, now, [](int64_t t) { return t; });
     std::sort(expected.begin(), expected.end());
     std::sort(got.begin(), got.end());
     ASSERT_EQ(got, expected) << "at " << now;
@@ -78,6 +77,17 @@ TEST(IdMapTest, OlderFindsWhatAFullScanFindsWhileItsFloorsSkipShards) {
     for (const auto& id : got) map.erase(id);
   }
   EXPECT_GT(found, 10'000u);  // the sweeps had work to do
+}
+
+// A restore puts older times back: clear() forgets what the floors knew.
+TEST(IdMapTest, ClearStartsTheFloorsAgain) {
+  core::IdMap<int64_t> map;
+  auto time = [](int64_t t) { return t; };
+  map["P1"] = 100;
+  EXPECT_TRUE(map.Older(50, 100, time).empty());  // floors now at 100
+  map.clear();
+  map["P1"] = 10;  // as restored from a snapshot
+  EXPECT_EQ(map.Older(50, 100, time), std::vector<std::string>{"P1"});
 }
 
 }  // namespace
